@@ -1,0 +1,141 @@
+/**
+ * The ports the use cases talk to. Adapters (SQLite, AWS, Slack, BullMQ) implement them; tests use fakes.
+ * Nothing here knows about Slack blocks, SDK commands or SQL.
+ */
+import type { AccessRequest, Engine, NewAccessRequest, Source } from '../domain/request.js';
+
+export interface Clock {
+  now(): Date;
+}
+
+// ---------- records ----------
+
+/** One line of a request's append-only history. */
+export interface HistoryEvent {
+  requestId: number;
+  at: Date;
+  /** Slack user id, or 'system' for the bot itself. */
+  actor: string;
+  type: string;
+  detail?: Record<string, unknown>;
+}
+
+/** Where a message about a request was posted, so later state changes can update it. */
+export interface MessageRef {
+  requestId: number;
+  kind: 'approval' | 'requester';
+  channel: string;
+  ts: string;
+}
+
+/** The exact ingress permission: AWS treats two rules with equal fields as one. */
+export interface RuleSpec {
+  securityGroupId: string;
+  protocol: 'tcp';
+  port: number;
+  source: Source;
+}
+
+/** An ingress rule as cache-access records it: created by the bot, or found already in place. */
+export interface RuleRecord extends RuleSpec {
+  id: number;
+  /** AWS SecurityGroupRuleId, once known. */
+  awsRuleId?: string;
+  origin: 'cache-access' | 'pre-existing';
+  state: 'pending' | 'in-place' | 'removed';
+  createdAt: Date;
+  removedAt?: Date;
+}
+
+export interface GrantStore {
+  /** Stores a new pending request with its first event; returns it with its id. Idempotent on `dedupeKey`. */
+  create(draft: NewAccessRequest, event: Omit<HistoryEvent, 'requestId'>, dedupeKey?: string): AccessRequest;
+  get(id: number): AccessRequest | undefined;
+  /**
+   * Saves `next` (whose version is one more than the stored one) and appends the events, atomically.
+   * Throws ConflictError when another writer saved first.
+   */
+  save(next: AccessRequest, events: Array<Omit<HistoryEvent, 'requestId'>>): void;
+  history(id: number): HistoryEvent[];
+  findByStatus(status: AccessRequest['status']): AccessRequest[];
+
+  addMessageRefs(refs: MessageRef[]): void;
+  messageRefs(requestId: number): MessageRef[];
+
+  /** Records the intent to create a rule before AWS is called; returns the pending record. */
+  createRule(spec: RuleSpec, origin: RuleRecord['origin'], now: Date): RuleRecord;
+  getRule(id: number): RuleRecord | undefined;
+  markRuleInPlace(id: number, awsRuleId: string): void;
+  markRuleRemoved(id: number, now: Date): void;
+}
+
+// ---------- AWS ----------
+
+export interface ClusterInfo {
+  id: string;
+  kind: 'replication-group' | 'cache-cluster';
+  engine: Engine;
+  endpoint: string;
+  port: number;
+  vpcId: string;
+  securityGroupIds: string[];
+}
+
+export interface SecurityGroupInfo {
+  id: string;
+  name: string;
+  vpcId: string;
+}
+
+export interface ClusterDirectory {
+  /** Looks up a replication group, then a cache cluster, by id; undefined when neither exists. */
+  findCluster(id: string): Promise<ClusterInfo | undefined>;
+  findSecurityGroup(id: string): Promise<SecurityGroupInfo | undefined>;
+}
+
+export interface RuleTags {
+  grantId: number;
+  expiresAt: Date;
+}
+
+export type AuthorizeResult =
+  | { outcome: 'created'; awsRuleId: string }
+  /** AWS already has an identical rule; its id and tags tell who made it. */
+  | { outcome: 'duplicate'; awsRuleId?: string; tags: Record<string, string> };
+
+export interface Firewall {
+  /** Adds the ingress rule with its description and tags. Throws UpstreamError (retryable or not). */
+  authorize(spec: RuleSpec, description: string, tags: RuleTags): Promise<AuthorizeResult>;
+  /** Removes a rule by its id; a rule already gone counts as removed. */
+  revoke(securityGroupId: string, awsRuleId: string): Promise<'removed' | 'already-gone'>;
+  /** True when AWS still has a rule with this id in the group. */
+  ruleExists(securityGroupId: string, awsRuleId: string): Promise<boolean>;
+}
+
+// ---------- Slack ----------
+
+/** Resolves approver principals (users and user groups) to user ids. */
+export interface PeopleDirectory {
+  expandApprovers(principals: string[]): Promise<string[]>;
+}
+
+/** Everything the use cases tell people. The Slack adapter renders it; the core never sees Block Kit. */
+export interface Notifier {
+  /** Posts the approval request to a channel, or DMs each approver; returns where it went. */
+  requestApproval(request: AccessRequest, target: { channel?: string; approverIds: string[] }): Promise<MessageRef[]>;
+  /** Re-renders every message posted for the request to show its current state. */
+  refreshMessages(request: AccessRequest, refs: MessageRef[]): Promise<void>;
+  /** Direct message to the requester about what just happened to their request. */
+  tellRequester(request: AccessRequest, note?: string): Promise<void>;
+  /** A line in the approval thread(s), e.g. an overdue-revocation warning. */
+  postToThreads(request: AccessRequest, refs: MessageRef[], text: string): Promise<void>;
+}
+
+// ---------- Queue ----------
+
+export interface Scheduler {
+  /** Enqueues job `grant-<id>` now; a second call while it exists does nothing. */
+  scheduleGrant(requestId: number): Promise<void>;
+  /** Enqueues job `revoke-<id>` to run at `at` (now when in the past); replaces an older schedule. */
+  scheduleRevoke(requestId: number, at: Date): Promise<void>;
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { parseDuration } from './domain/durations.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const configSchema = z
+  .object({
+    SLACK_BOT_TOKEN: z.string({ error: 'is required (the bot token, xoxb-…)' }).min(1, 'is required (the bot token, xoxb-…)'),
+    SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+    SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token starting with xapp-').optional(),
+    SLACK_API_URL: z.url({ error: 'must be a URL such as https://slack.com/api/' }).optional(),
+    PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65_535).default(3000),
+    DATABASE_PATH: z.string().min(1).default('./data/cache-access.db'),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+    POLICY_FILE: z.string().min(1).default('./policy.yml'),
+    LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    RECONCILE_INTERVAL: z
+      .string()
+      .default('1m')
+      .transform((text, ctx) => {
+        try {
+          return parseDuration(text);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be a duration such as 30s or 1m' });
+          return z.NEVER;
+        }
+      }),
+  })
+  .refine((env) => env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET, {
+    path: ['SLACK_SIGNING_SECRET'],
+    message: 'is required unless SLACK_APP_TOKEN is set (Socket Mode)',
+  });
+
+export interface Config {
+  slack: { botToken: string; signingSecret?: string; appToken?: string; apiUrl?: string };
+  port: number;
+  databasePath: string;
+  redisUrl: string;
+  policyFile: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  reconcileIntervalSeconds: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses settings once, from the given environment; the only place that reads it. */
+export function loadConfig(env: Record<string, string | undefined>): Readonly<Config> {
+  // Empty strings count as unset, as in most .env tooling.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'} ${issue.message}`);
+    throw new ConfigError(`Invalid settings:\n  ${lines.join('\n  ')}`);
+  }
+  const s = parsed.data;
+  return Object.freeze({
+    slack: { botToken: s.SLACK_BOT_TOKEN, signingSecret: s.SLACK_SIGNING_SECRET, appToken: s.SLACK_APP_TOKEN, apiUrl: s.SLACK_API_URL },
+    port: s.PORT,
+    databasePath: s.DATABASE_PATH,
+    redisUrl: s.REDIS_URL,
+    policyFile: s.POLICY_FILE,
+    logLevel: s.LOG_LEVEL,
+    reconcileIntervalSeconds: s.RECONCILE_INTERVAL,
+  });
+}

@@ -1,0 +1,67 @@
+/** The access request as the core sees it: one row of history, independent of storage and chat. */
+
+export const STATUSES = [
+  'pending', // waiting for approvers
+  'approved', // approved; the ingress rule is being put in place
+  'active', // rule in place until expiresAt
+  'expired', // rule removed at expiry
+  'revoked', // ended early (by a person, or the rule was removed outside cache-access)
+  'denied',
+  'cancelled', // withdrawn by the requester or timed out while pending
+  'failed', // the rule could not be put in place
+] as const;
+export type Status = (typeof STATUSES)[number];
+
+export const TERMINAL_STATUSES: ReadonlySet<Status> = new Set(['expired', 'revoked', 'denied', 'cancelled', 'failed']);
+
+export type Engine = 'redis' | 'valkey' | 'memcached';
+
+export type Source =
+  | { kind: 'security-group'; groupId: string }
+  | { kind: 'cidr'; cidr: string };
+
+export interface Decision {
+  userId: string;
+  at: Date;
+}
+
+export interface AccessRequest {
+  id: number;
+  status: Status;
+  requesterId: string;
+  clusterId: string;
+  engine: Engine;
+  endpoint: string;
+  port: number;
+  vpcId: string;
+  targetGroupId: string;
+  source: Source;
+  durationSeconds: number;
+  reason: string;
+  /** The policy rule's `match` pattern that governed this request, kept for audit. */
+  policyMatch: string;
+  approvalsRequired: number;
+  approvals: Decision[];
+  deniedBy?: Decision;
+  createdAt: Date;
+  approvedAt?: Date;
+  activatedAt?: Date;
+  expiresAt?: Date;
+  endedAt?: Date;
+  endedBy?: string;
+  failure?: { code: string; message: string };
+  /** Internal id of the ingress-rule record this grant holds once active. */
+  ruleRecordId?: number;
+  /** Optimistic-concurrency counter: a save only succeeds against the version it loaded. */
+  version: number;
+}
+
+export type NewAccessRequest = Omit<AccessRequest, 'id' | 'status' | 'approvals' | 'version'>;
+
+export function describeSource(source: Source): string {
+  return source.kind === 'security-group' ? source.groupId : source.cidr;
+}
+
+export function formatId(id: number): string {
+  return `#${id}`;
+}

@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import picomatch from 'picomatch';
+import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from './domain/durations.js';
+import { InvalidInputError } from './domain/errors.js';
+import { canonicalCidr, isWholeInternet } from './domain/source.js';
+
+const durationText = z.string().transform((text, ctx) => {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const slackPrincipal = z
+  .string()
+  .regex(/^[UWS][A-Z0-9]{2,}$/, 'must be a Slack user id (U…/W…) or user group id (S…)');
+
+const settings = {
+  duration: durationText,
+  maxDuration: durationText,
+  minDuration: durationText,
+  pendingTimeout: durationText,
+  approvals: z.number().int().min(1).max(10),
+  selfApproval: z.boolean(),
+  requireReason: z.boolean(),
+};
+
+const defaultsSchema = z.strictObject(settings).partial();
+
+const clusterRuleSchema = z.strictObject({
+  match: z.string().min(1),
+  approvers: z.array(slackPrincipal).min(1, 'needs at least one approver'),
+  channel: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id (C… or G…)').optional(),
+  allowedCidrs: z
+    .array(
+      z.string().transform((text, ctx) => {
+        try {
+          const cidr = canonicalCidr(text);
+          if (isWholeInternet(cidr)) ctx.addIssue({ code: 'custom', message: `${text} opens the whole internet` });
+          return cidr;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `${text} is not a CIDR` });
+          return z.NEVER;
+        }
+      }),
+    )
+    .optional(),
+  ...defaultsSchema.shape,
+});
+
+const policySchema = z.strictObject({
+  defaults: defaultsSchema.optional(),
+  clusters: z.array(clusterRuleSchema).min(1, 'list at least one cluster rule'),
+});
+
+/** The settings in force for one cluster: a rule merged over the defaults. Durations in seconds. */
+export interface ClusterPolicy {
+  match: string;
+  approvers: string[];
+  channel?: string;
+  allowedCidrs: string[];
+  duration: number;
+  maxDuration: number;
+  minDuration: number;
+  pendingTimeout: number;
+  approvals: number;
+  selfApproval: boolean;
+  requireReason: boolean;
+}
+
+export const BUILT_IN_DEFAULTS = {
+  duration: 3_600,
+  maxDuration: 8 * 3_600,
+  minDuration: 300,
+  pendingTimeout: 24 * 3_600,
+  approvals: 1,
+  selfApproval: false,
+  requireReason: false,
+} as const;
+
+export class Policy {
+  private readonly matchers: Array<{ rule: ClusterPolicy; test: (id: string) => boolean }>;
+
+  constructor(readonly rules: readonly ClusterPolicy[]) {
+    this.matchers = rules.map((rule) => ({ rule, test: picomatch(rule.match) }));
+  }
+
+  /** First rule whose glob matches the cluster id; undefined when none does. */
+  ruleFor(clusterId: string): ClusterPolicy | undefined {
+    return this.matchers.find((m) => m.test(clusterId))?.rule;
+  }
+}
+
+/** Reads and validates the policy file; any problem throws with the file, line and key in the message. */
+export function loadPolicy(path: string): Policy {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InvalidInputError(`Cannot read policy file ${path}: ${(error as Error).message}`);
+  }
+  return parsePolicy(text, path);
+}
+
+export function parsePolicy(text: string, fileName = 'policy'): Policy {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const line = yamlError.linePos?.[0]?.line ?? lineCounter.linePos(yamlError.pos[0]).line;
+    throw new InvalidInputError(`${fileName}:${line}: not valid YAML: ${yamlError.message.split('\n')[0]}`);
+  }
+  const parsed = policySchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+    const path = [...issue.path, ...keys.slice(0, 1)].map((p) => (typeof p === 'symbol' ? String(p) : p));
+    const line = lineOf(doc, path, lineCounter);
+    const message = issue.code === 'unrecognized_keys' ? `unknown key "${keys.join('", "')}"` : issue.message;
+    throw new InvalidInputError(`${fileName}:${line}: ${path.join('.') || '(top level)'}: ${message}`);
+  }
+  const defaults = { ...BUILT_IN_DEFAULTS, ...parsed.data.defaults };
+  const rules = parsed.data.clusters.map((rule, index) => {
+    const merged: ClusterPolicy = { ...defaults, ...rule, allowedCidrs: rule.allowedCidrs ?? [] };
+    if (merged.minDuration > merged.maxDuration || merged.duration < merged.minDuration || merged.duration > merged.maxDuration) {
+      const node = doc.getIn(['clusters', index], true) as Node | undefined;
+      const line = node?.range ? lineCounter.linePos(node.range[0]).line : 0;
+      throw new InvalidInputError(
+        `${fileName}:${line}: clusters.${index} (${rule.match}): duration must lie between minDuration and maxDuration`,
+      );
+    }
+    return merged;
+  });
+  return new Policy(rules);
+}
+
+/** Line of the deepest node along `path` that exists (a missing key points at its parent). */
+function lineOf(doc: Document, path: Array<string | number>, counter: LineCounter): number {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = (depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true)) as Node | null | undefined;
+    if (node?.range) return counter.linePos(node.range[0]).line;
+  }
+  return 1;
+}
