@@ -48,8 +48,15 @@ export interface RuleRecord extends RuleSpec {
 }
 
 export interface GrantStore {
-  /** Stores a new pending request with its first event; returns it with its id. Idempotent on `dedupeKey`. */
-  create(draft: NewAccessRequest, event: Omit<HistoryEvent, 'requestId'>, dedupeKey?: string): AccessRequest;
+  /**
+   * Stores a new pending request with its first event and returns it with its id. Idempotent on
+   * `dedupeKey`: a second call with the same key returns the stored request and `created: false`.
+   */
+  create(
+    draft: NewAccessRequest,
+    event: Omit<HistoryEvent, 'requestId'>,
+    dedupeKey?: string,
+  ): { request: AccessRequest; created: boolean };
   get(id: number): AccessRequest | undefined;
   /**
    * Saves `next` (whose version is one more than the stored one) and appends the events, atomically.

@@ -29,6 +29,8 @@ export interface AccessRequest {
   id: number;
   status: Status;
   requesterId: string;
+  /** Slack handle at request time, for rule descriptions and audit. */
+  requesterName: string;
   clusterId: string;
   engine: Engine;
   endpoint: string;
