@@ -1,0 +1,263 @@
+import { and, asc, eq, inArray, ne } from 'drizzle-orm';
+import type { GrantStore, HistoryEvent, MessageRef, RuleRecord, RuleSpec } from '../../app/ports.js';
+import { ConflictError, NotFoundError } from '../../domain/errors.js';
+import type { AccessRequest, Decision, NewAccessRequest, Source } from '../../domain/request.js';
+import type { AppDatabase } from './open.js';
+import { approvals, events, ingressRules, requests, slackMessages } from './schema.js';
+
+type RequestRow = typeof requests.$inferSelect;
+type RequestColumns = Omit<typeof requests.$inferInsert, 'id' | 'dedupeKey'>;
+type RuleRow = typeof ingressRules.$inferSelect;
+type NewEvent = Omit<HistoryEvent, 'requestId'>;
+
+/** GrantStore on SQLite. better-sqlite3 is synchronous, so every method is too. */
+export class SqliteGrantStore implements GrantStore {
+  constructor(private readonly db: AppDatabase) {}
+
+  create(draft: NewAccessRequest, event: NewEvent, dedupeKey?: string): { request: AccessRequest; created: boolean } {
+    // IMMEDIATE takes the write lock first, so no other process can slip in the same key between look-up and insert.
+    return this.db.transaction(
+      (tx) => {
+        if (dedupeKey !== undefined) {
+          const existing = tx.select({ id: requests.id }).from(requests).where(eq(requests.dedupeKey, dedupeKey)).get();
+          if (existing) return { request: this.load(tx, existing.id)!, created: false };
+        }
+        const row = tx
+          .insert(requests)
+          .values({ ...toColumns({ ...draft, status: 'pending', approvals: [], version: 1 }), dedupeKey })
+          .returning()
+          .get();
+        tx.insert(events).values(toEventRow(row.id, event)).run();
+        return { request: toRequest(row, []), created: true };
+      },
+      { behavior: 'immediate' },
+    );
+  }
+
+  get(id: number): AccessRequest | undefined {
+    return this.load(this.db, id);
+  }
+
+  save(next: AccessRequest, newEvents: NewEvent[]): void {
+    this.db.transaction(
+      (tx) => {
+        const { changes } = tx
+          .update(requests)
+          .set(toColumns(next))
+          .where(and(eq(requests.id, next.id), eq(requests.version, next.version - 1)))
+          .run();
+        if (changes === 0) {
+          const stored = tx.select({ id: requests.id }).from(requests).where(eq(requests.id, next.id)).get();
+          if (!stored) throw new NotFoundError(`Request #${next.id} does not exist.`);
+          throw new ConflictError(`#${next.id} was changed by someone else at the same time; try again.`);
+        }
+        if (next.approvals.length > 0) {
+          // Approvals already stored hit the unique (request, user) key and are skipped.
+          tx.insert(approvals)
+            .values(next.approvals.map((a) => ({ requestId: next.id, userId: a.userId, at: a.at })))
+            .onConflictDoNothing()
+            .run();
+        }
+        if (newEvents.length > 0) tx.insert(events).values(newEvents.map((e) => toEventRow(next.id, e))).run();
+      },
+      { behavior: 'immediate' },
+    );
+  }
+
+  history(id: number): HistoryEvent[] {
+    return this.db
+      .select()
+      .from(events)
+      .where(eq(events.requestId, id))
+      .orderBy(asc(events.id))
+      .all()
+      .map((row) => ({
+        requestId: row.requestId,
+        at: row.at,
+        actor: row.actor,
+        type: row.type,
+        detail: row.detail ?? undefined,
+      }));
+  }
+
+  findByStatus(status: AccessRequest['status']): AccessRequest[] {
+    const rows = this.db.select().from(requests).where(eq(requests.status, status)).orderBy(asc(requests.id)).all();
+    if (rows.length === 0) return [];
+    const byRequest = new Map<number, Decision[]>();
+    const approvalRows = this.db
+      .select()
+      .from(approvals)
+      .where(inArray(approvals.requestId, rows.map((r) => r.id)))
+      .orderBy(asc(approvals.id))
+      .all();
+    for (const a of approvalRows) {
+      byRequest.set(a.requestId, [...(byRequest.get(a.requestId) ?? []), { userId: a.userId, at: a.at }]);
+    }
+    return rows.map((row) => toRequest(row, byRequest.get(row.id) ?? []));
+  }
+
+  addMessageRefs(refs: MessageRef[]): void {
+    if (refs.length === 0) return;
+    // A ref recorded twice (a retried job) is the same message: keep one row.
+    this.db.insert(slackMessages).values(refs).onConflictDoNothing().run();
+  }
+
+  messageRefs(requestId: number): MessageRef[] {
+    return this.db
+      .select({
+        requestId: slackMessages.requestId,
+        kind: slackMessages.kind,
+        channel: slackMessages.channel,
+        ts: slackMessages.ts,
+      })
+      .from(slackMessages)
+      .where(eq(slackMessages.requestId, requestId))
+      .orderBy(asc(slackMessages.id))
+      .all();
+  }
+
+  createRule(spec: RuleSpec, origin: RuleRecord['origin'], now: Date): RuleRecord {
+    const row = this.db
+      .insert(ingressRules)
+      .values({
+        securityGroupId: spec.securityGroupId,
+        protocol: spec.protocol,
+        port: spec.port,
+        ...toSourceColumns(spec.source),
+        origin,
+        state: 'pending',
+        createdAt: now,
+      })
+      .returning()
+      .get();
+    return toRule(row);
+  }
+
+  getRule(id: number): RuleRecord | undefined {
+    const row = this.db.select().from(ingressRules).where(eq(ingressRules.id, id)).get();
+    return row && toRule(row);
+  }
+
+  markRuleInPlace(id: number, awsRuleId: string): void {
+    const { changes } = this.db
+      .update(ingressRules)
+      .set({ state: 'in-place', awsRuleId })
+      .where(eq(ingressRules.id, id))
+      .run();
+    if (changes === 0) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
+  }
+
+  markRuleRemoved(id: number, now: Date): void {
+    // A repeated removal (a retried revoke) keeps the first removal time.
+    const { changes } = this.db
+      .update(ingressRules)
+      .set({ state: 'removed', removedAt: now })
+      .where(and(eq(ingressRules.id, id), ne(ingressRules.state, 'removed')))
+      .run();
+    if (changes === 0 && !this.getRule(id)) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
+  }
+
+  private load(db: Pick<AppDatabase, 'select'>, id: number): AccessRequest | undefined {
+    const row = db.select().from(requests).where(eq(requests.id, id)).get();
+    if (!row) return undefined;
+    const decisions = db
+      .select({ userId: approvals.userId, at: approvals.at })
+      .from(approvals)
+      .where(eq(approvals.requestId, id))
+      .orderBy(asc(approvals.id))
+      .all();
+    return toRequest(row, decisions);
+  }
+}
+
+function toColumns(request: Omit<AccessRequest, 'id'>): RequestColumns {
+  return {
+    status: request.status,
+    requesterId: request.requesterId,
+    requesterName: request.requesterName,
+    clusterId: request.clusterId,
+    engine: request.engine,
+    endpoint: request.endpoint,
+    port: request.port,
+    vpcId: request.vpcId,
+    targetGroupId: request.targetGroupId,
+    ...toSourceColumns(request.source),
+    durationSeconds: request.durationSeconds,
+    reason: request.reason,
+    policyMatch: request.policyMatch,
+    approvalsRequired: request.approvalsRequired,
+    deniedBy: request.deniedBy?.userId ?? null,
+    deniedAt: request.deniedBy?.at ?? null,
+    createdAt: request.createdAt,
+    approvedAt: request.approvedAt ?? null,
+    activatedAt: request.activatedAt ?? null,
+    expiresAt: request.expiresAt ?? null,
+    endedAt: request.endedAt ?? null,
+    endedBy: request.endedBy ?? null,
+    failureCode: request.failure?.code ?? null,
+    failureMessage: request.failure?.message ?? null,
+    ruleRecordId: request.ruleRecordId ?? null,
+    version: request.version,
+  };
+}
+
+function toRequest(row: RequestRow, decisions: Decision[]): AccessRequest {
+  return {
+    id: row.id,
+    status: row.status,
+    requesterId: row.requesterId,
+    requesterName: row.requesterName,
+    clusterId: row.clusterId,
+    engine: row.engine,
+    endpoint: row.endpoint,
+    port: row.port,
+    vpcId: row.vpcId,
+    targetGroupId: row.targetGroupId,
+    source: toSource(row.sourceKind, row.source),
+    durationSeconds: row.durationSeconds,
+    reason: row.reason,
+    policyMatch: row.policyMatch,
+    approvalsRequired: row.approvalsRequired,
+    approvals: decisions,
+    deniedBy: row.deniedBy !== null && row.deniedAt !== null ? { userId: row.deniedBy, at: row.deniedAt } : undefined,
+    createdAt: row.createdAt,
+    approvedAt: row.approvedAt ?? undefined,
+    activatedAt: row.activatedAt ?? undefined,
+    expiresAt: row.expiresAt ?? undefined,
+    endedAt: row.endedAt ?? undefined,
+    endedBy: row.endedBy ?? undefined,
+    failure:
+      row.failureCode !== null ? { code: row.failureCode, message: row.failureMessage ?? '' } : undefined,
+    ruleRecordId: row.ruleRecordId ?? undefined,
+    version: row.version,
+  };
+}
+
+function toRule(row: RuleRow): RuleRecord {
+  return {
+    id: row.id,
+    securityGroupId: row.securityGroupId,
+    protocol: row.protocol,
+    port: row.port,
+    source: toSource(row.sourceKind, row.source),
+    awsRuleId: row.awsRuleId ?? undefined,
+    origin: row.origin,
+    state: row.state,
+    createdAt: row.createdAt,
+    removedAt: row.removedAt ?? undefined,
+  };
+}
+
+function toSourceColumns(source: Source): { sourceKind: Source['kind']; source: string } {
+  return source.kind === 'security-group'
+    ? { sourceKind: source.kind, source: source.groupId }
+    : { sourceKind: source.kind, source: source.cidr };
+}
+
+function toSource(kind: Source['kind'], value: string): Source {
+  return kind === 'security-group' ? { kind, groupId: value } : { kind, cidr: value };
+}
+
+function toEventRow(requestId: number, event: NewEvent): typeof events.$inferInsert {
+  return { requestId, at: event.at, actor: event.actor, type: event.type, detail: event.detail ?? null };
+}

@@ -1,0 +1,73 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type OpenedDatabase } from '../../src/adapters/db/open.js';
+
+const journal = JSON.parse(readFileSync(new URL('../../migrations/meta/_journal.json', import.meta.url), 'utf8')) as {
+  entries: unknown[];
+};
+
+describe('openDatabase', () => {
+  let dir: string;
+  let path: string;
+  let opened: OpenedDatabase | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cache-access-db-'));
+    path = join(dir, 'data', 'nested', 'cache-access.db');
+  });
+  afterEach(() => {
+    opened?.close();
+    opened = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function schemaSnapshot(o: OpenedDatabase): unknown[] {
+    return o.sqlite.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").all();
+  }
+
+  it('creates the parent directories and the file', () => {
+    opened = openDatabase(path);
+    expect(existsSync(path)).toBe(true);
+  });
+
+  it('sets WAL, NORMAL sync, foreign keys and a busy timeout', () => {
+    opened = openDatabase(path);
+    expect(opened.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(opened.sqlite.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    expect(opened.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(opened.sqlite.pragma('busy_timeout', { simple: true })).toBe(5000);
+  });
+
+  it('applies every migration, creating the tables', () => {
+    opened = openDatabase(path);
+    const tables = opened.sqlite
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .pluck()
+      .all();
+    expect(tables).toEqual(
+      expect.arrayContaining(['approvals', 'events', 'ingress_rules', 'requests', 'slack_messages']),
+    );
+    const applied = opened.sqlite.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get();
+    expect(applied).toBe(journal.entries.length);
+  });
+
+  it('leaves an up-to-date file alone when opened again', () => {
+    opened = openDatabase(path);
+    const before = schemaSnapshot(opened);
+    opened.close();
+
+    opened = openDatabase(path);
+    expect(schemaSnapshot(opened)).toEqual(before);
+    expect(opened.sqlite.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get()).toBe(journal.entries.length);
+  });
+
+  it('enforces foreign keys', () => {
+    opened = openDatabase(path);
+    const insertOrphan = opened.sqlite.prepare(
+      "INSERT INTO events (request_id, at, actor, type) VALUES (999, 0, 'system', 'created')",
+    );
+    expect(() => insertOrphan.run()).toThrow(/FOREIGN KEY/);
+  });
+});
