@@ -8,8 +8,14 @@ const configSchema = z
     SLACK_BOT_TOKEN: z.string({ error: 'is required (the bot token, xoxb-…)' }).min(1, 'is required (the bot token, xoxb-…)'),
     SLACK_SIGNING_SECRET: z.string().min(1).optional(),
     SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token starting with xapp-').optional(),
-    SLACK_API_URL: z.url({ error: 'must be a URL such as https://slack.com/api/' }).optional(),
-    PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65_535).default(3000),
+    SLACK_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://slack.com/api/' }).optional(),
+    // Digits only: Number() would read " " as 0 and "0x10" as 16.
+    PORT: z
+      .string()
+      .regex(/^\d{1,5}$/, 'must be a port number')
+      .default('3000')
+      .transform(Number)
+      .pipe(z.number().max(65_535, 'must be a port number')),
     DATABASE_PATH: z.string().min(1).default('./data/cache-access.db'),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
     POLICY_FILE: z.string().min(1).default('./policy.yml'),
@@ -56,7 +62,12 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   }
   const s = parsed.data;
   return Object.freeze({
-    slack: { botToken: s.SLACK_BOT_TOKEN, signingSecret: s.SLACK_SIGNING_SECRET, appToken: s.SLACK_APP_TOKEN, apiUrl: s.SLACK_API_URL },
+    slack: Object.freeze({
+      botToken: s.SLACK_BOT_TOKEN,
+      signingSecret: s.SLACK_SIGNING_SECRET,
+      appToken: s.SLACK_APP_TOKEN,
+      apiUrl: s.SLACK_API_URL,
+    }),
     port: s.PORT,
     databasePath: s.DATABASE_PATH,
     redisUrl: s.REDIS_URL,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import picomatch from 'picomatch';
-import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from './domain/durations.js';
 import { InvalidInputError } from './domain/errors.js';
@@ -138,11 +138,18 @@ export function parsePolicy(text: string, fileName = 'policy'): Policy {
   return new Policy(rules);
 }
 
-/** Line of the deepest node along `path` that exists (a missing key points at its parent). */
+/** Line of the deepest key or item along `path` that exists (a missing key points at its parent). */
 function lineOf(doc: Document, path: Array<string | number>, counter: LineCounter): number {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = (depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true)) as Node | null | undefined;
-    if (node?.range) return counter.linePos(node.range[0]).line;
+  for (let depth = path.length; depth > 0; depth--) {
+    const parent = depth === 1 ? doc.contents : doc.getIn(path.slice(0, depth - 1), true);
+    const segment = path[depth - 1];
+    // The key's own line: a block value (a list under `foo:`) starts on the line after it.
+    const node = isMap(parent)
+      ? parent.items.find((pair) => isScalar(pair.key) && pair.key.value === segment)?.key
+      : isSeq(parent) && typeof segment === 'number'
+        ? parent.items[segment]
+        : undefined;
+    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
   }
   return 1;
 }

@@ -25,8 +25,8 @@ export function parseDuration(text: string): number {
 
 /** Formats seconds as the shortest "1d2h30m" form; the inverse of parseDuration. */
 export function formatDuration(totalSeconds: number): string {
-  if (totalSeconds <= 0) return '0s';
   let rest = Math.round(totalSeconds);
+  if (!(rest > 0)) return '0s';
   let out = '';
   for (const unit of ['d', 'h', 'm', 's'] as const) {
     const size = UNIT_SECONDS[unit];

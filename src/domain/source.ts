@@ -17,9 +17,14 @@ export function parseSource(text: string): Source {
   return { kind: 'cidr', cidr: canonicalCidr(value) };
 }
 
+// ipaddr.js also reads "10/8" (as 0.0.0.0/8), octal, hex and zone ids; only the plain forms are meant.
+const PLAIN_IPV6_CIDR = /^[0-9a-f.:]*:[0-9a-f.:]*\/\d+$/i;
+
 /** Returns the CIDR with host bits cleared ("10.1.2.3/24" → "10.1.2.0/24"); throws on anything else. */
 export function canonicalCidr(text: string): string {
-  if (!text.includes('/') || !ipaddr.isValidCIDR(text)) {
+  const plain =
+    ipaddr.IPv4.isValidCIDRFourPartDecimal(text) || (PLAIN_IPV6_CIDR.test(text) && ipaddr.IPv6.isValidCIDR(text));
+  if (!plain) {
     throw new InvalidInputError(`"${text}" is neither a security group id nor a CIDR: use ${SOURCE_HELP}.`);
   }
   const [address, prefix] = ipaddr.parseCIDR(text);

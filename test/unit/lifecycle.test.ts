@@ -1,0 +1,160 @@
+import { describe, expect, test } from 'vitest';
+import { ConflictError, NotAllowedError } from '../../src/domain/errors.js';
+import { LEGAL_EVENTS, transition, type Effect, type EventType, type LifecycleEvent } from '../../src/domain/lifecycle.js';
+import { STATUSES, type AccessRequest, type Status } from '../../src/domain/request.js';
+
+const CREATED = new Date('2030-01-01T09:00:00Z');
+const NOW = new Date('2030-01-01T10:00:00Z');
+
+function request(status: Status, overrides: Partial<AccessRequest> = {}): AccessRequest {
+  return {
+    id: 42,
+    status,
+    requesterId: 'UREQUESTER',
+    requesterName: 'ada',
+    clusterId: 'orders-redis',
+    engine: 'redis',
+    endpoint: 'orders-redis.abc123.use1.cache.amazonaws.com',
+    port: 6379,
+    vpcId: 'vpc-0123abcd',
+    targetGroupId: 'sg-0123abcd',
+    source: { kind: 'cidr', cidr: '10.1.2.0/24' },
+    durationSeconds: 7_200,
+    reason: 'investigating checkout latency',
+    policyMatch: 'orders-*',
+    approvalsRequired: 1,
+    approvals: [],
+    createdAt: CREATED,
+    version: 3,
+    ...overrides,
+  };
+}
+
+const EVENTS: Record<EventType, LifecycleEvent> = {
+  approve: { type: 'approve', by: 'UAPPROVER', selfApproval: false },
+  deny: { type: 'deny', by: 'UAPPROVER' },
+  cancel: { type: 'cancel', by: 'UREQUESTER' },
+  activate: { type: 'activate', ruleRecordId: 7 },
+  fail: { type: 'fail', code: 'InvalidPermission.Malformed', message: 'bad rule' },
+  expire: { type: 'expire' },
+  revoke: { type: 'revoke', by: 'UREVOKER' },
+};
+
+const MESSAGES_AND_REQUESTER: Effect[] = ['update-approval-messages', 'notify-requester'];
+
+/** The legal moves, with exactly what each must change on the request (beyond version + 1). */
+const LEGAL: Array<{ from: Status; event: EventType; status: Status; effects: Effect[]; fields: Partial<AccessRequest> }> = [
+  {
+    from: 'pending',
+    event: 'approve',
+    status: 'approved',
+    effects: ['update-approval-messages', 'notify-requester', 'schedule-grant'],
+    fields: { approvals: [{ userId: 'UAPPROVER', at: NOW }], approvedAt: NOW },
+  },
+  {
+    from: 'pending',
+    event: 'deny',
+    status: 'denied',
+    effects: MESSAGES_AND_REQUESTER,
+    fields: { deniedBy: { userId: 'UAPPROVER', at: NOW }, endedAt: NOW, endedBy: 'UAPPROVER' },
+  },
+  { from: 'pending', event: 'cancel', status: 'cancelled', effects: MESSAGES_AND_REQUESTER, fields: { endedAt: NOW, endedBy: 'UREQUESTER' } },
+  {
+    from: 'approved',
+    event: 'activate',
+    status: 'active',
+    effects: ['schedule-revoke', 'update-approval-messages', 'notify-requester'],
+    // The duration (2h) counts from activation, not from the request.
+    fields: { activatedAt: NOW, expiresAt: new Date('2030-01-01T12:00:00Z'), ruleRecordId: 7 },
+  },
+  {
+    from: 'approved',
+    event: 'fail',
+    status: 'failed',
+    effects: MESSAGES_AND_REQUESTER,
+    fields: { endedAt: NOW, failure: { code: 'InvalidPermission.Malformed', message: 'bad rule' } },
+  },
+  { from: 'approved', event: 'cancel', status: 'cancelled', effects: MESSAGES_AND_REQUESTER, fields: { endedAt: NOW, endedBy: 'UREQUESTER' } },
+  { from: 'active', event: 'expire', status: 'expired', effects: MESSAGES_AND_REQUESTER, fields: { endedAt: NOW, endedBy: 'system' } },
+  { from: 'active', event: 'revoke', status: 'revoked', effects: MESSAGES_AND_REQUESTER, fields: { endedAt: NOW, endedBy: 'UREVOKER' } },
+];
+
+const ALL_PAIRS = STATUSES.flatMap((status) => (Object.keys(EVENTS) as EventType[]).map((event) => ({ status, event })));
+const isLegal = (status: Status, event: EventType) => LEGAL.some((l) => l.from === status && l.event === event);
+
+test('the table covers all 8 statuses × 7 events, and the legal moves agree with LEGAL_EVENTS', () => {
+  expect(ALL_PAIRS).toHaveLength(56);
+  for (const { status, event } of ALL_PAIRS) {
+    expect(LEGAL_EVENTS[status].includes(event), `${status} + ${event}`).toBe(isLegal(status, event));
+  }
+});
+
+describe.each(LEGAL)('$from + $event → $status', ({ from, event, status, effects, fields }) => {
+  test('sets the next status, the fields and the effects, and bumps the version', () => {
+    const before = request(from);
+    const snapshot = structuredClone(before);
+
+    const { next, effects: actual } = transition(before, EVENTS[event], NOW);
+
+    expect(next).toEqual({ ...snapshot, ...fields, status, version: snapshot.version + 1 });
+    expect(actual).toEqual(effects);
+    expect(before).toEqual(snapshot);
+  });
+});
+
+describe.each(ALL_PAIRS.filter(({ status, event }) => !isLegal(status, event)))('$status + $event', ({ status, event }) => {
+  test('is refused with ConflictError and leaves the request as it was', () => {
+    const before = request(status, { approvals: status === 'pending' ? [] : [{ userId: 'UAPPROVER', at: CREATED }] });
+    const snapshot = structuredClone(before);
+
+    expect(() => transition(before, EVENTS[event], NOW)).toThrow(ConflictError);
+    expect(before).toEqual(snapshot);
+  });
+});
+
+describe('approvals', () => {
+  test('the requester cannot approve their own request unless the policy allows self-approval', () => {
+    const pending = request('pending');
+    const snapshot = structuredClone(pending);
+    const own = { type: 'approve', by: 'UREQUESTER', selfApproval: false } as const;
+
+    expect(() => transition(pending, own, NOW)).toThrow(NotAllowedError);
+    expect(pending).toEqual(snapshot);
+
+    const { next } = transition(pending, { ...own, selfApproval: true }, NOW);
+    expect(next.status).toBe('approved');
+    expect(next.approvals).toEqual([{ userId: 'UREQUESTER', at: NOW }]);
+  });
+
+  test('the same approver approving twice is a ConflictError', () => {
+    const pending = request('pending', { approvalsRequired: 2, approvals: [{ userId: 'UAPPROVER', at: CREATED }] });
+    const snapshot = structuredClone(pending);
+
+    expect(() => transition(pending, EVENTS.approve, NOW)).toThrow(ConflictError);
+    expect(pending).toEqual(snapshot);
+  });
+
+  test('with 2 approvals required, the first keeps it pending and the second approves it', () => {
+    const pending = request('pending', { approvalsRequired: 2 });
+    const later = new Date(NOW.getTime() + 60_000);
+
+    const first = transition(pending, { type: 'approve', by: 'UFIRST', selfApproval: false }, NOW);
+    expect(first.effects).toEqual(['update-approval-messages']);
+    expect(first.next).toEqual({ ...pending, approvals: [{ userId: 'UFIRST', at: NOW }], version: pending.version + 1 });
+    expect(first.next.approvedAt).toBeUndefined();
+
+    const second = transition(first.next, { type: 'approve', by: 'USECOND', selfApproval: false }, later);
+    expect(second.effects).toEqual(['update-approval-messages', 'notify-requester', 'schedule-grant']);
+    expect(second.next).toEqual({
+      ...first.next,
+      status: 'approved',
+      approvals: [
+        { userId: 'UFIRST', at: NOW },
+        { userId: 'USECOND', at: later },
+      ],
+      approvedAt: later,
+      version: pending.version + 2,
+    });
+    expect(first.next.approvals).toHaveLength(1);
+  });
+});
