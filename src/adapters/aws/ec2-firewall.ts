@@ -1,0 +1,131 @@
+/** Firewall over EC2 security-group ingress rules. Rules are only ever removed by their rule id. */
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  type AuthorizeSecurityGroupIngressCommandOutput,
+  DescribeSecurityGroupRulesCommand,
+  RevokeSecurityGroupIngressCommand,
+  type EC2Client,
+  type IpPermission,
+  type SecurityGroupRule,
+  type Tag,
+} from '@aws-sdk/client-ec2';
+import type { AuthorizeResult, Firewall, RuleSpec, RuleTags } from '../../app/ports.js';
+import { UpstreamError } from '../../domain/errors.js';
+import { canonicalCidr } from '../../domain/source.js';
+import { awsErrorCode, callAws, callAwsUnlessAbsent, toUpstreamError } from './aws-errors.js';
+
+const DUPLICATE = 'InvalidPermission.Duplicate';
+// A rule, or the group holding it, that no longer exists is as good as revoked.
+const RULE_ABSENT: ReadonlySet<string> = new Set([
+  'InvalidSecurityGroupRuleId.NotFound',
+  'InvalidPermission.NotFound',
+  'InvalidGroup.NotFound',
+]);
+
+export class Ec2Firewall implements Firewall {
+  private readonly ec2: EC2Client;
+
+  constructor({ ec2 }: { ec2: EC2Client }) {
+    this.ec2 = ec2;
+  }
+
+  async authorize(spec: RuleSpec, description: string, tags: RuleTags): Promise<AuthorizeResult> {
+    let created: AuthorizeSecurityGroupIngressCommandOutput;
+    try {
+      created = await this.ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: spec.securityGroupId,
+          IpPermissions: [ingressPermission(spec, description)],
+          TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: ruleTags(tags) }],
+        }),
+      );
+    } catch (error) {
+      if (awsErrorCode(error) !== DUPLICATE) throw toUpstreamError(error, 'AuthorizeSecurityGroupIngress');
+      const existing = await this.findIdenticalRule(spec);
+      return { outcome: 'duplicate', awsRuleId: existing?.SecurityGroupRuleId, tags: tagRecord(existing?.Tags) };
+    }
+    const awsRuleId = created.SecurityGroupRules?.[0]?.SecurityGroupRuleId;
+    if (awsRuleId === undefined) {
+      // Retryable: the retry meets InvalidPermission.Duplicate and finds the rule, tags and all.
+      throw new UpstreamError('aws', 'MissingRuleId', 'AWS added the ingress rule but did not say its id.', true);
+    }
+    return { outcome: 'created', awsRuleId };
+  }
+
+  async revoke(securityGroupId: string, awsRuleId: string): Promise<'removed' | 'already-gone'> {
+    const output = await callAwsUnlessAbsent('RevokeSecurityGroupIngress', RULE_ABSENT, () =>
+      this.ec2.send(
+        new RevokeSecurityGroupIngressCommand({ GroupId: securityGroupId, SecurityGroupRuleIds: [awsRuleId] }),
+      ),
+    );
+    if (output === undefined || output.Return === false || (output.UnknownIpPermissions?.length ?? 0) > 0) {
+      return 'already-gone';
+    }
+    return 'removed';
+  }
+
+  async ruleExists(securityGroupId: string, awsRuleId: string): Promise<boolean> {
+    const output = await callAwsUnlessAbsent('DescribeSecurityGroupRules', RULE_ABSENT, () =>
+      this.ec2.send(new DescribeSecurityGroupRulesCommand({ SecurityGroupRuleIds: [awsRuleId] })),
+    );
+    return (output?.SecurityGroupRules ?? []).some(
+      (rule) => rule.SecurityGroupRuleId === awsRuleId && rule.GroupId === securityGroupId,
+    );
+  }
+
+  /** The rule AWS already holds for exactly this permission, if it is still there. */
+  private async findIdenticalRule(spec: RuleSpec): Promise<SecurityGroupRule | undefined> {
+    const filters = [{ Name: 'group-id', Values: [spec.securityGroupId] }];
+    let nextToken: string | undefined;
+    do {
+      const page = await callAws('DescribeSecurityGroupRules', () =>
+        this.ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: filters, NextToken: nextToken })),
+      );
+      const match = page.SecurityGroupRules?.find((rule) => isSamePermission(rule, spec));
+      if (match) return match;
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return undefined;
+  }
+}
+
+function ingressPermission(spec: RuleSpec, description: string): IpPermission {
+  const ports = { IpProtocol: spec.protocol, FromPort: spec.port, ToPort: spec.port };
+  const { source } = spec;
+  if (source.kind === 'security-group') {
+    return { ...ports, UserIdGroupPairs: [{ GroupId: source.groupId, Description: description }] };
+  }
+  if (isIpv6(source.cidr)) return { ...ports, Ipv6Ranges: [{ CidrIpv6: source.cidr, Description: description }] };
+  return { ...ports, IpRanges: [{ CidrIp: source.cidr, Description: description }] };
+}
+
+function ruleTags(tags: RuleTags): Tag[] {
+  return [
+    { Key: 'cache-access:grant-id', Value: String(tags.grantId) },
+    { Key: 'cache-access:expires-at', Value: tags.expiresAt.toISOString() },
+    { Key: 'cache-access:managed', Value: 'true' },
+  ];
+}
+
+function tagRecord(tags: Tag[] | undefined): Record<string, string> {
+  return Object.fromEntries((tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+}
+
+function isIpv6(cidr: string): boolean {
+  return cidr.includes(':');
+}
+
+/** AWS's notion of "the same rule": direction, protocol, port range and source. */
+function isSamePermission(rule: SecurityGroupRule, spec: RuleSpec): boolean {
+  const sameShape =
+    rule.IsEgress === false &&
+    (rule.IpProtocol === 'tcp' || rule.IpProtocol === '6') &&
+    rule.FromPort === spec.port &&
+    rule.ToPort === spec.port;
+  if (!sameShape) return false;
+  const { source } = spec;
+  if (source.kind === 'security-group') return rule.ReferencedGroupInfo?.GroupId === source.groupId;
+  // AWS may spell an IPv6 range differently from us; compare canonical forms.
+  const ruleCidr = isIpv6(source.cidr) ? rule.CidrIpv6 : rule.CidrIpv4;
+  return ruleCidr !== undefined && canonicalCidr(ruleCidr) === canonicalCidr(source.cidr);
+}
