@@ -1,0 +1,27 @@
+import { LogLevel, type Logger as SlackLogger } from '@slack/bolt';
+import type { Logger } from 'pino';
+
+const PINO_TO_SLACK: Record<string, LogLevel> = {
+  trace: LogLevel.DEBUG,
+  debug: LogLevel.DEBUG,
+  info: LogLevel.INFO,
+  warn: LogLevel.WARN,
+  error: LogLevel.ERROR,
+  fatal: LogLevel.ERROR,
+  silent: LogLevel.ERROR,
+};
+
+/** Bolt and the Slack SDKs log through their own interface; route it into our pino logger. */
+export function boltLogger(logger: Logger): SlackLogger {
+  const child = logger.child({ component: 'bolt' });
+  const join = (parts: unknown[]) => parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
+  return {
+    debug: (...msg) => child.debug(join(msg)),
+    info: (...msg) => child.info(join(msg)),
+    warn: (...msg) => child.warn(join(msg)),
+    error: (...msg) => child.error(join(msg)),
+    setLevel: () => {},
+    getLevel: () => PINO_TO_SLACK[logger.level] ?? LogLevel.INFO,
+    setName: () => {},
+  };
+}

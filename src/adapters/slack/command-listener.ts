@@ -1,0 +1,63 @@
+import type { App, SlashCommand } from '@slack/bolt';
+import type { Logger } from 'pino';
+import { requestAccess, type AccessRequestOutcome } from '../../app/request-access.js';
+import type { UseCaseDeps } from '../../app/deps.js';
+import { parseCommand, USAGE } from '../../domain/command.js';
+import { formatDuration } from '../../domain/durations.js';
+import { InvalidInputError } from '../../domain/errors.js';
+import { describeSource } from '../../domain/request.js';
+import { userMessageFor } from './user-message.js';
+
+export const SLASH_COMMAND = '/cache-access';
+
+/**
+ * /cache-access: parsing is pure and instant, so usage errors go back in the acknowledgement itself;
+ * everything that talks to AWS or the database runs after ack(), within Slack's 3-second window.
+ */
+export function registerCommandListener(app: App, deps: UseCaseDeps, logger: Logger): void {
+  app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
+    let parsed;
+    try {
+      parsed = parseCommand(command.text);
+    } catch (error) {
+      const text = error instanceof InvalidInputError ? `:no_entry: ${error.message}` : userMessageFor(error, logger, {});
+      await ack({ response_type: 'ephemeral', text });
+      return;
+    }
+    if (parsed.kind === 'help') {
+      await ack({ response_type: 'ephemeral', text: USAGE });
+      return;
+    }
+    await ack();
+    const context = { userId: command.user_id, clusterId: parsed.clusterId, triggerId: command.trigger_id };
+    let text: string;
+    try {
+      const outcome = await requestAccess(deps, {
+        requesterId: command.user_id,
+        requesterName: command.user_name,
+        clusterId: parsed.clusterId,
+        source: parsed.source,
+        durationSeconds: parsed.durationSeconds,
+        reason: parsed.reason,
+        dedupeKey: dedupeKeyOf(command),
+      });
+      logger.info({ ...context, requestId: outcome.request.id, created: outcome.created }, 'access requested');
+      text = receivedText(outcome);
+    } catch (error) {
+      text = userMessageFor(error, logger, context);
+    }
+    await respond({ response_type: 'ephemeral', text });
+  });
+}
+
+/** Slack gives every invocation its own trigger id; a redelivery carries the same one. */
+function dedupeKeyOf(command: SlashCommand): string | undefined {
+  return command.trigger_id ? `slash:${command.trigger_id}` : undefined;
+}
+
+function receivedText({ request, channel, approverIds, created }: AccessRequestOutcome): string {
+  const asked = channel ? `<#${channel}>` : approverIds.map((id) => `<@${id}>`).join(', ');
+  const what = `TCP ${request.port} on ${request.clusterId} from ${describeSource(request.source)} for ${formatDuration(request.durationSeconds)}`;
+  if (!created) return `Request #${request.id} (${what}) was already received; approval was asked of ${asked}.`;
+  return `:hourglass_flowing_sand: Request #${request.id} for ${what} is waiting for approval from ${asked}. I'll message you when it is decided.`;
+}

@@ -1,0 +1,58 @@
+import { App, SocketModeReceiver, type CustomRoute } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { UseCaseDeps } from '../../app/deps.js';
+import type { Config } from '../../config.js';
+import { boltLogger } from './bolt-logger.js';
+import { registerCommandListener } from './command-listener.js';
+import { registerDecisionListener } from './decision-listener.js';
+
+export interface SlackAppOptions {
+  config: Config;
+  logger: Logger;
+  /** Extra HTTP routes (health, metrics) served beside /slack/events, or alone in Socket Mode. */
+  routes: CustomRoute[];
+}
+
+/**
+ * The Bolt app in HTTP mode (POST /slack/events, signed requests) or, when SLACK_APP_TOKEN is set,
+ * Socket Mode. Both point the Web API client at SLACK_API_URL when given.
+ */
+export function createSlackApp({ config, logger, routes }: SlackAppOptions): App {
+  const log = boltLogger(logger);
+  const clientOptions = config.slack.apiUrl ? { slackApiUrl: withTrailingSlash(config.slack.apiUrl) } : {};
+  const app = config.slack.appToken
+    ? new App({
+        token: config.slack.botToken,
+        logger: log,
+        clientOptions,
+        receiver: new SocketModeReceiver({
+          appToken: config.slack.appToken,
+          logger: log,
+          customRoutes: routes,
+          installerOptions: { port: config.port, clientOptions },
+        }),
+      })
+    : new App({
+        token: config.slack.botToken,
+        signingSecret: config.slack.signingSecret,
+        logger: log,
+        clientOptions,
+        customRoutes: routes,
+        // Respond to Slack as soon as a listener calls ack(); the slow work continues afterwards.
+        processBeforeResponse: false,
+      });
+  app.error(async (error) => {
+    logger.error({ err: error, code: (error as { code?: string }).code }, 'unhandled error in a Slack listener');
+  });
+  return app;
+}
+
+/** Listeners are added once the use cases exist, since those need the app's own Web API client. */
+export function registerListeners(app: App, deps: UseCaseDeps, logger: Logger): void {
+  registerCommandListener(app, deps, logger);
+  registerDecisionListener(app, deps, logger);
+}
+
+function withTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}

@@ -1,0 +1,65 @@
+import { transition } from '../domain/lifecycle.js';
+import { ConflictError, NotAllowedError, NotFoundError } from '../domain/errors.js';
+import type { AccessRequest } from '../domain/request.js';
+import { applyEffects } from './apply-effects.js';
+import type { UseCaseDeps } from './deps.js';
+
+export interface DecisionInput {
+  requestId: number;
+  /** The signed user id of the click: the only thing that decides who may approve. */
+  userId: string;
+  decision: 'approve' | 'deny';
+}
+
+export interface DecisionOutcome {
+  request: AccessRequest;
+  /** Effects that could not be performed now (e.g. Redis down: the grant job is enqueued later). */
+  delayed: boolean;
+}
+
+/** An approver approves or denies a pending request. Safe to run twice: the second run is a ConflictError. */
+export async function decide(deps: UseCaseDeps, input: DecisionInput): Promise<DecisionOutcome> {
+  const request = deps.store.get(input.requestId);
+  if (!request) throw new NotFoundError(`There is no request #${input.requestId}.`);
+  const rule = deps.policy().ruleFor(request.clusterId);
+  const approvers = rule ? await deps.people.expandApprovers(rule.approvers) : [];
+  if (!approvers.includes(input.userId)) {
+    throw new NotAllowedError(`You are not an approver for ${request.clusterId}, so you cannot decide on #${request.id}.`);
+  }
+  // Re-read after the await: another click may have decided meanwhile.
+  const current = deps.store.get(input.requestId)!;
+  if (current.status !== 'pending') throw new ConflictError(staleDecisionMessage(current));
+
+  const now = deps.clock.now();
+  const event =
+    input.decision === 'approve'
+      ? ({ type: 'approve', by: input.userId, selfApproval: rule!.selfApproval } as const)
+      : ({ type: 'deny', by: input.userId } as const);
+  const { next, effects } = transition(current, event, now);
+  try {
+    deps.store.save(next, [{ at: now, actor: input.userId, type: input.decision === 'approve' ? 'approved' : 'denied' }]);
+  } catch (error) {
+    if (error instanceof ConflictError) throw new ConflictError(staleDecisionMessage(deps.store.get(input.requestId)!));
+    throw error;
+  }
+  const failed = await applyEffects(deps, next, effects);
+  return { request: next, delayed: failed.includes('schedule-grant') };
+}
+
+/** What someone clicking an outdated button is told. */
+export function staleDecisionMessage(request: AccessRequest): string {
+  const id = `#${request.id}`;
+  const approver = request.approvals.at(-1)?.userId;
+  switch (request.status) {
+    case 'pending':
+      return `${id} is still waiting for approval.`;
+    case 'denied':
+      return `${id} was already denied by <@${request.deniedBy?.userId}>.`;
+    case 'cancelled':
+      return `${id} was cancelled.`;
+    case 'failed':
+      return `${id} was approved by <@${approver}> but failed: ${request.failure?.code}.`;
+    default:
+      return `${id} is already approved by <@${approver}> (now ${request.status}).`;
+  }
+}
