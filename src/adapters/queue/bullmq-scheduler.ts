@@ -1,0 +1,125 @@
+/** The Scheduler port on a BullMQ Queue: enqueues grant jobs and (re)schedules revoke jobs. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Clock, Scheduler } from '../../app/ports.js';
+import { CacheAccessError, UpstreamError } from '../../domain/errors.js';
+import { formatId } from '../../domain/request.js';
+import { createProducerConnection, type RedisTarget } from './connection.js';
+import { JOB_OPTIONS, jobId, QUEUE_NAME, type JobData, type JobName } from './jobs.js';
+
+export type BullmqSchedulerOptions = RedisTarget & {
+  /** BullMQ key prefix; the workers must use the same one. */
+  prefix?: string;
+  clock?: Clock;
+  /** How long a call waits for the first connection to Redis before failing (later outages fail at once). */
+  connectTimeoutMs?: number;
+  /** How long scheduleRevoke waits for a running revoke job of the same request to finish. */
+  busyWaitMs?: number;
+};
+
+const systemClock: Clock = { now: () => new Date() };
+const POLL_MS = 50;
+
+export class BullmqScheduler implements Scheduler {
+  private readonly queue: Queue<JobData, void, JobName>;
+  private readonly ownedConnection: Redis | undefined;
+  private readonly clock: Clock;
+  private readonly connectTimeoutMs: number;
+  private readonly busyWaitMs: number;
+
+  constructor(options: BullmqSchedulerOptions) {
+    const connection = 'url' in options ? createProducerConnection(options.url) : options.connection;
+    this.ownedConnection = 'url' in options ? connection : undefined;
+    this.queue = new Queue<JobData, void, JobName>(QUEUE_NAME, { connection, prefix: options.prefix });
+    // Failures reach callers as UpstreamError; without a listener EventEmitter would crash the process instead.
+    this.queue.on('error', () => {});
+    this.clock = options.clock ?? systemClock;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+    this.busyWaitMs = options.busyWaitMs ?? 30_000;
+  }
+
+  async scheduleGrant(requestId: number): Promise<void> {
+    await this.run(`schedule the grant of ${formatId(requestId)}`, async () => {
+      // BullMQ ignores an add whose job id already exists, which makes this idempotent.
+      await this.queue.add('grant', { requestId }, { ...JOB_OPTIONS.grant, jobId: jobId('grant', requestId) });
+    });
+  }
+
+  async scheduleRevoke(requestId: number, at: Date): Promise<void> {
+    await this.run(`schedule the revocation of ${formatId(requestId)}`, () => this.replaceRevoke(requestId, at));
+  }
+
+  /** Stops using Redis; closes the connection only when this scheduler opened it. */
+  async close(): Promise<void> {
+    await this.queue.close();
+    this.ownedConnection?.disconnect();
+  }
+
+  /**
+   * Leaves exactly one revoke-<id> job, due at `at`, whatever state an older one is in:
+   * - delayed: changeDelay moves it atomically, so no crash can leave the request without a revocation;
+   * - waiting (already due), or finished but kept: removed, then added afresh;
+   * - active: a running job is locked and can be neither moved nor removed, and an add with its id would be
+   *   ignored. We wait for it to finish (it either revoked, or found the grant not yet due) and then add the
+   *   new job, so the new schedule always happens after the running one. The wait is bounded by busyWaitMs,
+   *   so a revoke handler must not reschedule its own request: it would wait for itself and fail.
+   * Concurrent calls for the same request are not serialized here; the store's versioning lets only one
+   * writer act on a state change.
+   */
+  private async replaceRevoke(requestId: number, at: Date): Promise<void> {
+    const id = jobId('revoke', requestId);
+    const deadline = Date.now() + this.busyWaitMs;
+    for (;;) {
+      if (Date.now() > deadline) {
+        throw new UpstreamError('redis', 'JOB_BUSY', `Job ${id} kept running for more than ${this.busyWaitMs} ms.`, true);
+      }
+      const delay = Math.max(0, at.getTime() - this.clock.now().getTime());
+      const state = await this.queue.getJobState(id);
+      if (state === 'unknown') {
+        await this.queue.add('revoke', { requestId }, { ...JOB_OPTIONS.revoke, jobId: id, delay });
+        return;
+      }
+      if (state === 'active') {
+        await sleep(POLL_MS);
+      } else if (state === 'delayed') {
+        const job = await this.queue.getJob(id);
+        // Fails when the job was promoted or taken meanwhile; the next round sees its new state.
+        const moved = await job?.changeDelay(delay).then(
+          () => true,
+          () => false,
+        );
+        if (moved) return;
+      } else {
+        // 0 when a worker took it meanwhile; the next round sees it active.
+        await this.queue.remove(id);
+      }
+    }
+  }
+
+  private async run(action: string, operation: () => Promise<void>): Promise<void> {
+    try {
+      await this.waitUntilConnected();
+      await operation();
+    } catch (error) {
+      if (error instanceof CacheAccessError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new UpstreamError('redis', 'QUEUE_UNAVAILABLE', `Could not ${action}: ${reason}`, true);
+    }
+  }
+
+  /** BullMQ waits for the first connection without limit even with the offline queue disabled; we don't. */
+  private async waitUntilConnected(): Promise<void> {
+    const timeout = new AbortController();
+    try {
+      await Promise.race([
+        this.queue.waitUntilReady(),
+        sleep(this.connectTimeoutMs, undefined, { signal: timeout.signal }).then(() => {
+          throw new UpstreamError('redis', 'CONNECT_TIMEOUT', `Redis did not answer within ${this.connectTimeoutMs} ms.`, true);
+        }),
+      ]);
+    } finally {
+      timeout.abort();
+    }
+  }
+}

@@ -1,0 +1,110 @@
+/** Runs grant and revoke jobs through the given handlers, deciding which failures BullMQ may retry. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { CacheAccessError, UpstreamError } from '../../domain/errors.js';
+import { createWorkerConnection, type RedisTarget } from './connection.js';
+import { isJobName, QUEUE_NAME, revokeRetryDelayMs, type JobData, type JobName } from './jobs.js';
+
+export interface JobAttempt {
+  /** Attempts that already failed before this one. */
+  attemptsMade: number;
+  /** True when a failure now will not be retried, so the handler should record the outcome itself. */
+  finalAttempt: boolean;
+}
+
+export type JobHandler = (requestId: number, attempt: JobAttempt) => Promise<void>;
+
+export type WorkersOptions = RedisTarget & {
+  /** BullMQ key prefix; the scheduler must use the same one. */
+  prefix?: string;
+  concurrency?: number;
+  handlers: Record<JobName, JobHandler>;
+  logger: Logger;
+};
+
+export interface Workers {
+  /** Stops taking jobs and lets running ones finish; after `timeoutMs` cuts the Redis connection instead. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+export function startWorkers(options: WorkersOptions): Workers {
+  const { handlers, logger } = options;
+  // Always a connection of our own: forcing a stuck close means disconnecting it.
+  const connection =
+    'url' in options
+      ? createWorkerConnection(options.url)
+      : options.connection.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+
+  const worker = new Worker<JobData, void, JobName>(
+    QUEUE_NAME,
+    async (job) => {
+      const handler = isJobName(job.name) ? handlers[job.name] : undefined;
+      const requestId = job.data?.requestId;
+      if (handler === undefined || !Number.isSafeInteger(requestId)) {
+        throw new UnrecoverableError(`Job ${job.id} (${job.name}) is not a cache-access job.`);
+      }
+      const attempt = { attemptsMade: job.attemptsMade, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) };
+      try {
+        await handler(requestId, attempt);
+      } catch (error) {
+        throw isPermanent(error) ? new UnrecoverableError(`${error.name}: ${error.message}`) : error;
+      }
+    },
+    {
+      connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency ?? 4,
+      // Only revoke jobs use a custom backoff type; grant jobs use BullMQ's built-in exponential one.
+      settings: { backoffStrategy: (attemptsMade: number) => revokeRetryDelayMs(attemptsMade) },
+    },
+  );
+
+  worker.on('failed', (job: Job<JobData, void, JobName> | undefined, error: Error) => {
+    // finishedOn is set only when BullMQ gives up; otherwise the job is back in the delayed set.
+    const final = job?.finishedOn !== undefined;
+    logger[final ? 'error' : 'warn'](
+      { requestId: job?.data?.requestId, jobId: job?.id, attemptsMade: job?.attemptsMade, err: error },
+      final ? 'queue job failed for good' : 'queue job failed; will retry',
+    );
+  });
+  worker.on('error', (error: Error) => logger.error({ err: error }, 'queue worker error'));
+
+  return {
+    async close(timeoutMs: number): Promise<void> {
+      const closed = worker.close().then(
+        () => true,
+        (error: unknown) => {
+          logger.warn({ err: error }, 'queue worker did not close cleanly');
+          return true;
+        },
+      );
+      // While Redis is unreachable worker.close() never resolves: it waits for Redis to record the running jobs'
+      // outcome, and for an 'end' event ioredis does not emit while reconnecting (bullmq issues #4656, #2430).
+      // worker.close(true) would only return that same pending promise, so past the deadline we cut our
+      // connection and leave; jobs left active are retried by another worker once their lock expires.
+      if (!(await settlesWithin(closed, timeoutMs))) {
+        logger.warn({ timeoutMs }, 'queue workers did not stop in time; disconnecting from Redis');
+      }
+      connection.disconnect();
+    },
+  };
+}
+
+/** Refusals and broken invariants won't change on a retry; only retryable upstream failures and unknowns might. */
+function isPermanent(error: unknown): error is CacheAccessError {
+  if (error instanceof UpstreamError) return !error.retryable;
+  return error instanceof CacheAccessError;
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([
+      promise.then(() => true),
+      sleep(ms, false, { signal: timer.signal }),
+    ]);
+  } finally {
+    timer.abort();
+  }
+}
