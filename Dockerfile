@@ -1,0 +1,34 @@
+# cache-access container: built on the full Node 20 image, run on the slim one as the unprivileged
+# `node` user. Settings come from the environment (see README); mount the policy at /app/policy.yml.
+
+FROM node:20-bookworm AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# better-sqlite3 is native: it is fetched or compiled here, for this image's Node and glibc. The
+# compilers it may need are removed in the same layer so they never ship.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force \
+ && apt-get purge -y --auto-remove python3 make g++ \
+ && rm -rf /var/lib/apt/lists/* /root/.cache
+COPY --from=build /app/dist ./dist
+COPY migrations ./migrations
+RUN mkdir -p /app/data && chown node:node /app/data
+ENV DATABASE_PATH=/app/data/cache-access.db PORT=3000
+VOLUME ["/app/data"]
+USER node
+EXPOSE 3000
+# Slim images have no curl; Node's own fetch asks the liveness endpoint on whatever PORT is set.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/main.js"]

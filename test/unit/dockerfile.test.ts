@@ -1,0 +1,211 @@
+/**
+ * No Docker engine runs where the tests do, so the Dockerfile is parsed and checked for what the
+ * deployment relies on: stages, native build, non-root user, data volume, health check, and that
+ * everything it copies exists (dist/ by way of the build script's outDir). The HEALTHCHECK command
+ * itself is run against a local HTTP server.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { posix } from 'node:path';
+import picomatch from 'picomatch';
+import { afterEach, describe, expect, test } from 'vitest';
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+
+interface Stage {
+  image: string;
+  name?: string;
+  instructions: Instruction[];
+}
+
+/** Instructions with line continuations joined and comments dropped. */
+function parseDockerfile(text: string): Instruction[] {
+  const logical = text
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('#'))
+    .join('\n')
+    .replace(/\\\n/g, ' ');
+  return logical
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [keyword = '', ...rest] = line.split(/\s+/);
+      return { keyword: keyword.toUpperCase(), args: rest.join(' ') };
+    });
+}
+
+function stagesOf(instructions: Instruction[]): Stage[] {
+  const stages: Stage[] = [];
+  for (const instruction of instructions) {
+    if (instruction.keyword === 'FROM') {
+      const [image = '', as, name] = instruction.args.split(/\s+/);
+      stages.push({ image, name: as?.toUpperCase() === 'AS' ? name : undefined, instructions: [] });
+    } else {
+      stages.at(-1)?.instructions.push(instruction);
+    }
+  }
+  return stages;
+}
+
+const all = (stage: Stage, keyword: string) => stage.instructions.filter((i) => i.keyword === keyword);
+const last = (stage: Stage, keyword: string) => all(stage, keyword).at(-1);
+
+/** `ENV A=1 B=2` (the only form this Dockerfile uses) as a record. */
+function envOf(stage: Stage): Record<string, string> {
+  const pairs = all(stage, 'ENV').flatMap((i) => i.args.split(/\s+/).map((pair) => pair.split('=')));
+  return Object.fromEntries(pairs.map(([key = '', ...value]) => [key, value.join('=')]));
+}
+
+interface Copy {
+  from?: string;
+  sources: string[];
+  destination: string;
+}
+
+function copiesOf(stage: Stage): Copy[] {
+  return all(stage, 'COPY').map((i) => {
+    const words = i.args.split(/\s+/);
+    const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length);
+    const paths = words.filter((w) => !w.startsWith('--'));
+    return { from, sources: paths.slice(0, -1), destination: paths.at(-1) ?? '' };
+  });
+}
+
+function workdirOf(stage: Stage): string {
+  return last(stage, 'WORKDIR')?.args ?? '/';
+}
+
+const dockerfile = readFileSync('Dockerfile', 'utf8');
+const stages = stagesOf(parseDockerfile(dockerfile));
+const build = stages[0]!;
+const runtime = stages.at(-1)!;
+const packageJson = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
+
+describe('Dockerfile', () => {
+  test('builds on Node 20 with build tools, then runs on a slim Node 20 image', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(build.image).toMatch(/^node:20(\.[\d.]+)?(-(bookworm|bullseye))?$/);
+    expect(runtime.image).toMatch(/^node:20(\.[\d.]+)?-(bookworm-|bullseye-)?slim$/);
+    const buildRuns = all(build, 'RUN').map((i) => i.args);
+    expect(buildRuns).toContainEqual(expect.stringMatching(/\bnpm ci\b/));
+    expect(buildRuns).toContainEqual(expect.stringMatching(/\bnpm run build\b/));
+  });
+
+  test('installs only production dependencies in the runtime stage, native build tools removed again', () => {
+    const install = all(runtime, 'RUN').find((i) => /\bnpm ci\b/.test(i.args));
+    expect(install?.args).toMatch(/\bnpm ci --omit=dev\b/);
+    // better-sqlite3's install script (fetch or compile the native module) must run.
+    expect(dockerfile).not.toContain('--ignore-scripts');
+    for (const tool of ['python3', 'make', 'g++']) {
+      expect(install?.args).toMatch(new RegExp(`apt-get install[^&]*\\s${tool.replace('+', '\\+')}(\\s|$)`));
+      expect(install?.args).toMatch(new RegExp(`apt-get purge[^&]*\\s${tool.replace('+', '\\+')}(\\s|$)`));
+    }
+  });
+
+  test('copies the compiled code from where the build script writes it, and the migrations', () => {
+    const project = /tsc -p (\S+)/.exec(packageJson.scripts.build ?? '')?.[1];
+    expect(project).toBeDefined();
+    const outDir = (JSON.parse(readFileSync(project!, 'utf8')) as { compilerOptions: { outDir: string } }).compilerOptions.outDir;
+    const landing = (copy: Copy | undefined) => copy && posix.resolve(workdirOf(runtime), copy.destination);
+    const compiled = copiesOf(runtime).find((copy) => copy.from === build.name && copy.sources.includes(posix.join(workdirOf(build), outDir)));
+    const migrations = copiesOf(runtime).find((copy) => copy.from === undefined && copy.sources.includes('migrations'));
+    // open.ts finds the migrations three levels up from dist/adapters/db/, so they must sit beside dist/.
+    expect(landing(compiled)).toBe(posix.join(workdirOf(runtime), 'dist'));
+    expect(landing(migrations)).toBe(posix.join(workdirOf(runtime), 'migrations'));
+    const local = copiesOf(runtime).filter((copy) => copy.from === undefined).flatMap((copy) => copy.sources);
+    // package.json carries "type": "module", without which node cannot load dist/*.js.
+    expect(local).toEqual(expect.arrayContaining(['package.json', 'package-lock.json']));
+  });
+
+  test('copies only files that exist and that .dockerignore lets into the build context', () => {
+    const ignored = readFileSync('.dockerignore', 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    const isIgnored = (path: string) => {
+      const prefixes = path.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+      return ignored.some((pattern) => prefixes.some((prefix) => picomatch.isMatch(prefix, pattern, { dot: true })));
+    };
+    const sources = stages.flatMap((stage) => copiesOf(stage).filter((copy) => copy.from === undefined).flatMap((copy) => copy.sources));
+    expect(sources.length).toBeGreaterThan(0);
+    for (const source of sources) {
+      expect(existsSync(source), source).toBe(true);
+      expect(isIgnored(source), `${source} is excluded by .dockerignore`).toBe(false);
+    }
+    // Secrets and a host-built node_modules (wrong native binary) must never reach the image.
+    for (const path of ['.env', 'node_modules', 'data', 'dist']) expect(isIgnored(path), path).toBe(true);
+  });
+
+  test('runs node dist/main.js as a non-root user', () => {
+    expect(last(runtime, 'CMD')?.args).toBe('["node", "dist/main.js"]');
+    expect(existsSync('src/main.ts')).toBe(true);
+    const user = last(runtime, 'USER')?.args;
+    expect(user).toBeDefined();
+    expect(['root', '0']).not.toContain(user!.split(':')[0]);
+    // Nothing after USER may switch back or need root.
+    const afterUser = runtime.instructions.slice(runtime.instructions.lastIndexOf(last(runtime, 'USER')!) + 1);
+    expect(afterUser.map((i) => i.keyword)).not.toContain('RUN');
+  });
+
+  test('keeps the SQLite file in a volume owned by that user', () => {
+    const env = envOf(runtime);
+    const dataDir = posix.dirname(env.DATABASE_PATH ?? '');
+    expect(env.DATABASE_PATH).toMatch(/^\/.+\.db$/);
+    expect(all(runtime, 'VOLUME').map((i) => i.args).join(' ')).toContain(`"${dataDir}"`);
+    const user = last(runtime, 'USER')!.args;
+    expect(all(runtime, 'RUN').map((i) => i.args)).toContainEqual(expect.stringContaining(`chown ${user}:${user} ${dataDir}`));
+  });
+
+  test('exposes PORT 3000', () => {
+    expect(envOf(runtime).PORT).toBe('3000');
+    expect(last(runtime, 'EXPOSE')?.args).toBe('3000');
+  });
+});
+
+describe('Dockerfile HEALTHCHECK', () => {
+  const healthcheck = last(runtime, 'HEALTHCHECK')?.args ?? '';
+  const command = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD ') + 'CMD '.length)) as string[];
+  let server: Server | undefined;
+
+  afterEach(async () => {
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    server = undefined;
+  });
+
+  /** Serves /healthz with `status` and runs the health check command against it; returns its exit code. */
+  async function runAgainst(status: number | 'down'): Promise<number | null> {
+    let asked: string | undefined;
+    server = createServer((req, res) => {
+      asked = req.url;
+      res.writeHead(status === 'down' ? 500 : status, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    if (status === 'down') await new Promise((resolve) => server!.close(resolve));
+    const [program, ...args] = command;
+    // Asynchronous, so this process keeps serving the request the child makes.
+    const result = await new Promise<number | null>((resolve) =>
+      spawn(program!, args, { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' }).on('exit', resolve),
+    );
+    if (status !== 'down') expect(asked).toBe('/healthz');
+    return result;
+  }
+
+  test('is node itself (slim images have no curl) with sensible timing', () => {
+    expect(command[0]).toBe('node');
+    expect(healthcheck).toMatch(/--timeout=\d+s/);
+    expect(healthcheck).toMatch(/--start-period=\d+s/);
+  });
+
+  test('passes when /healthz answers 200 and fails on 503 or when nothing listens', async () => {
+    expect(await runAgainst(200)).toBe(0);
+    expect(await runAgainst(503)).toBe(1);
+    expect(await runAgainst('down')).toBe(1);
+  });
+});
