@@ -18,6 +18,8 @@ export interface FakeSlackOptions {
   teamId?: string;
   /** Initial user group memberships, as setUsergroup would set them. */
   usergroups?: Record<string, string[]>;
+  /** The WebSocket URL apps.connections.open hands out (Socket Mode); without it the call fails. */
+  socketModeUrl?: string;
 }
 
 export interface RecordedCall {
@@ -479,6 +481,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   };
 
   const methods: Record<string, (args: Json) => Json> = {
+    'apps.connections.open': () => {
+      // As if the app-level token were unknown: nothing was set up to connect to.
+      if (!options.socketModeUrl) throw new ApiError('invalid_auth');
+      return { url: options.socketModeUrl };
+    },
     'auth.test': () => ({
       url: `https://${FAKE_TEAM_DOMAIN}.slack.com/`,
       team: 'Fake Workspace',

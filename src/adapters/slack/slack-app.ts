@@ -1,10 +1,11 @@
-import { App, SocketModeReceiver, type CustomRoute } from '@slack/bolt';
+import { App, type CustomRoute } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { UseCaseDeps } from '../../app/deps.js';
 import type { Config } from '../../config.js';
 import { boltLogger } from './bolt-logger.js';
 import { registerCommandListener } from './command-listener.js';
 import { registerDecisionListener } from './decision-listener.js';
+import { SocketModeWithRoutes } from './socket-mode-receiver.js';
 
 export interface SlackAppOptions {
   config: Config;
@@ -15,7 +16,8 @@ export interface SlackAppOptions {
 
 /**
  * The Bolt app in HTTP mode (POST /slack/events, signed requests) or, when SLACK_APP_TOKEN is set,
- * Socket Mode. Both point the Web API client at SLACK_API_URL when given.
+ * Socket Mode with the extra routes on PORT. Both point the Web API client (and Socket Mode's
+ * apps.connections.open) at SLACK_API_URL when given.
  */
 export function createSlackApp({ config, logger, routes }: SlackAppOptions): App {
   const log = boltLogger(logger);
@@ -25,11 +27,12 @@ export function createSlackApp({ config, logger, routes }: SlackAppOptions): App
         token: config.slack.botToken,
         logger: log,
         clientOptions,
-        receiver: new SocketModeReceiver({
+        receiver: new SocketModeWithRoutes({
           appToken: config.slack.appToken,
           logger: log,
-          customRoutes: routes,
-          installerOptions: { port: config.port, clientOptions },
+          port: config.port,
+          routes,
+          clientOptions,
         }),
       })
     : new App({
