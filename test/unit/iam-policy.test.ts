@@ -135,7 +135,8 @@ describe('docs/iam-policy.json', () => {
     expect([...sent]).toEqual(expect.arrayContaining(['ec2:AuthorizeSecurityGroupIngress', 'elasticache:DescribeReplicationGroups']));
     const granted = new Set(policy.Statement.flatMap((statement) => list(statement.Action)));
     expect([...sent].filter((action) => !granted.has(action))).toEqual([]);
-    expect([...granted].filter((action) => !sent.has(action)).sort()).toEqual([...DEPENDENT, ...READ_AHEAD].sort());
+    const explained = [...DEPENDENT, ...READ_AHEAD];
+    expect([...granted].filter((action) => !sent.has(action) && !explained.includes(action))).toEqual([]);
   });
 
   test('lets the read actions look at any cluster and security group', () => {
