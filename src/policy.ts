@@ -4,7 +4,7 @@ import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import { z } from 'zod';
 import { parseDuration } from './domain/durations.js';
 import { InvalidInputError } from './domain/errors.js';
-import { canonicalCidr, isWholeInternet } from './domain/source.js';
+import { canonicalCidr, isWholeInternet, SECURITY_GROUP_ID } from './domain/source.js';
 
 const durationText = z.string().transform((text, ctx) => {
   try {
@@ -19,6 +19,9 @@ const slackPrincipal = z
   .string()
   .regex(/^[UWS][A-Z0-9]{2,}$/, 'must be a Slack user id (U…/W…) or user group id (S…)');
 
+/** Rules kept free in every target group for people's own changes: cache-access never fills the last ones. */
+export const RULE_QUOTA_MARGIN = 5;
+
 const settings = {
   duration: durationText,
   maxDuration: durationText,
@@ -27,6 +30,14 @@ const settings = {
   approvals: z.number().int().min(1).max(10),
   selfApproval: z.boolean(),
   requireReason: z.boolean(),
+  requireDedicatedGroup: z.boolean(),
+  // AWS allows up to 1,000 inbound rules per group (60 by default).
+  ruleQuota: z
+    .number()
+    .int()
+    .min(RULE_QUOTA_MARGIN + 1, `must be more than the ${RULE_QUOTA_MARGIN} rules cache-access keeps free`)
+    .max(1_000, "cannot exceed 1000, AWS's highest quota"),
+  maxCidrPrefix: z.strictObject({ ipv4: z.number().int().min(1).max(32), ipv6: z.number().int().min(1).max(128) }).partial(),
 };
 
 const defaultsSchema = z.strictObject(settings).partial();
@@ -49,6 +60,13 @@ const clusterRuleSchema = z.strictObject({
       }),
     )
     .optional(),
+  targetGroup: z.string().regex(SECURITY_GROUP_ID, 'must be a security group id (sg- and 8 or 17 hex digits)').optional(),
+  peeredVpcs: z.array(z.string().regex(/^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$/, 'must be VPC ids (vpc- and 8 or 17 hex digits)')).optional(),
+  region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d+$/, 'must be an AWS region such as eu-west-1').optional(),
+  roleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/cache-access')
+    .optional(),
   ...defaultsSchema.shape,
 });
 
@@ -70,6 +88,19 @@ export interface ClusterPolicy {
   approvals: number;
   selfApproval: boolean;
   requireReason: boolean;
+  /** Refuse a request when the target group also protects other clusters or network interfaces. */
+  requireDedicatedGroup: boolean;
+  /** Inbound rules the target group may hold (AWS's per-group quota); cache-access keeps a margin free. */
+  ruleQuota: number;
+  /** Widest CIDR source allowed, as a prefix length per family. */
+  maxCidrPrefix: { ipv4: number; ipv6: number };
+  /** The group that gets the rule when a cluster has several. */
+  targetGroup?: string;
+  /** VPCs, peered with the cluster's, whose security groups may be sources. */
+  peeredVpcs: string[];
+  /** Where the cluster is and whose role reaches it; absent means the bot's own region and credentials. */
+  region?: string;
+  roleArn?: string;
 }
 
 export const BUILT_IN_DEFAULTS = {
@@ -80,6 +111,9 @@ export const BUILT_IN_DEFAULTS = {
   approvals: 1,
   selfApproval: false,
   requireReason: false,
+  requireDedicatedGroup: false,
+  ruleQuota: 60,
+  maxCidrPrefix: { ipv4: 24, ipv6: 64 },
 } as const;
 
 export class Policy {
@@ -123,9 +157,20 @@ export function parsePolicy(text: string, fileName = 'policy'): Policy {
     const message = issue.code === 'unrecognized_keys' ? `unknown key "${keys.join('", "')}"` : issue.message;
     throw new InvalidInputError(`${fileName}:${line}: ${path.join('.') || '(top level)'}: ${message}`);
   }
-  const defaults = { ...BUILT_IN_DEFAULTS, ...parsed.data.defaults };
+  const given = parsed.data.defaults;
+  const defaults = {
+    ...BUILT_IN_DEFAULTS,
+    ...given,
+    maxCidrPrefix: { ...BUILT_IN_DEFAULTS.maxCidrPrefix, ...given?.maxCidrPrefix },
+  };
   const rules = parsed.data.clusters.map((rule, index) => {
-    const merged: ClusterPolicy = { ...defaults, ...rule, allowedCidrs: rule.allowedCidrs ?? [] };
+    const merged: ClusterPolicy = {
+      ...defaults,
+      ...rule,
+      allowedCidrs: rule.allowedCidrs ?? [],
+      peeredVpcs: rule.peeredVpcs ?? [],
+      maxCidrPrefix: { ...defaults.maxCidrPrefix, ...rule.maxCidrPrefix },
+    };
     if (merged.minDuration > merged.maxDuration || merged.duration < merged.minDuration || merged.duration > merged.maxDuration) {
       const node = doc.getIn(['clusters', index], true) as Node | undefined;
       const line = node?.range ? lineCounter.linePos(node.range[0]).line : 0;

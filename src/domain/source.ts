@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 import { InvalidInputError } from './errors.js';
 import type { Source } from './request.js';
 
-const SECURITY_GROUP_ID = /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+export const SECURITY_GROUP_ID = /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 export const SOURCE_HELP = 'a security group id (sg- followed by 8 or 17 hex digits) or a CIDR such as 10.1.2.0/24';
 
 /** Parses a source argument into a security group or a canonical CIDR (network address / prefix). */
@@ -46,4 +46,10 @@ export function cidrWithin(inner: string, outer: string): boolean {
 /** The whole address space of a family: never grantable, whatever the policy says. */
 export function isWholeInternet(cidr: string): boolean {
   return ipaddr.parseCIDR(cidr)[1] === 0;
+}
+
+/** The prefix length of a canonical CIDR and its family. */
+export function cidrPrefix(cidr: string): { family: 'ipv4' | 'ipv6'; prefix: number } {
+  const [address, prefix] = ipaddr.parseCIDR(cidr);
+  return { family: address.kind(), prefix };
 }

@@ -40,6 +40,10 @@ describe('the spec example', () => {
         approvals: 1,
         selfApproval: false,
         requireReason: false,
+        requireDedicatedGroup: false,
+        ruleQuota: 60,
+        maxCidrPrefix: { ipv4: 24, ipv6: 64 },
+        peeredVpcs: [],
       },
     ]);
     expect(policy.ruleFor('prod-orders')?.match).toBe('prod-*');
@@ -59,8 +63,20 @@ describe('the spec example', () => {
       approvals: 1,
       selfApproval: false,
       requireReason: false,
+      requireDedicatedGroup: false,
+      ruleQuota: 60,
+      maxCidrPrefix: { ipv4: 24, ipv6: 64 },
     });
   });
+});
+
+test('the shipped policy.example.yml loads, and shows every setting a rule may have', () => {
+  const shipped = loadPolicy(fileURLToPath(new URL('../../policy.example.yml', import.meta.url)));
+  const keys = new Set(shipped.rules.flatMap((rule) => Object.keys(rule)));
+  for (const key of ['targetGroup', 'peeredVpcs', 'region', 'roleArn', 'requireDedicatedGroup', 'ruleQuota', 'maxCidrPrefix']) {
+    expect(keys).toContain(key);
+  }
+  expect(shipped.ruleFor('prod-orders')).toMatchObject({ requireDedicatedGroup: true, targetGroup: 'sg-0123456789abcdef0' });
 });
 
 test('a missing policy file is reported with its path', () => {
@@ -117,6 +133,10 @@ describe('rules', () => {
       approvals: 2,
       selfApproval: false,
       requireReason: false,
+      requireDedicatedGroup: false,
+      ruleQuota: 60,
+      maxCidrPrefix: { ipv4: 24, ipv6: 64 },
+      peeredVpcs: [],
     });
     expect(policy.ruleFor('prod-orders')).toEqual({
       match: 'prod-*',
@@ -129,8 +149,46 @@ describe('rules', () => {
       approvals: 1,
       selfApproval: false,
       requireReason: true,
+      requireDedicatedGroup: false,
+      ruleQuota: 60,
+      maxCidrPrefix: { ipv4: 24, ipv6: 64 },
+      peeredVpcs: [],
     });
     expect(policy.ruleFor('anything')).toMatchObject({ duration: 1_800, approvals: 2, selfApproval: true, pendingTimeout: 3_600 });
+  });
+
+  test('target group, blast radius, quota, CIDR width, peered VPCs, region and role: per rule over defaults', () => {
+    const placed = parsePolicy(
+      yaml(
+        'defaults:',
+        '  requireDedicatedGroup: true',
+        '  ruleQuota: 100',
+        '  maxCidrPrefix: { ipv4: 28 }',
+        'clusters:',
+        '  - match: "shared-*"',
+        '    approvers: [U123]',
+        '    requireDedicatedGroup: false',
+        '    maxCidrPrefix: { ipv6: 56 }',
+        '    targetGroup: sg-0123456789abcdef0',
+        '    peeredVpcs: [vpc-0fedcba9876543210]',
+        '    region: us-east-1',
+        '    roleArn: arn:aws:iam::210987654321:role/cache-access',
+        '  - match: "*"',
+        '    approvers: [U123]',
+      ),
+    );
+    expect(placed.ruleFor('shared-redis')).toMatchObject({
+      requireDedicatedGroup: false,
+      ruleQuota: 100,
+      maxCidrPrefix: { ipv4: 28, ipv6: 56 },
+      targetGroup: 'sg-0123456789abcdef0',
+      peeredVpcs: ['vpc-0fedcba9876543210'],
+      region: 'us-east-1',
+      roleArn: 'arn:aws:iam::210987654321:role/cache-access',
+    });
+    const other = placed.ruleFor('orders')!;
+    expect(other).toMatchObject({ requireDedicatedGroup: true, ruleQuota: 100, maxCidrPrefix: { ipv4: 28, ipv6: 64 }, peeredVpcs: [] });
+    expect(other.targetGroup ?? other.region ?? other.roleArn).toBeUndefined();
   });
 
   test('a cluster no rule matches gets no rule', () => {
@@ -192,6 +250,47 @@ describe('errors name the file, the real line and the key', () => {
       'the whole IPv6 internet',
       yaml('clusters:', '  - match: a', '    approvers: [U123]', '    allowedCidrs: ["::/0"]'),
       'policy.yml:4: clusters.0.allowedCidrs.0: ::/0 opens the whole internet',
+    ],
+    [
+      'a target group that is not a security group id',
+      yaml('clusters:', '  - match: a', '    approvers: [U123]', '    targetGroup: orders-sg'),
+      'policy.yml:4: clusters.0.targetGroup: must be a security group id',
+    ],
+    [
+      'a peered VPC that is not a VPC id',
+      yaml('clusters:', '  - match: a', '    approvers: [U123]', '    peeredVpcs:', '      - vpc-0123456789abcdef0', '      - pcx-12345678'),
+      'policy.yml:6: clusters.0.peeredVpcs.1: must be VPC ids',
+    ],
+    ['a region that is not one', yaml('clusters:', '  - match: a', '    approvers: [U123]', '    region: Ireland'), 'policy.yml:4: clusters.0.region: must be an AWS region'],
+    [
+      'a role that is not an IAM role ARN',
+      yaml('clusters:', '  - match: a', '    approvers: [U123]', '    roleArn: arn:aws:iam::123:user/bot'),
+      'policy.yml:4: clusters.0.roleArn: must be an IAM role ARN',
+    ],
+    [
+      'a rule quota no larger than the margin kept free',
+      yaml('defaults:', '  ruleQuota: 5', 'clusters:', '  - match: a', '    approvers: [U123]'),
+      'policy.yml:2: defaults.ruleQuota: must be more than the 5 rules cache-access keeps free',
+    ],
+    [
+      'an IPv4 prefix limit beyond /32',
+      yaml('clusters:', '  - match: a', '    approvers: [U123]', '    maxCidrPrefix:', '      ipv4: 33'),
+      'policy.yml:5: clusters.0.maxCidrPrefix.ipv4: ',
+    ],
+    [
+      'an unknown key inside maxCidrPrefix',
+      yaml('clusters:', '  - match: a', '    approvers: [U123]', '    maxCidrPrefix: { ip4: 24 }'),
+      'policy.yml:4: clusters.0.maxCidrPrefix.ip4: unknown key "ip4"',
+    ],
+    [
+      'requireDedicatedGroup that is not a boolean',
+      yaml('defaults:', '  requireDedicatedGroup: sometimes', 'clusters:', '  - match: a', '    approvers: [U123]'),
+      'policy.yml:2: defaults.requireDedicatedGroup: ',
+    ],
+    [
+      'targetGroup is per cluster, not a default',
+      yaml('defaults:', '  targetGroup: sg-0123456789abcdef0', 'clusters:', '  - match: a', '    approvers: [U123]'),
+      'policy.yml:2: defaults.targetGroup: unknown key "targetGroup"',
     ],
     [
       'duration above maxDuration (a default against a rule override)',

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { InvalidInputError } from '../../src/domain/errors.js';
-import { canonicalCidr, cidrWithin, isWholeInternet, parseSource, SOURCE_HELP } from '../../src/domain/source.js';
+import { canonicalCidr, cidrPrefix, cidrWithin, isWholeInternet, parseSource, SOURCE_HELP } from '../../src/domain/source.js';
 
 describe('parseSource', () => {
   test.each(['sg-0123abcd', 'sg-0a1b2c3d4e5f60789'])('%s (8 or 17 hex digits) is a security group', (groupId) => {
@@ -89,5 +89,17 @@ describe('isWholeInternet', () => {
     ['::/1', false],
   ])('%s → %s', (cidr, expected) => {
     expect(isWholeInternet(cidr)).toBe(expected);
+  });
+});
+
+describe('cidrPrefix', () => {
+  test.each([
+    ['10.1.2.0/24', { family: 'ipv4', prefix: 24 }],
+    ['10.1.2.3/32', { family: 'ipv4', prefix: 32 }],
+    ['0.0.0.0/0', { family: 'ipv4', prefix: 0 }],
+    ['2001:db8::/64', { family: 'ipv6', prefix: 64 }],
+    ['::ffff:10.0.0.0/104', { family: 'ipv6', prefix: 104 }],
+  ])('%s', (cidr, expected) => {
+    expect(cidrPrefix(cidr)).toEqual(expected);
   });
 });
