@@ -78,6 +78,21 @@ export interface GrantStore {
 
 // ---------- AWS ----------
 
+/** Where a cluster lives: absent fields mean the bot's own region and credentials. */
+export interface AwsLocation {
+  region?: string;
+  /** An IAM role the bot assumes to reach another account. */
+  roleArn?: string;
+}
+
+/** What a client needs to know to connect: in-transit encryption, and which kind of AUTH. */
+export interface ConnectionFacts {
+  tls: boolean;
+  auth: 'none' | 'auth-token' | 'rbac';
+  /** Redis/Valkey cluster mode: clients must follow redirections. */
+  clusterMode: boolean;
+}
+
 export interface ClusterInfo {
   id: string;
   kind: 'replication-group' | 'cache-cluster';
@@ -86,19 +101,73 @@ export interface ClusterInfo {
   port: number;
   vpcId: string;
   securityGroupIds: string[];
+  /** The cache cluster ids that make it up (itself, or a replication group's members). */
+  memberIds: string[];
+  /** The account that owns the cluster's security groups, and the region it runs in. */
+  accountId: string;
+  region: string;
+  connection: ConnectionFacts;
 }
 
 export interface SecurityGroupInfo {
   id: string;
   name: string;
   vpcId: string;
+  /** The owning AWS account. */
+  ownerId: string;
+  tags: Record<string, string>;
+}
+
+/** What else a rule on a security group opens, and how full the group is. */
+export interface GroupExposure {
+  /** Other ElastiCache clusters (replication group or cache cluster ids) in the group that listen on the port. */
+  otherClusters: string[];
+  /** Descriptions of the group's network interfaces that belong to none of those clusters nor the target. */
+  otherInterfaces: string[];
+  inboundRuleCount: number;
+}
+
+/** An active peering connection between the cluster's VPC and another. */
+export interface VpcPeering {
+  id: string;
+  peerVpcId: string;
+  peerAccountId: string;
 }
 
 export interface ClusterDirectory {
   /** Looks up a replication group, then a cache cluster, by id; undefined when neither exists. */
-  findCluster(id: string): Promise<ClusterInfo | undefined>;
-  findSecurityGroup(id: string): Promise<SecurityGroupInfo | undefined>;
+  findCluster(id: string, location?: AwsLocation): Promise<ClusterInfo | undefined>;
+  findSecurityGroup(id: string, location?: AwsLocation): Promise<SecurityGroupInfo | undefined>;
+  /** What a rule on `groupId` for `cluster`'s port would open besides `cluster`. */
+  exposureOf(groupId: string, cluster: ClusterInfo, location?: AwsLocation): Promise<GroupExposure>;
+  /** The active peering connection between two VPCs, whichever side requested it. */
+  findPeering(vpcId: string, peerVpcId: string, location?: AwsLocation): Promise<VpcPeering | undefined>;
 }
+
+/**
+ * The peer side of a security-group source in a peered VPC: AWS needs the account and the peering
+ * connection in the rule. Carried on the request's source; the domain's Source does not declare it.
+ */
+export interface SourcePeering {
+  accountId: string;
+  vpcId: string;
+  peeringConnectionId: string;
+}
+export type PeeredSource = Source & { peering?: SourcePeering };
+
+/**
+ * What approvers and the requester need to know about where a grant lands, found when it was
+ * requested and kept with it. Carried on the request; the domain's AccessRequest does not declare it.
+ */
+export interface GrantFacts {
+  accountId: string;
+  region: string;
+  exposure: Pick<GroupExposure, 'otherClusters' | 'otherInterfaces'>;
+  /** Inbound rules the target group can still take after this one; recorded only when few are left. */
+  headroom?: number;
+  connection: ConnectionFacts;
+}
+export type RequestWithFacts = AccessRequest & { facts?: GrantFacts };
 
 export interface RuleTags {
   grantId: number;

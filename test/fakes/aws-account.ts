@@ -1,12 +1,15 @@
 /**
- * A small, stateful AWS account behind aws-sdk-client-mock: ElastiCache clusters, security groups and
- * their ingress rules. The real SDK clients are used; only `send` is answered here, with the shapes
- * and error names AWS returns. Tests can inject faults per action and inspect the rules.
+ * A small, stateful AWS account behind aws-sdk-client-mock: ElastiCache clusters, security groups,
+ * their ingress rules and network interfaces, and VPC peerings. The real SDK clients are used; only
+ * `send` is answered here, with the shapes and error names AWS returns. Tests can inject faults per
+ * action, inspect the rules, and see which region and credentials each call was made with.
  */
 import {
   AuthorizeSecurityGroupIngressCommand,
+  DescribeNetworkInterfacesCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
+  DescribeVpcPeeringConnectionsCommand,
   EC2Client,
   EC2ServiceException,
   RevokeSecurityGroupIngressCommand,
@@ -25,38 +28,84 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 export const VPC = 'vpc-0aaaaaaaaaaaaaaa1';
 export const OTHER_VPC = 'vpc-0bbbbbbbbbbbbbbb2';
+export const ACCOUNT = '123456789012';
 
 export interface FakeCluster {
   id: string;
   engine: 'redis' | 'valkey' | 'memcached';
   port: number;
   securityGroupIds: string[];
+  /** In-transit encryption; on unless set to false. */
+  tls?: boolean;
+  auth?: 'none' | 'auth-token' | 'rbac';
+  clusterMode?: boolean;
+}
+
+export interface FakeGroup {
+  vpcId: string;
+  ownerId: string;
+  tags: Record<string, string>;
+}
+
+/** Where a call went: the region and access key of the client that sent it. */
+export interface CallOrigin {
+  action: string;
+  region: string;
+  accessKeyId: string;
 }
 
 type Fault = () => Error;
 
 export class FakeAwsAccount {
   readonly rules = new Map<string, SecurityGroupRule>();
-  readonly groups = new Map<string, string>([]); // group id → vpc id
+  readonly groups = new Map<string, FakeGroup>();
   readonly replicationGroups = new Map<string, FakeCluster>();
+  /** Network interfaces other than the clusters' own, by id. */
+  readonly interfaces = new Map<string, { groupIds: string[]; description: string }>();
+  readonly peerings: Array<{ id: string; requesterVpc: string; accepterVpc: string; accepterOwner: string; status: string }> = [];
   /** Every EC2 call made, in order, as [command name, input]. */
   readonly ec2Calls: Array<[string, Record<string, unknown>]> = [];
+  /** Every call made, EC2 and ElastiCache, with the region and credentials it was sent with. */
+  readonly origins: CallOrigin[] = [];
   private readonly faults = new Map<string, Fault[]>();
   private nextRule = 1;
+  private readonly held = new Set<string>();
   private readonly ec2Mock = mockClient(EC2Client);
   private readonly elastiCacheMock = mockClient(ElastiCacheClient);
 
   constructor() {
-    this.ec2Mock.on(DescribeSecurityGroupsCommand).callsFake((input) => this.run('DescribeSecurityGroups', input, () => {
+    this.ec2Mock.on(DescribeSecurityGroupsCommand).callsFake((input, getClient) => this.run('DescribeSecurityGroups', input, () => {
       const id = input.GroupIds?.[0] ?? '';
-      const vpc = this.groups.get(id);
-      if (!vpc) throw ec2Error('InvalidGroup.NotFound', 400, `The security group '${id}' does not exist`);
-      return { SecurityGroups: [{ GroupId: id, GroupName: `group-${id}`, VpcId: vpc, OwnerId: '123456789012' }] };
-    }));
-    this.ec2Mock.on(AuthorizeSecurityGroupIngressCommand).callsFake((input) =>
-      this.run('AuthorizeSecurityGroupIngress', input, () => this.authorize(input)),
+      const group = this.groups.get(id);
+      if (!group) throw ec2Error('InvalidGroup.NotFound', 400, `The security group '${id}' does not exist`);
+      const tags = Object.entries(group.tags).map(([Key, Value]) => ({ Key, Value }));
+      return { SecurityGroups: [{ GroupId: id, GroupName: `group-${id}`, VpcId: group.vpcId, OwnerId: group.ownerId, Tags: tags }] };
+    }, getClient));
+    this.ec2Mock.on(DescribeNetworkInterfacesCommand).callsFake((input, getClient) => this.run('DescribeNetworkInterfaces', input, () => {
+      const wanted: string[] = (input.Filters ?? []).find((f: { Name?: string }) => f.Name === 'group-id')?.Values ?? [];
+      const inGroup = (groupIds: string[]) => wanted.length === 0 || groupIds.some((id) => wanted.includes(id));
+      return { NetworkInterfaces: this.allInterfaces().filter((eni) => inGroup(eni.groupIds)).map(networkInterface) };
+    }, getClient));
+    this.ec2Mock.on(DescribeVpcPeeringConnectionsCommand).callsFake((input, getClient) => this.run('DescribeVpcPeeringConnections', input, () => {
+      const filter = (name: string): string[] | undefined =>
+        (input.Filters ?? []).find((f: { Name?: string }) => f.Name === name)?.Values;
+      const matches = (name: string, value: string) => !filter(name) || filter(name)!.includes(value);
+      const found = this.peerings.filter((p) =>
+        matches('status-code', p.status) && matches('requester-vpc-info.vpc-id', p.requesterVpc) && matches('accepter-vpc-info.vpc-id', p.accepterVpc),
+      );
+      return {
+        VpcPeeringConnections: found.map((p) => ({
+          VpcPeeringConnectionId: p.id,
+          Status: { Code: p.status },
+          RequesterVpcInfo: { VpcId: p.requesterVpc, OwnerId: ACCOUNT, Region: 'eu-west-1' },
+          AccepterVpcInfo: { VpcId: p.accepterVpc, OwnerId: p.accepterOwner, Region: 'eu-west-1' },
+        })),
+      };
+    }, getClient));
+    this.ec2Mock.on(AuthorizeSecurityGroupIngressCommand).callsFake((input, getClient) =>
+      this.run('AuthorizeSecurityGroupIngress', input, () => this.authorize(input), getClient),
     );
-    this.ec2Mock.on(RevokeSecurityGroupIngressCommand).callsFake((input) => this.run('RevokeSecurityGroupIngress', input, () => {
+    this.ec2Mock.on(RevokeSecurityGroupIngressCommand).callsFake((input, getClient) => this.run('RevokeSecurityGroupIngress', input, () => {
       const ids: string[] = input.SecurityGroupRuleIds ?? [];
       for (const id of ids) {
         if (!this.rules.has(id)) {
@@ -65,23 +114,35 @@ export class FakeAwsAccount {
       }
       ids.forEach((id) => this.rules.delete(id));
       return { Return: true };
-    }));
-    this.ec2Mock.on(DescribeSecurityGroupRulesCommand).callsFake((input) => this.run('DescribeSecurityGroupRules', input, () => {
+    }, getClient));
+    this.ec2Mock.on(DescribeSecurityGroupRulesCommand).callsFake((input, getClient) => this.run('DescribeSecurityGroupRules', input, () => {
       const ids: string[] | undefined = input.SecurityGroupRuleIds;
       if (ids) {
         const missing = ids.find((id) => !this.rules.has(id));
         if (missing) throw ec2Error('InvalidSecurityGroupRuleId.NotFound', 400, `The security group rule ID '${missing}' does not exist`);
         return { SecurityGroupRules: ids.map((id) => this.rules.get(id)!) };
       }
-      const groupFilter = (input.Filters ?? []).find((f: { Name?: string }) => f.Name === 'group-id')?.Values ?? [];
-      return { SecurityGroupRules: [...this.rules.values()].filter((r) => groupFilter.length === 0 || groupFilter.includes(r.GroupId!)) };
-    }));
-    this.elastiCacheMock.on(DescribeReplicationGroupsCommand).callsFake(async (input) => {
+      const filter = (name: string): string[] => (input.Filters ?? []).find((f: { Name?: string }) => f.Name === name)?.Values ?? [];
+      const [groups, tagKeys] = [filter('group-id'), filter('tag-key')];
+      return {
+        SecurityGroupRules: [...this.rules.values()].filter(
+          (r) =>
+            (groups.length === 0 || groups.includes(r.GroupId!)) &&
+            (tagKeys.length === 0 || (r.Tags ?? []).some((t) => tagKeys.includes(t.Key!))),
+        ),
+      };
+    }, getClient));
+    this.elastiCacheMock.on(DescribeReplicationGroupsCommand).callsFake(async (input, getClient) => {
+      await this.recordOrigin('DescribeReplicationGroups', getClient);
       const cluster = this.replicationGroups.get(input.ReplicationGroupId ?? '');
       if (!cluster) throw new ReplicationGroupNotFoundFault({ message: `ReplicationGroup ${input.ReplicationGroupId} not found.`, $metadata: { httpStatusCode: 404 } });
       return { ReplicationGroups: [replicationGroup(cluster)] };
     });
-    this.elastiCacheMock.on(DescribeCacheClustersCommand).callsFake(async (input) => {
+    this.elastiCacheMock.on(DescribeCacheClustersCommand).callsFake(async (input, getClient) => {
+      await this.recordOrigin('DescribeCacheClusters', getClient);
+      if (input.CacheClusterId === undefined) {
+        return { CacheClusters: [...this.replicationGroups.values()].flatMap((c) => memberIds(c).map((id) => memberCluster(c, id))) };
+      }
       const rgId = (input.CacheClusterId ?? '').replace(/-00\d$/, '');
       const cluster = this.replicationGroups.get(rgId);
       if (!cluster || !input.CacheClusterId?.match(/-00\d$/)) {
@@ -91,8 +152,28 @@ export class FakeAwsAccount {
     });
   }
 
-  addGroup(id: string, vpcId = VPC): void {
-    this.groups.set(id, vpcId);
+  addGroup(id: string, vpcId = VPC, options: { ownerId?: string; tags?: Record<string, string> } = {}): void {
+    this.groups.set(id, { vpcId, ownerId: options.ownerId ?? ACCOUNT, tags: options.tags ?? {} });
+  }
+
+  /** A network interface that is not an ElastiCache node's, e.g. an EC2 instance's. */
+  addNetworkInterface(id: string, groupIds: string[], description: string): void {
+    this.interfaces.set(id, { groupIds, description });
+  }
+
+  addPeering(id: string, requesterVpc: string, accepterVpc: string, accepterOwner = ACCOUNT, status = 'active'): void {
+    this.peerings.push({ id, requesterVpc, accepterVpc, accepterOwner, status });
+  }
+
+  /** `count` hand-made inbound rules on the group, from distinct /32s. */
+  fillRules(groupId: string, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const id = this.newRuleId();
+      this.rules.set(id, {
+        SecurityGroupRuleId: id, GroupId: groupId, IsEgress: false, IpProtocol: 'tcp', FromPort: 443, ToPort: 443,
+        CidrIpv4: `10.200.${Math.floor(i / 256)}.${i % 256}/32`, Tags: [],
+      });
+    }
   }
 
   addReplicationGroup(cluster: FakeCluster): void {
@@ -100,13 +181,18 @@ export class FakeAwsAccount {
   }
 
   /** A rule someone made by hand in the console: no cache-access tags. */
-  addManualRule(groupId: string, port: number, sourceGroupId: string): string {
+  addManualRule(groupId: string, port: number, sourceGroupId: string, tags: Array<{ Key: string; Value: string }> = []): string {
     const id = this.newRuleId();
     this.rules.set(id, {
       SecurityGroupRuleId: id, GroupId: groupId, IsEgress: false, IpProtocol: 'tcp', FromPort: port, ToPort: port,
-      ReferencedGroupInfo: { GroupId: sourceGroupId, UserId: '123456789012' }, Tags: [],
+      ReferencedGroupInfo: { GroupId: sourceGroupId, UserId: '123456789012' }, Tags: tags,
     });
     return id;
+  }
+
+  /** The next call of `action` takes effect in AWS but never answers, as if the caller died waiting. */
+  holdNext(action: string): void {
+    this.held.add(action);
   }
 
   /** The next `count` calls of `action` fail with `fault` (e.g. throttling). */
@@ -123,11 +209,14 @@ export class FakeAwsAccount {
     this.elastiCacheMock.restore();
   }
 
-  private async run<T>(action: string, input: Record<string, unknown>, answer: () => T): Promise<T> {
+  private async run<T>(action: string, input: Record<string, unknown>, answer: () => T, getClient?: () => any): Promise<T> {
     this.ec2Calls.push([action, input]);
+    if (getClient) await this.recordOrigin(action, getClient);
     const fault = this.faults.get(action)?.shift();
     if (fault) throw fault();
-    return answer();
+    const result = answer();
+    if (this.held.delete(action)) return new Promise<T>(() => {}); // done in AWS; the reply never comes
+    return result;
   }
 
   private authorize(input: Record<string, any>) {
@@ -154,6 +243,21 @@ export class FakeAwsAccount {
     return { Return: true, SecurityGroupRules: [rule] };
   }
 
+  private async recordOrigin(action: string, getClient: () => any): Promise<void> {
+    const { config } = getClient();
+    const region = await config.region().catch(() => '');
+    const credentials = await config.credentials().catch(() => ({ accessKeyId: '' }));
+    this.origins.push({ action, region, accessKeyId: credentials.accessKeyId });
+  }
+
+  /** Every network interface: one per cluster member (named as ElastiCache names them), and the added ones. */
+  private allInterfaces(): Array<{ id: string; groupIds: string[]; description: string }> {
+    const nodes = [...this.replicationGroups.values()].flatMap((c) =>
+      memberIds(c).map((member) => ({ id: `eni-${member}`, groupIds: c.securityGroupIds, description: `ElastiCache ${member}` })),
+    );
+    return [...nodes, ...[...this.interfaces].map(([id, eni]) => ({ id, ...eni }))];
+  }
+
   private newRuleId(): string {
     return `sgr-${(this.nextRule++).toString(16).padStart(17, '0')}`;
   }
@@ -168,16 +272,33 @@ export function ec2Error(name: string, httpStatusCode: number, message: string):
   });
 }
 
+function memberIds(cluster: FakeCluster): string[] {
+  return [`${cluster.id}-001`, `${cluster.id}-002`];
+}
+
+function networkInterface(eni: { id: string; groupIds: string[]; description: string }) {
+  return {
+    NetworkInterfaceId: eni.id,
+    Description: eni.description,
+    Groups: eni.groupIds.map((GroupId) => ({ GroupId, GroupName: `group-${GroupId}` })),
+    VpcId: VPC,
+    OwnerId: ACCOUNT,
+    Status: 'in-use' as const,
+  };
+}
+
 function replicationGroup(cluster: FakeCluster): ReplicationGroup {
   const address = `${cluster.id}.abc123.ng.0001.euw1.cache.amazonaws.com`;
   return {
     ReplicationGroupId: cluster.id,
     Status: 'available',
     Engine: cluster.engine,
-    MemberClusters: [`${cluster.id}-001`, `${cluster.id}-002`],
+    MemberClusters: memberIds(cluster),
     NodeGroups: [{ NodeGroupId: '0001', Status: 'available', PrimaryEndpoint: { Address: address, Port: cluster.port } }],
-    ClusterEnabled: false,
-    TransitEncryptionEnabled: true,
+    ClusterEnabled: cluster.clusterMode ?? false,
+    TransitEncryptionEnabled: cluster.tls ?? true,
+    AuthTokenEnabled: cluster.auth === 'auth-token',
+    ...(cluster.auth === 'rbac' ? { UserGroupIds: ['app-users'] } : {}),
   };
 }
 
@@ -190,5 +311,6 @@ function memberCluster(cluster: FakeCluster, id: string): CacheCluster {
     CacheSubnetGroupName: 'cache-subnets',
     SecurityGroups: cluster.securityGroupIds.map((id) => ({ SecurityGroupId: id, Status: 'active' })),
     CacheNodes: [{ CacheNodeId: '0001', Endpoint: { Address: `${id}.abc123.0001.euw1.cache.amazonaws.com`, Port: cluster.port } }],
+    TransitEncryptionEnabled: cluster.tls ?? true,
   };
 }

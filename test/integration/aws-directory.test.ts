@@ -102,6 +102,10 @@ describe('findCluster: replication groups', () => {
       port: 6379,
       vpcId: VPC,
       securityGroupIds: [CACHE_SG, 'sg-0eeeeeeeeeeeeeeee'],
+      memberIds: ['orders-redis-001', 'orders-redis-002'],
+      accountId: '123456789012',
+      region: 'eu-west-1',
+      connection: { tls: false, auth: 'none', clusterMode: false },
     });
     expect(cacheMock.commandCalls(DescribeCacheClustersCommand).map((c) => c.args[0].input)).toEqual([
       { CacheClusterId: 'orders-redis-001', ShowCacheNodeInfo: true },
@@ -169,6 +173,10 @@ describe('findCluster: cache clusters', () => {
       port: 6379,
       vpcId: VPC,
       securityGroupIds: [CACHE_SG],
+      memberIds: ['reports'],
+      accountId: '123456789012',
+      region: 'eu-west-1',
+      connection: { tls: false, auth: 'none', clusterMode: false },
     });
   });
 
@@ -224,7 +232,13 @@ describe('findCluster: cache clusters', () => {
 
 describe('findSecurityGroup', () => {
   test('returns id, name and VPC', async () => {
-    expect(await directory.findSecurityGroup(CACHE_SG)).toEqual({ id: CACHE_SG, name: 'orders-cache', vpcId: VPC });
+    expect(await directory.findSecurityGroup(CACHE_SG)).toEqual({
+      id: CACHE_SG,
+      name: 'orders-cache',
+      vpcId: VPC,
+      ownerId: '123456789012',
+      tags: {},
+    });
   });
 
   test.each([

@@ -8,10 +8,21 @@ import {
   type Endpoint,
   type ReplicationGroup,
 } from '@aws-sdk/client-elasticache';
-import type { ClusterDirectory, ClusterInfo, SecurityGroupInfo } from '../../app/ports.js';
+import type {
+  AwsLocation,
+  ClusterDirectory,
+  ClusterInfo,
+  ConnectionFacts,
+  GroupExposure,
+  SecurityGroupInfo,
+  VpcPeering,
+} from '../../app/ports.js';
 import { NotFoundError, UpstreamError } from '../../domain/errors.js';
 import type { Engine } from '../../domain/request.js';
 import { callAwsUnlessAbsent } from './aws-errors.js';
+import { AwsClientPool, type AwsClients } from './client-pool.js';
+import { groupExposure } from './group-exposure.js';
+import { activePeering } from './vpc-peering.js';
 
 const REPLICATION_GROUP_ABSENT: ReadonlySet<string> = new Set(['ReplicationGroupNotFoundFault']);
 // The SDK names the modelled fault CacheClusterNotFoundFault; the wire code is CacheClusterNotFound.
@@ -20,45 +31,63 @@ const SECURITY_GROUP_ABSENT: ReadonlySet<string> = new Set(['InvalidGroup.NotFou
 const ENGINES: readonly Engine[] = ['redis', 'valkey', 'memcached'];
 
 export class ElastiCacheDirectory implements ClusterDirectory {
-  private readonly elasticache: ElastiCacheClient;
-  private readonly ec2: EC2Client;
+  private readonly clients: AwsClientPool;
 
-  constructor({ elasticache, ec2 }: { elasticache: ElastiCacheClient; ec2: EC2Client }) {
-    this.elasticache = elasticache;
-    this.ec2 = ec2;
+  /** `ec2` and `elasticache` serve the bot's own account and region; `clients` adds others. */
+  constructor({ elasticache, ec2, clients }: { elasticache: ElastiCacheClient; ec2: EC2Client; clients?: AwsClientPool }) {
+    this.clients = clients ?? new AwsClientPool({ ec2, elasticache });
   }
 
-  async findCluster(id: string): Promise<ClusterInfo | undefined> {
-    const group = await this.replicationGroup(id);
-    if (group) return this.describeReplicationGroup(group);
-    const cluster = await this.cacheCluster(id);
-    return cluster && this.describeCacheCluster(cluster);
+  async findCluster(id: string, location?: AwsLocation): Promise<ClusterInfo | undefined> {
+    const at = new Place(this.clients.for(location));
+    const group = await at.replicationGroup(id);
+    if (group) return at.describeReplicationGroup(group);
+    const cluster = await at.cacheCluster(id);
+    return cluster && at.describeCacheCluster(cluster);
   }
 
-  async findSecurityGroup(id: string): Promise<SecurityGroupInfo | undefined> {
+  findSecurityGroup(id: string, location?: AwsLocation): Promise<SecurityGroupInfo | undefined> {
+    return new Place(this.clients.for(location)).securityGroup(id);
+  }
+
+  exposureOf(groupId: string, cluster: ClusterInfo, location?: AwsLocation): Promise<GroupExposure> {
+    return groupExposure(this.clients.for(location), groupId, cluster);
+  }
+
+  findPeering(vpcId: string, peerVpcId: string, location?: AwsLocation): Promise<VpcPeering | undefined> {
+    return activePeering(this.clients.for(location).ec2, vpcId, peerVpcId);
+  }
+}
+
+/** Look-ups in one account and region. */
+class Place {
+  constructor(private readonly clients: AwsClients) {}
+
+  async securityGroup(id: string): Promise<SecurityGroupInfo | undefined> {
     const output = await callAwsUnlessAbsent('DescribeSecurityGroups', SECURITY_GROUP_ABSENT, () =>
-      this.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [id] })),
+      this.clients.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [id] })),
     );
     const group = output?.SecurityGroups?.find((g) => g.GroupId === id);
     if (!group) return undefined;
-    return { id, name: group.GroupName ?? '', vpcId: group.VpcId ?? '' };
+    const tags = Object.fromEntries((group.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+    return { id, name: group.GroupName ?? '', vpcId: group.VpcId ?? '', ownerId: group.OwnerId ?? '', tags };
   }
 
-  private async replicationGroup(id: string): Promise<ReplicationGroup | undefined> {
+  async replicationGroup(id: string): Promise<ReplicationGroup | undefined> {
     const output = await callAwsUnlessAbsent('DescribeReplicationGroups', REPLICATION_GROUP_ABSENT, () =>
-      this.elasticache.send(new DescribeReplicationGroupsCommand({ ReplicationGroupId: id })),
+      this.clients.elasticache.send(new DescribeReplicationGroupsCommand({ ReplicationGroupId: id })),
     );
     return output?.ReplicationGroups?.[0];
   }
 
-  private async cacheCluster(id: string): Promise<CacheCluster | undefined> {
+  async cacheCluster(id: string): Promise<CacheCluster | undefined> {
     const output = await callAwsUnlessAbsent('DescribeCacheClusters', CACHE_CLUSTER_ABSENT, () =>
-      this.elasticache.send(new DescribeCacheClustersCommand({ CacheClusterId: id, ShowCacheNodeInfo: true })),
+      this.clients.elasticache.send(new DescribeCacheClustersCommand({ CacheClusterId: id, ShowCacheNodeInfo: true })),
     );
     return output?.CacheClusters?.[0];
   }
 
-  private async describeReplicationGroup(group: ReplicationGroup): Promise<ClusterInfo> {
+  async describeReplicationGroup(group: ReplicationGroup): Promise<ClusterInfo> {
     const id = group.ReplicationGroupId ?? '';
     // A replication group has no security groups of its own; its member clusters carry them.
     // One call at a time: a large cluster-mode group has many members, and bursts get throttled.
@@ -74,12 +103,18 @@ export class ElastiCacheDirectory implements ClusterDirectory {
       kind: 'replication-group',
       engine: engineOf(id, group.Engine ?? members[0]?.Engine),
       ...address(id, group.Status, endpoint),
-      vpcId: await this.vpcOf(securityGroupIds),
+      ...(await this.whereAbouts(securityGroupIds)),
       securityGroupIds,
+      memberIds: group.MemberClusters ?? [],
+      connection: {
+        tls: group.TransitEncryptionEnabled === true,
+        auth: authOf(group.AuthTokenEnabled, group.UserGroupIds),
+        clusterMode: group.ClusterEnabled === true,
+      },
     };
   }
 
-  private async describeCacheCluster(cluster: CacheCluster): Promise<ClusterInfo> {
+  async describeCacheCluster(cluster: CacheCluster): Promise<ClusterInfo> {
     const id = cluster.CacheClusterId ?? '';
     // Memcached answers on its configuration endpoint; a single-node Redis or Valkey on its node.
     const endpoint = cluster.ConfigurationEndpoint ?? cluster.CacheNodes?.[0]?.Endpoint;
@@ -89,17 +124,34 @@ export class ElastiCacheDirectory implements ClusterDirectory {
       kind: 'cache-cluster',
       engine: engineOf(id, cluster.Engine),
       ...address(id, cluster.CacheClusterStatus, endpoint),
-      vpcId: await this.vpcOf(securityGroupIds),
+      ...(await this.whereAbouts(securityGroupIds)),
       securityGroupIds,
+      memberIds: [id],
+      connection: {
+        tls: cluster.TransitEncryptionEnabled === true,
+        auth: authOf(cluster.AuthTokenEnabled, undefined),
+        clusterMode: false,
+      },
     };
   }
 
-  /** The VPC, read from a security group: it needs no permission beyond what findSecurityGroup needs. */
-  private async vpcOf(securityGroupIds: string[]): Promise<string> {
+  /**
+   * VPC and account, read from a security group (it needs no permission beyond what findSecurityGroup
+   * needs), and the region the clients talk to.
+   */
+  private async whereAbouts(securityGroupIds: string[]): Promise<Pick<ClusterInfo, 'vpcId' | 'accountId' | 'region'>> {
+    // The SDK rejects a missing region only here: real calls would already have failed without one.
+    const region = await this.clients.ec2.config.region().catch(() => '');
     const [first] = securityGroupIds;
-    if (first === undefined) return '';
-    return (await this.findSecurityGroup(first))?.vpcId ?? '';
+    const group = first === undefined ? undefined : await this.securityGroup(first);
+    return { vpcId: group?.vpcId ?? '', accountId: group?.ownerId ?? '', region };
   }
+}
+
+/** RBAC (user groups) replaces AUTH tokens where both are reported. */
+function authOf(authTokenEnabled: boolean | undefined, userGroupIds: string[] | undefined): ConnectionFacts['auth'] {
+  if ((userGroupIds?.length ?? 0) > 0) return 'rbac';
+  return authTokenEnabled === true ? 'auth-token' : 'none';
 }
 
 function activeSecurityGroupIds(cluster: CacheCluster): string[] {

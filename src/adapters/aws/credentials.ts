@@ -1,0 +1,50 @@
+/**
+ * Credentials for another account through an assumed IAM role, cached and refreshed before they
+ * expire so a long-lived bot never signs with stale keys.
+ */
+
+export interface TemporaryCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+}
+
+/** One STS AssumeRole call. */
+export type AssumeRole = (roleArn: string, sessionName: string) => Promise<TemporaryCredentials>;
+
+/** What the AWS SDK accepts as `credentials`: called before each request, so it must be cheap. */
+export type CredentialProvider = () => Promise<TemporaryCredentials>;
+
+/** Fresh credentials are fetched this long before the old ones expire (the SDK's own margin is 5 minutes). */
+export const REFRESH_BEFORE_EXPIRY_MS = 10 * 60_000;
+export const SESSION_NAME = 'cache-access';
+
+/**
+ * Credentials of `roleArn`: assumed on first use, reused until REFRESH_BEFORE_EXPIRY_MS before they
+ * expire, then assumed again. Callers that ask at the same time share one STS call; a failed call
+ * is not cached, so the next request tries again.
+ */
+export function assumedRoleCredentials(
+  assumeRole: AssumeRole,
+  roleArn: string,
+  now: () => Date = () => new Date(),
+): CredentialProvider {
+  let current: TemporaryCredentials | undefined;
+  let inFlight: Promise<TemporaryCredentials> | undefined;
+  return async () => {
+    if (current && current.expiration.getTime() - now().getTime() > REFRESH_BEFORE_EXPIRY_MS) return current;
+    inFlight ??= assumeRole(roleArn, SESSION_NAME).then(
+      (credentials) => {
+        current = credentials;
+        inFlight = undefined;
+        return credentials;
+      },
+      (error: unknown) => {
+        inFlight = undefined;
+        throw error;
+      },
+    );
+    return inFlight;
+  };
+}
