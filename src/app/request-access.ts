@@ -1,10 +1,15 @@
 import { formatDuration } from '../domain/durations.js';
 import { InvalidInputError, NotAllowedError, NotFoundError } from '../domain/errors.js';
-import type { AccessRequest, Source } from '../domain/request.js';
-import { cidrWithin, isWholeInternet } from '../domain/source.js';
-import type { ClusterPolicy } from '../policy.js';
+import type { AccessRequest, NewAccessRequest, Source } from '../domain/request.js';
+import { cidrPrefix, cidrWithin, isWholeInternet } from '../domain/source.js';
+import { RULE_QUOTA_MARGIN, type ClusterPolicy } from '../policy.js';
 import type { UseCaseDeps } from './deps.js';
-import type { ClusterInfo } from './ports.js';
+import type { AwsLocation, ClusterInfo, GrantFacts, GroupExposure, PeeredSource } from './ports.js';
+
+/** The tag that marks, among a cluster's security groups, the one cache-access adds rules to. */
+const MANAGED_TAG = 'cache-access:managed';
+/** Headroom at or below this many rules is shown to approvers. */
+const LOW_HEADROOM = 10;
 
 export interface AccessRequestInput {
   requesterId: string;
@@ -44,39 +49,40 @@ export async function requestAccess(deps: UseCaseDeps, input: AccessRequestInput
   }
   if (input.source.kind === 'cidr') checkCidr(rule, input.source.cidr, input.clusterId);
 
-  const cluster = await deps.directory.findCluster(input.clusterId);
+  const location: AwsLocation = { region: rule.region, roleArn: rule.roleArn };
+  const cluster = await deps.directory.findCluster(input.clusterId, location);
   if (!cluster) {
+    const where = rule.region ? ` in ${rule.region}` : '';
     throw new NotFoundError(
-      `There is no ElastiCache replication group or cache cluster named ${input.clusterId}. Check the id (it is case-sensitive) and the region.`,
+      `There is no ElastiCache replication group or cache cluster named ${input.clusterId}${where}. Check the id (it is case-sensitive) and the region.`,
     );
   }
-  const targetGroupId = cluster.securityGroupIds[0];
-  if (targetGroupId === undefined) {
-    throw new InvalidInputError(
-      `Cluster ${cluster.id} has no VPC security group, so there is no rule cache-access can add. Attach a security group to it first.`,
-    );
-  }
-  if (input.source.kind === 'security-group') await checkSourceGroup(deps, input.source.groupId, cluster);
+  const targetGroupId = await chooseTargetGroup(deps, cluster, rule, location);
+  const source =
+    input.source.kind === 'security-group' ? await checkSourceGroup(deps, input.source.groupId, cluster, rule, location) : input.source;
+  const facts = await checkExposure(deps, rule, cluster, targetGroupId, location);
 
   const approverIds = await deps.people.expandApprovers(rule.approvers);
   const now = deps.clock.now();
+  const draft: NewAccessRequest & { source: PeeredSource; facts: GrantFacts } = {
+    requesterId: input.requesterId,
+    requesterName: input.requesterName,
+    clusterId: cluster.id,
+    engine: cluster.engine,
+    endpoint: cluster.endpoint,
+    port: cluster.port,
+    vpcId: cluster.vpcId,
+    targetGroupId,
+    source,
+    durationSeconds,
+    reason,
+    policyMatch: rule.match,
+    approvalsRequired: rule.approvals,
+    createdAt: now,
+    facts,
+  };
   const { request, created } = deps.store.create(
-    {
-      requesterId: input.requesterId,
-      requesterName: input.requesterName,
-      clusterId: cluster.id,
-      engine: cluster.engine,
-      endpoint: cluster.endpoint,
-      port: cluster.port,
-      vpcId: cluster.vpcId,
-      targetGroupId,
-      source: input.source,
-      durationSeconds,
-      reason,
-      policyMatch: rule.match,
-      approvalsRequired: rule.approvals,
-      createdAt: now,
-    },
+    draft,
     { at: now, actor: input.requesterId, type: 'requested', detail: { durationSeconds, reason } },
     input.dedupeKey,
   );
@@ -105,16 +111,126 @@ function checkCidr(rule: ClusterPolicy, cidr: string, clusterId: string): void {
     const allowed = rule.allowedCidrs.length > 0 ? `ranges inside ${rule.allowedCidrs.join(', ')}` : 'no CIDR sources (use a security group)';
     throw new NotAllowedError(`${cidr} is not allowed for ${clusterId}: the policy accepts ${allowed}.`);
   }
+  const { family, prefix } = cidrPrefix(cidr);
+  const widest = rule.maxCidrPrefix[family];
+  if (prefix < widest) {
+    const name = family === 'ipv4' ? 'IPv4' : 'IPv6';
+    throw new NotAllowedError(
+      `${cidr} is wider than the policy allows for ${clusterId}: use a /${widest} or narrower ${name} range, or a security group.`,
+    );
+  }
 }
 
-async function checkSourceGroup(deps: UseCaseDeps, groupId: string, cluster: ClusterInfo): Promise<void> {
-  const group = await deps.directory.findSecurityGroup(groupId);
+/**
+ * The one security group that gets the rule: the cluster's only group, the policy's `targetGroup`,
+ * or the one tagged cache-access:managed=true. Anything ambiguous is refused rather than guessed.
+ */
+async function chooseTargetGroup(deps: UseCaseDeps, cluster: ClusterInfo, rule: ClusterPolicy, location: AwsLocation): Promise<string> {
+  const groups = cluster.securityGroupIds;
+  const listed = groups.join(', ');
+  if (groups.length === 0) {
+    throw new InvalidInputError(
+      `Cluster ${cluster.id} has no VPC security group, so there is no rule cache-access can add. Attach a security group to it first.`,
+    );
+  }
+  if (rule.targetGroup !== undefined) {
+    if (groups.includes(rule.targetGroup)) return rule.targetGroup;
+    throw new NotAllowedError(
+      `The policy names ${rule.targetGroup} as the target group for ${cluster.id}, but the cluster uses ${listed}. Ask your platform team to correct targetGroup in the policy.`,
+    );
+  }
+  if (groups.length === 1) return groups[0]!;
+  const tagged: string[] = [];
+  for (const id of groups) {
+    const group = await deps.directory.findSecurityGroup(id, location);
+    if (group?.tags[MANAGED_TAG] === 'true') tagged.push(id);
+  }
+  if (tagged.length === 1) return tagged[0]!;
+  const problem =
+    tagged.length === 0
+      ? `${cluster.id} has ${groups.length} security groups (${listed}) and none is tagged ${MANAGED_TAG}=true`
+      : `${tagged.join(' and ')} are all tagged ${MANAGED_TAG}=true on ${cluster.id}`;
+  throw new InvalidInputError(
+    `${problem}, so cache-access cannot tell which one should get the rule. Tag exactly one of them ${MANAGED_TAG}=true, or set targetGroup in the cluster's policy rule.`,
+  );
+}
+
+/** A source group in the cluster's VPC, or in a peered VPC the policy lists; the peering goes in the rule. */
+async function checkSourceGroup(
+  deps: UseCaseDeps,
+  groupId: string,
+  cluster: ClusterInfo,
+  rule: ClusterPolicy,
+  location: AwsLocation,
+): Promise<PeeredSource> {
+  const group = await deps.directory.findSecurityGroup(groupId, location);
   if (!group) {
     throw new NotFoundError(`Security group ${groupId} does not exist in this account and region.`);
   }
-  if (group.vpcId !== cluster.vpcId) {
+  const source = { kind: 'security-group' as const, groupId };
+  if (group.vpcId === cluster.vpcId) return source;
+  if (!rule.peeredVpcs.includes(group.vpcId)) {
     throw new InvalidInputError(
-      `Security group ${groupId} is in ${group.vpcId}, but ${cluster.id} is in ${cluster.vpcId}: use a security group from the cluster's VPC.`,
+      `Security group ${groupId} is in ${group.vpcId}, but ${cluster.id} is in ${cluster.vpcId}: use a security group from the cluster's VPC${rule.peeredVpcs.length > 0 ? ` or from a peered VPC the policy lists (${rule.peeredVpcs.join(', ')})` : ''}.`,
     );
   }
+  const peering = await deps.directory.findPeering(cluster.vpcId, group.vpcId, location);
+  if (!peering) {
+    throw new InvalidInputError(
+      `${group.vpcId} is listed as a peered VPC for ${cluster.id}, but no active peering connection joins it to ${cluster.vpcId}, so ${groupId} cannot be referenced.`,
+    );
+  }
+  return { ...source, peering: { accountId: peering.peerAccountId, vpcId: group.vpcId, peeringConnectionId: peering.id } };
+}
+
+/**
+ * What the rule would open besides the cluster, and how full the target group is: refused when the
+ * policy wants a dedicated group or the rule would not fit; otherwise recorded for the approvers.
+ */
+async function checkExposure(
+  deps: UseCaseDeps,
+  rule: ClusterPolicy,
+  cluster: ClusterInfo,
+  targetGroupId: string,
+  location: AwsLocation,
+): Promise<GrantFacts> {
+  const exposure = await deps.directory.exposureOf(targetGroupId, cluster, location);
+  if (rule.requireDedicatedGroup && (exposure.otherClusters.length > 0 || exposure.otherInterfaces.length > 0)) {
+    throw new NotAllowedError(
+      `${describeExposure(targetGroupId, exposure)}, and the policy requires a security group of its own for ${cluster.id}: a rule there would open them too. Give ${cluster.id} a dedicated security group (tagged ${MANAGED_TAG}=true).`,
+    );
+  }
+  const headroom = checkQuota(rule, targetGroupId, exposure.inboundRuleCount);
+  return {
+    accountId: cluster.accountId,
+    region: cluster.region,
+    exposure: { otherClusters: exposure.otherClusters, otherInterfaces: exposure.otherInterfaces },
+    ...(headroom <= LOW_HEADROOM ? { headroom } : {}),
+    connection: cluster.connection,
+  };
+}
+
+/** Rules the target group can still take after this one; refuses when this one would not fit. */
+function checkQuota(rule: ClusterPolicy, groupId: string, inboundRuleCount: number): number {
+  const limit = rule.ruleQuota - RULE_QUOTA_MARGIN;
+  const headroom = limit - inboundRuleCount - 1;
+  if (headroom < 0) {
+    throw new NotAllowedError(
+      `${groupId} already has ${inboundRuleCount} inbound rules, and cache-access fills it only up to ${limit} (ruleQuota ${rule.ruleQuota} minus ${RULE_QUOTA_MARGIN} kept free), so no new rule fits. Ask your platform team to remove unused rules from ${groupId}.`,
+    );
+  }
+  return headroom;
+}
+
+/** E.g. "sg-0abc also protects sessions-redis and 3 other network interfaces (…)". */
+function describeExposure(groupId: string, exposure: Pick<GroupExposure, 'otherClusters' | 'otherInterfaces'>): string {
+  const parts: string[] = [];
+  if (exposure.otherClusters.length > 0) parts.push(exposure.otherClusters.join(', '));
+  const interfaces = exposure.otherInterfaces.length;
+  if (interfaces > 0) {
+    const noun = interfaces === 1 ? 'network interface' : 'network interfaces';
+    const other = exposure.otherClusters.length > 0 ? ' other' : '';
+    parts.push(`${interfaces}${other} ${noun} (${exposure.otherInterfaces.join('; ')})`);
+  }
+  return parts.length === 0 ? `${groupId} protects nothing else` : `${groupId} also protects ${parts.join(' and ')}`;
 }

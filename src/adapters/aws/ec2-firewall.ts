@@ -9,7 +9,7 @@ import {
   type SecurityGroupRule,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import type { AuthorizeResult, Firewall, RuleSpec, RuleTags } from '../../app/ports.js';
+import type { AuthorizeResult, Firewall, PeeredSource, RuleSpec, RuleTags } from '../../app/ports.js';
 import { UpstreamError } from '../../domain/errors.js';
 import { canonicalCidr } from '../../domain/source.js';
 import { awsErrorCode, callAws, callAwsUnlessAbsent, toUpstreamError } from './aws-errors.js';
@@ -89,11 +89,13 @@ export class Ec2Firewall implements Firewall {
   }
 }
 
-function ingressPermission(spec: RuleSpec, description: string): IpPermission {
+function ingressPermission(spec: RuleSpec & { source: PeeredSource }, description: string): IpPermission {
   const ports = { IpProtocol: spec.protocol, FromPort: spec.port, ToPort: spec.port };
   const { source } = spec;
   if (source.kind === 'security-group') {
-    return { ...ports, UserIdGroupPairs: [{ GroupId: source.groupId, Description: description }] };
+    // A group in a peered VPC is named with its account and the peering connection.
+    const peer = source.peering && { UserId: source.peering.accountId, VpcPeeringConnectionId: source.peering.peeringConnectionId };
+    return { ...ports, UserIdGroupPairs: [{ GroupId: source.groupId, ...peer, Description: description }] };
   }
   if (isIpv6(source.cidr)) return { ...ports, Ipv6Ranges: [{ CidrIpv6: source.cidr, Description: description }] };
   return { ...ports, IpRanges: [{ CidrIp: source.cidr, Description: description }] };

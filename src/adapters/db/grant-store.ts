@@ -1,5 +1,15 @@
 import { and, asc, eq, inArray, ne } from 'drizzle-orm';
-import type { GrantStore, HistoryEvent, MessageRef, RuleRecord, RuleSpec } from '../../app/ports.js';
+import type {
+  GrantFacts,
+  GrantStore,
+  HistoryEvent,
+  MessageRef,
+  PeeredSource,
+  RequestWithFacts,
+  RuleRecord,
+  RuleSpec,
+  SourcePeering,
+} from '../../app/ports.js';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
 import type { AccessRequest, Decision, NewAccessRequest, Source } from '../../domain/request.js';
 import type { AppDatabase } from './open.js';
@@ -14,7 +24,11 @@ type NewEvent = Omit<HistoryEvent, 'requestId'>;
 export class SqliteGrantStore implements GrantStore {
   constructor(private readonly db: AppDatabase) {}
 
-  create(draft: NewAccessRequest, event: NewEvent, dedupeKey?: string): { request: AccessRequest; created: boolean } {
+  create(
+    draft: NewAccessRequest & { facts?: GrantFacts },
+    event: NewEvent,
+    dedupeKey?: string,
+  ): { request: AccessRequest; created: boolean } {
     // IMMEDIATE takes the write lock first, so no other process can slip in the same key between look-up and insert.
     return this.db.transaction(
       (tx) => {
@@ -170,8 +184,10 @@ export class SqliteGrantStore implements GrantStore {
   }
 }
 
-function toColumns(request: Omit<AccessRequest, 'id'>): RequestColumns {
+function toColumns(request: Omit<RequestWithFacts, 'id'>): RequestColumns {
   return {
+    // Written when present only: a save of a request loaded without them must not erase them.
+    ...(request.facts ? { facts: request.facts } : {}),
     status: request.status,
     requesterId: request.requesterId,
     requesterName: request.requesterName,
@@ -201,8 +217,9 @@ function toColumns(request: Omit<AccessRequest, 'id'>): RequestColumns {
   };
 }
 
-function toRequest(row: RequestRow, decisions: Decision[]): AccessRequest {
+function toRequest(row: RequestRow, decisions: Decision[]): RequestWithFacts {
   return {
+    ...(row.facts ? { facts: row.facts } : {}),
     id: row.id,
     status: row.status,
     requesterId: row.requesterId,
@@ -213,7 +230,7 @@ function toRequest(row: RequestRow, decisions: Decision[]): AccessRequest {
     port: row.port,
     vpcId: row.vpcId,
     targetGroupId: row.targetGroupId,
-    source: toSource(row.sourceKind, row.source),
+    source: toSource(row.sourceKind, row.source, row.sourcePeering),
     durationSeconds: row.durationSeconds,
     reason: row.reason,
     policyMatch: row.policyMatch,
@@ -239,7 +256,7 @@ function toRule(row: RuleRow): RuleRecord {
     securityGroupId: row.securityGroupId,
     protocol: row.protocol,
     port: row.port,
-    source: toSource(row.sourceKind, row.source),
+    source: toSource(row.sourceKind, row.source, row.sourcePeering),
     awsRuleId: row.awsRuleId ?? undefined,
     origin: row.origin,
     state: row.state,
@@ -248,14 +265,20 @@ function toRule(row: RuleRow): RuleRecord {
   };
 }
 
-function toSourceColumns(source: Source): { sourceKind: Source['kind']; source: string } {
+function toSourceColumns(source: PeeredSource): {
+  sourceKind: Source['kind'];
+  source: string;
+  sourcePeering?: SourcePeering;
+} {
+  const peering = source.kind === 'security-group' && source.peering ? { sourcePeering: source.peering } : {};
   return source.kind === 'security-group'
-    ? { sourceKind: source.kind, source: source.groupId }
+    ? { sourceKind: source.kind, source: source.groupId, ...peering }
     : { sourceKind: source.kind, source: source.cidr };
 }
 
-function toSource(kind: Source['kind'], value: string): Source {
-  return kind === 'security-group' ? { kind, groupId: value } : { kind, cidr: value };
+function toSource(kind: Source['kind'], value: string, peering: SourcePeering | null): PeeredSource {
+  if (kind === 'cidr') return { kind, cidr: value };
+  return peering ? { kind, groupId: value, peering } : { kind, groupId: value };
 }
 
 function toEventRow(requestId: number, event: NewEvent): typeof events.$inferInsert {

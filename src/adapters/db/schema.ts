@@ -3,6 +3,7 @@
  * Change this file, then run `npm run db:generate` to add a migration.
  */
 import { index, integer, sqliteTable, text, unique } from 'drizzle-orm/sqlite-core';
+import type { GrantFacts, SourcePeering } from '../../app/ports.js';
 import type { Engine, Status } from '../../domain/request.js';
 
 const SOURCE_KINDS = ['security-group', 'cidr'] as const;
@@ -18,6 +19,8 @@ export const ingressRules = sqliteTable('ingress_rules', {
   sourceKind: text('source_kind', { enum: SOURCE_KINDS }).notNull(),
   /** The source security group id or CIDR. */
   source: text('source').notNull(),
+  /** For a source group in a peered VPC: its account and the peering connection the rule names. */
+  sourcePeering: text('source_peering', { mode: 'json' }).$type<SourcePeering>(),
   awsRuleId: text('aws_rule_id'),
   origin: text('origin', { enum: ['cache-access', 'pre-existing'] }).notNull(),
   state: text('state', { enum: ['pending', 'in-place', 'removed'] }).notNull(),
@@ -44,6 +47,9 @@ export const requests = sqliteTable(
     sourceKind: text('source_kind', { enum: SOURCE_KINDS }).notNull(),
     /** The source security group id or CIDR. */
     source: text('source').notNull(),
+    sourcePeering: text('source_peering', { mode: 'json' }).$type<SourcePeering>(),
+    /** Account, region, blast radius and connection details found when the request was made. */
+    facts: text('facts', { mode: 'json' }).$type<GrantFacts>(),
     durationSeconds: integer('duration_seconds').notNull(),
     reason: text('reason').notNull(),
     policyMatch: text('policy_match').notNull(),

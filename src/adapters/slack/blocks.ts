@@ -5,6 +5,7 @@
  */
 import type { types } from '@slack/bolt';
 import { formatDuration } from '../../domain/durations.js';
+import type { GrantFacts, PeeredSource, RequestWithFacts } from '../../app/ports.js';
 import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
 
 export type Block = types.KnownBlock;
@@ -66,7 +67,69 @@ function code(text: string): string {
 
 /** The ingress rule in words, e.g. "inbound TCP 6379 on `sg-1` from `10.0.0.0/24`". */
 function ruleText(request: AccessRequest): string {
-  return `inbound TCP ${request.port} on ${code(request.targetGroupId)} from ${code(describeSource(request.source))}`;
+  const source: PeeredSource = request.source;
+  const peering =
+    source.kind === 'security-group' && source.peering
+      ? ` in peered ${code(source.peering.vpcId)} (account ${code(source.peering.accountId)}, via ${code(source.peering.peeringConnectionId)})`
+      : '';
+  return `inbound TCP ${request.port} on ${code(request.targetGroupId)} from ${code(describeSource(request.source))}${peering}`;
+}
+
+// AWS keeps tracked connections through a rule's removal until they close or idle out.
+const CONNECTION_TRACKING_NOTE =
+  'Connections opened while the rule was in place may stay open after its removal (AWS connection tracking) until they are closed.';
+// Past this many, clusters and network interfaces are counted rather than listed.
+const LISTED_MAX = 10;
+
+/** The first LISTED_MAX items, and how many more there are. */
+function listed(items: string[], render: (item: string) => string, separator: string): string {
+  const more = items.length > LISTED_MAX ? `${separator}and ${items.length - LISTED_MAX} more` : '';
+  return items.slice(0, LISTED_MAX).map(render).join(separator) + more;
+}
+
+/** What else the rule opens, e.g. "`sg-1` also protects `sessions-redis` and 3 other network interfaces (…)". */
+function exposureText(request: AccessRequest, facts: GrantFacts): string {
+  const { otherClusters, otherInterfaces } = facts.exposure;
+  const group = code(request.targetGroupId);
+  if (otherClusters.length === 0 && otherInterfaces.length === 0) {
+    return `:white_check_mark: ${group} protects nothing else: the rule opens ${code(request.clusterId)} only.`;
+  }
+  const parts: string[] = [];
+  if (otherClusters.length > 0) parts.push(listed(otherClusters, code, ', '));
+  if (otherInterfaces.length > 0) {
+    const other = otherClusters.length > 0 ? ' other' : '';
+    const noun = otherInterfaces.length === 1 ? 'network interface' : 'network interfaces';
+    parts.push(`${otherInterfaces.length}${other} ${noun} (${listed(otherInterfaces, (d) => escapeAndFit(d, 100), '; ')})`);
+  }
+  return `:warning: *Also opened:* ${group} also protects ${parts.join(' and ')}. The rule opens TCP ${request.port} on all of them.`;
+}
+
+/** The ready-to-paste command line for the cluster's engine, TLS and AUTH. */
+export function connectCommand(request: AccessRequest, facts: GrantFacts): string {
+  const { endpoint, port } = request;
+  const { tls, auth, clusterMode } = facts.connection;
+  if (request.engine === 'memcached') {
+    return tls ? `openssl s_client -quiet -connect ${endpoint}:${port}` : `nc ${endpoint} ${port}`;
+  }
+  const cli = request.engine === 'valkey' ? 'valkey-cli' : 'redis-cli';
+  const flags = [
+    ...(tls ? ['--tls'] : []),
+    ...(clusterMode ? ['-c'] : []),
+    ...(auth === 'rbac' ? ['--user', 'YOUR_USER', '--askpass'] : auth === 'auth-token' ? ['--askpass'] : []),
+  ];
+  return [cli, '-h', endpoint, '-p', String(port), ...flags].join(' ');
+}
+
+function connectionText(request: AccessRequest, facts: GrantFacts): string {
+  const { tls, auth } = facts.connection;
+  const authWords = {
+    none: 'no AUTH',
+    'auth-token': 'AUTH token required (ask the cluster owners)',
+    rbac: 'RBAC: sign in with your ElastiCache user and password',
+  }[auth];
+  const tlsWords = tls ? 'TLS required (in-transit encryption)' : 'no TLS';
+  const command = escapeMrkdwn(connectCommand(request, facts).replace(/`/g, "'"));
+  return `*How to connect:* ${code(`${request.endpoint}:${request.port}`)} · ${tlsWords} · ${authWords}\n\`\`\`${command}\`\`\``;
 }
 
 function approversText(request: AccessRequest): string {
@@ -109,9 +172,9 @@ function outcomeLine(request: AccessRequest, now: Date): string {
     case 'active':
       return `:large_green_circle: ${approved}; active until ${at(request.expiresAt)}.`;
     case 'expired':
-      return `:hourglass: ${approved}; expired at ${at(request.endedAt)}, rule removed.`;
+      return `:hourglass: ${approved}; expired at ${at(request.endedAt)}, rule removed. ${CONNECTION_TRACKING_NOTE}`;
     case 'revoked':
-      return `:lock: ${approved}; revoked by ${mention(request.endedBy)} at ${at(request.endedAt)}, rule removed.`;
+      return `:lock: ${approved}; revoked by ${mention(request.endedBy)} at ${at(request.endedAt)}, rule removed. ${CONNECTION_TRACKING_NOTE}`;
     case 'denied':
       return `:no_entry_sign: Denied by ${mention(request.deniedBy?.userId ?? request.endedBy)} at ${at(request.deniedBy?.at ?? request.endedAt)}.`;
     case 'cancelled':
@@ -158,7 +221,7 @@ function decisionButtons(request: AccessRequest): types.ActionsBlock {
 }
 
 /** The message approvers see: what is asked, and either the decision buttons or what became of it. */
-export function approvalMessage(request: AccessRequest, now: Date = new Date()): SlackMessage {
+export function approvalMessage(request: RequestWithFacts, now: Date = new Date()): SlackMessage {
   const id = formatId(request.id);
   const duration = formatDuration(request.durationSeconds);
   const reasonLabel = '*Reason*\n';
@@ -175,10 +238,19 @@ export function approvalMessage(request: AccessRequest, now: Date = new Date()):
         field(`*Rule to add*\n${ruleText(request)}`),
         field(`*Duration*\n${duration}`),
         field(`*Request*\n${id}`),
+        ...(request.facts ? [field(`*Account / region*\n${code(request.facts.accountId)} / ${code(request.facts.region || 'default')}`)] : []),
       ],
     },
     { type: 'section', text: mrkdwn(reasonLabel + reason) },
   ];
+  if (request.facts) {
+    blocks.push({ type: 'section', text: mrkdwn(fit(exposureText(request, request.facts), SECTION_TEXT_MAX)) });
+    const { headroom } = request.facts;
+    if (headroom !== undefined) {
+      const rules = headroom === 1 ? 'rule fits' : 'rules fit';
+      blocks.push(context(`:warning: Only ${headroom} more inbound ${rules} in ${code(request.targetGroupId)} after this one before cache-access stops adding rules there.`));
+    }
+  }
   if (request.status === 'pending') {
     if (request.approvalsRequired > 1) {
       const soFar = request.approvals.length > 0 ? ` (${approversText(request)})` : '';
@@ -207,9 +279,9 @@ function requesterLine(request: AccessRequest, now: Date): string {
     case 'active':
       return `:large_green_circle: Access is open: connect to ${code(`${request.endpoint}:${request.port}`)} from ${code(describeSource(request.source))} until ${at(request.expiresAt)}.`;
     case 'expired':
-      return `:hourglass: ${id} expired at ${at(request.endedAt)}; the rule was removed and access is closed.`;
+      return `:hourglass: ${id} expired at ${at(request.endedAt)}; the rule was removed and access is closed to new connections.`;
     case 'revoked':
-      return `:lock: ${id} was revoked by ${mention(request.endedBy)} at ${at(request.endedAt)}; the rule was removed and access is closed.`;
+      return `:lock: ${id} was revoked by ${mention(request.endedBy)} at ${at(request.endedAt)}; the rule was removed and access is closed to new connections.`;
     case 'denied':
       return `:no_entry_sign: ${id} was denied by ${mention(request.deniedBy?.userId ?? request.endedBy)}.`;
     case 'cancelled':
@@ -225,12 +297,17 @@ function requesterLine(request: AccessRequest, now: Date): string {
  * The direct message to the requester for the request's current state. `note` is mrkdwn from our own
  * code (not user input), added as a line of its own.
  */
-export function requesterMessage(request: AccessRequest, note?: string, now: Date = new Date()): SlackMessage {
+export function requesterMessage(request: RequestWithFacts, note?: string, now: Date = new Date()): SlackMessage {
   const line = requesterLine(request, now);
   const body = note ? `${line}\n${fit(note, SECTION_TEXT_MAX - line.length - 1)}` : line;
   const details = `${formatId(request.id)} · ${code(request.clusterId)} · ${ruleText(request)} · ${formatDuration(request.durationSeconds)}`;
+  const extra: Block[] = [];
+  if (request.status === 'active' && request.facts) {
+    extra.push({ type: 'section', text: mrkdwn(fit(connectionText(request, request.facts), SECTION_TEXT_MAX)) });
+  }
+  if (request.status === 'expired' || request.status === 'revoked') extra.push(context(`:information_source: ${CONNECTION_TRACKING_NOTE}`));
   return {
     text: body,
-    blocks: [{ type: 'section', text: mrkdwn(fit(body, SECTION_TEXT_MAX)) }, context(details)],
+    blocks: [{ type: 'section', text: mrkdwn(fit(body, SECTION_TEXT_MAX)) }, ...extra, context(details)],
   };
 }
