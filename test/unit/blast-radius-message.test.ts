@@ -63,3 +63,9 @@ test('a request recorded without facts shows no blast radius rather than a wrong
   expect(shown).not.toContain('protects');
   expect(shown).not.toContain('Account / region');
 });
+
+test('the Approve confirmation says how much else the rule opens', () => {
+  const blocks = approvalMessage(withFacts({ otherClusters: ['sessions-redis'], otherInterfaces: ['bastion', 'batch'] })).blocks;
+  expect(JSON.stringify(blocks)).toContain('It also opens 3 other cluster(s) and network interface(s) in that group.');
+  expect(JSON.stringify(approvalMessage(withFacts({ otherClusters: [], otherInterfaces: [] })).blocks)).not.toContain('also opens');
+});

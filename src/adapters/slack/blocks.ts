@@ -191,10 +191,14 @@ function failureText(request: AccessRequest): string {
   return `AWS said ${code(failure.code)}: ${escapeAndFit(failure.message, FAILURE_MESSAGE_MAX)}`;
 }
 
-function decisionButtons(request: AccessRequest): types.ActionsBlock {
+function decisionButtons(request: RequestWithFacts): types.ActionsBlock {
   const id = formatId(request.id);
   const source = describeSource(request.source);
   const duration = formatDuration(request.durationSeconds);
+  const exposure = request.facts?.exposure;
+  const collateral = exposure ? exposure.otherClusters.length + exposure.otherInterfaces.length : 0;
+  // The last thing an approver reads before opening it: say when more than the cluster is opened.
+  const alsoOpens = collateral > 0 ? ` It also opens ${collateral} other cluster(s) and network interface(s) in that group.` : '';
   return {
     type: 'actions',
     elements: [
@@ -208,7 +212,7 @@ function decisionButtons(request: AccessRequest): types.ActionsBlock {
         confirm: {
           title: plain(`Approve ${id}?`, 100),
           text: plain(
-            `This opens TCP ${request.port} on ${request.targetGroupId} from ${source} for ${duration}.`,
+            `This opens TCP ${request.port} on ${request.targetGroupId} from ${source} for ${duration}.${alsoOpens}`,
             CONFIRM_TEXT_MAX,
           ),
           confirm: plain('Approve', 30),
