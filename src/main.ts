@@ -6,10 +6,10 @@
 import { pathToFileURL } from 'node:url';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { activate } from './app/activate.js';
 import type { UseCaseDeps } from './app/deps.js';
+import { reconcile } from './app/reconcile.js';
 import { revokeExpired } from './app/revoke.js';
 import { Ec2Firewall } from './adapters/aws/ec2-firewall.js';
 import { ElastiCacheDirectory } from './adapters/aws/elasticache-directory.js';
@@ -18,6 +18,8 @@ import { openDatabase } from './adapters/db/open.js';
 import { healthRoute } from './adapters/health.js';
 import { createLogger } from './adapters/logger.js';
 import { BullmqScheduler } from './adapters/queue/bullmq-scheduler.js';
+import { createProducerConnection, settled } from './adapters/queue/connection.js';
+import { startReconcileSchedule } from './adapters/queue/reconcile-schedule.js';
 import { startWorkers } from './adapters/queue/workers.js';
 import { SlackNotifier } from './adapters/slack/notifier.js';
 import { SlackPeopleDirectory } from './adapters/slack/people-directory.js';
@@ -37,10 +39,13 @@ export interface StartOptions {
   logger?: Logger;
   /** BullMQ key prefix; lets several bots (or test runs) share one Redis without sharing jobs. */
   queuePrefix?: string;
+  /** How long stop() waits for running jobs before cutting Redis off. */
+  shutdownTimeoutMs?: number;
 }
 
 export async function startBot(config: Config, options: StartOptions = {}): Promise<RunningBot> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
   const policy = loadPolicy(config.policyFile);
   const database = openDatabase(config.databasePath);
   const store = new SqliteGrantStore(database.db);
@@ -49,7 +54,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const requestHandler = { connectionTimeout: 5_000, requestTimeout: 20_000, throwOnRequestTimeout: true };
   const ec2 = new EC2Client({ requestHandler });
   const elasticache = new ElastiCacheClient({ requestHandler });
-  const healthRedis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+  const healthRedis = createProducerConnection(config.redisUrl);
   healthRedis.on('error', () => {}); // reported through /healthz, not as an unhandled event
   const scheduler = new BullmqScheduler({ url: config.redisUrl, prefix: options.queuePrefix });
 
@@ -60,7 +65,6 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       healthRoute({
         database: async () => void database.sqlite.prepare('select 1').get(),
         redis: async () => {
-          if (healthRedis.status === 'wait') await healthRedis.connect();
           await healthRedis.ping();
         },
       }),
@@ -84,8 +88,17 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     logger,
     handlers: {
       grant: (requestId, attempt) => activate(deps, requestId, attempt),
-      revoke: (requestId) => revokeExpired(deps, requestId),
+      revoke: (requestId, attempt) => revokeExpired(deps, requestId, attempt),
     },
+  });
+  // A pass at start-up repairs whatever happened while the bot was down (expiries, lost jobs, orphans).
+  const startupPass = reconcile(deps).catch((error: unknown) => logger.error({ err: error }, 'start-up reconcile failed'));
+  const reconciler = startReconcileSchedule({
+    url: config.redisUrl,
+    prefix: options.queuePrefix,
+    everyMs: config.reconcileIntervalSeconds * 1000,
+    run: () => reconcile(deps),
+    logger,
   });
   const server = await app.start(config.port);
   const address = (server as { address?: () => unknown }).address?.();
@@ -97,9 +110,11 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     async stop() {
       logger.info('shutting down');
       await app.stop().catch((error: unknown) => logger.warn({ err: error }, 'Slack app did not stop cleanly'));
-      await workers.close(SHUTDOWN_TIMEOUT_MS);
+      await startupPass;
+      await Promise.all([workers.close(shutdownTimeoutMs), reconciler.close(shutdownTimeoutMs)]);
       await scheduler.close();
-      healthRedis.disconnect();
+      await settled(healthRedis, shutdownTimeoutMs);
+      await healthRedis.quit().catch(() => healthRedis.disconnect());
       ec2.destroy();
       elasticache.destroy();
       database.close();

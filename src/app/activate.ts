@@ -1,7 +1,7 @@
 import { transition } from '../domain/lifecycle.js';
-import { UpstreamError } from '../domain/errors.js';
-import { ruleDescription } from '../adapters/aws/rule-description.js';
+import { ConflictError, UpstreamError } from '../domain/errors.js';
 import type { AccessRequest } from '../domain/request.js';
+import { ruleDescription } from './rule-description.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
 import type { RuleRecord, RuleSpec } from './ports.js';
@@ -12,77 +12,117 @@ export interface JobAttempt {
   finalAttempt: boolean;
 }
 
+export const COVERED_NOTE =
+  'An identical rule was already in place, made outside cache-access: you had this access already, and it is not time-limited. cache-access will not remove it.';
+
 /**
  * The grant job: puts the ingress rule in place for an approved request and starts its clock.
- * Idempotent: it re-reads the request and does nothing unless it is still `approved`.
+ * Idempotent: it re-reads the request and does nothing unless it is still `approved`; a second
+ * delivery running at the same time loses the version race and stops.
+ *
+ * AWS treats identical rules as one, so a grant may end up holding a rule it shares with other
+ * grants (removed when the last one ends) or one that someone made by hand ("covered": never removed).
  */
 export async function activate(deps: UseCaseDeps, requestId: number, attempt: JobAttempt): Promise<void> {
   const request = deps.store.get(requestId);
   if (!request || request.status !== 'approved') return;
+  const spec = ruleSpecOf(request);
 
-  const rule = recordIntent(deps, request);
-  const granted = deps.store.get(requestId)!;
-  if (rule.state === 'in-place') return finish(deps, granted, rule.id);
-
-  const now = deps.clock.now();
-  const expiresAt = new Date(now.getTime() + granted.durationSeconds * 1000);
-  try {
-    const result = await deps.firewall.authorize(
-      rule,
-      ruleDescription({ requestId, requester: granted.requesterName, expiresAt }),
-      { grantId: requestId, expiresAt },
-    );
-    if (result.outcome === 'duplicate' && result.tags['cache-access:grant-id'] !== String(requestId)) {
-      // An identical rule exists that this grant did not create: removing it at expiry would cut
-      // access someone else relies on, so the grant is not given a rule of its own.
-      throw new UpstreamError(
-        'aws',
-        'InvalidPermission.Duplicate',
-        `An identical rule already exists on ${rule.securityGroupId} (${result.awsRuleId ?? 'id unknown'}); cache-access did not create it and will not take it over.`,
-        false,
-      );
+  if (request.ruleRecordId === undefined) {
+    const live = deps.store.findLiveRule(spec);
+    if (live) return finish(deps, request, live);
+    try {
+      recordIntent(deps, request, spec);
+    } catch (error) {
+      if (error instanceof ConflictError) return; // another delivery of this job got there first
+      throw error;
     }
-    if (!result.awsRuleId) throw new UpstreamError('aws', 'MissingRuleId', 'AWS did not return the new rule id', true);
-    deps.store.markRuleInPlace(rule.id, result.awsRuleId);
+  }
+  const intended = deps.store.get(requestId)!;
+  const rule = deps.store.getRule(intended.ruleRecordId!)!;
+  if (rule.state === 'in-place') return finish(deps, intended, rule);
+
+  try {
+    const held = await putRuleInPlace(deps, intended, rule);
+    return await finish(deps, intended, held);
   } catch (error) {
     if (error instanceof UpstreamError && error.retryable && !attempt.finalAttempt) throw error;
-    return fail(deps, granted, rule.id, error);
+    return fail(deps, intended, rule.id, error);
   }
-  return finish(deps, granted, rule.id);
+}
+
+/** Adds the rule in AWS, or works out whose identical rule is already there. Returns the rule held. */
+async function putRuleInPlace(deps: UseCaseDeps, request: AccessRequest, intent: RuleRecord): Promise<RuleRecord> {
+  const now = deps.clock.now();
+  const expiresAt = new Date(now.getTime() + request.durationSeconds * 1000);
+  const result = await deps.firewall.authorize(
+    intent,
+    ruleDescription({ requestId: request.id, requester: request.requesterName, expiresAt }),
+    { grantId: request.id, expiresAt },
+  );
+  if (result.outcome === 'created') {
+    deps.store.markRuleInPlace(intent.id, result.awsRuleId, 'cache-access');
+    return deps.store.getRule(intent.id)!;
+  }
+  const known = deps.store.findRuleByAwsId(result.awsRuleId);
+  if (known && known.id !== intent.id) {
+    if (known.state !== 'in-place') {
+      throw new UpstreamError('aws', 'RuleInTransition', `The identical rule ${result.awsRuleId} is being removed; retrying.`, true);
+    }
+    deps.store.markRuleRemoved(intent.id, now); // our intent never became a rule of its own
+    return known;
+  }
+  const creator = result.grantId === undefined ? undefined : deps.store.get(result.grantId);
+  if (creator && creator.id !== request.id && creator.status === 'approved') {
+    // Another grant is adding this very rule right now; it will record it in a moment.
+    throw new UpstreamError('aws', 'RuleInTransition', `Grant #${creator.id} is adding the identical rule; retrying.`, true);
+  }
+  // Tagged for this grant (a crash hit between AWS and the database), or an orphan of another grant:
+  // adopt it. Untagged: someone made it by hand, so it is only recorded, never removed.
+  deps.store.markRuleInPlace(intent.id, result.awsRuleId, result.grantId === undefined ? 'pre-existing' : 'cache-access');
+  return deps.store.getRule(intent.id)!;
 }
 
 /** Stores the pending rule and links it to the request before AWS is called, so a crash leaves a trace. */
-function recordIntent(deps: UseCaseDeps, request: AccessRequest): RuleRecord {
-  if (request.ruleRecordId !== undefined) return deps.store.getRule(request.ruleRecordId)!;
+function recordIntent(deps: UseCaseDeps, request: AccessRequest, spec: RuleSpec): void {
   const now = deps.clock.now();
-  const spec: RuleSpec = {
-    securityGroupId: request.targetGroupId,
-    protocol: 'tcp',
-    port: request.port,
-    source: request.source,
-  };
-  const rule = deps.store.createRule(spec, 'cache-access', now);
-  deps.store.save({ ...request, ruleRecordId: rule.id, version: request.version + 1 }, [
-    { at: now, actor: 'system', type: 'rule-requested', detail: { ruleRecordId: rule.id } },
+  deps.store.recordRuleIntent({ ...request, version: request.version + 1 }, spec, [
+    { at: now, actor: 'system', type: 'rule-requested', detail: { ...spec } },
   ]);
-  return rule;
 }
 
-async function finish(deps: UseCaseDeps, request: AccessRequest, ruleRecordId: number): Promise<void> {
+async function finish(deps: UseCaseDeps, request: AccessRequest, rule: RuleRecord): Promise<void> {
   const now = deps.clock.now();
-  const { next, effects } = transition(request, { type: 'activate', ruleRecordId }, now);
-  const awsRuleId = deps.store.getRule(ruleRecordId)?.awsRuleId;
-  deps.store.save(next, [{ at: now, actor: 'system', type: 'activated', detail: { awsRuleId, expiresAt: next.expiresAt } }]);
-  await applyEffects(deps, next, effects);
+  const { next, effects } = transition(request, { type: 'activate', ruleRecordId: rule.id }, now);
+  const sharedWith = deps.store.holdersOf(rule.id).filter((holder) => holder.id !== request.id).map((h) => h.id);
+  try {
+    deps.store.save(next, [
+      {
+        at: now,
+        actor: 'system',
+        type: 'activated',
+        detail: { awsRuleId: rule.awsRuleId, origin: rule.origin, sharedWith, expiresAt: next.expiresAt },
+      },
+    ]);
+  } catch (error) {
+    if (error instanceof ConflictError) return; // a concurrent delivery activated it
+    throw error;
+  }
+  await applyEffects(deps, next, effects, rule.origin === 'pre-existing' ? COVERED_NOTE : undefined);
 }
 
 async function fail(deps: UseCaseDeps, request: AccessRequest, ruleRecordId: number, error: unknown): Promise<void> {
   const now = deps.clock.now();
   const code = error instanceof UpstreamError ? error.upstreamCode : 'InternalError';
   const message = error instanceof Error ? error.message : String(error);
-  deps.store.markRuleRemoved(ruleRecordId, now);
+  const rule = deps.store.getRule(ruleRecordId);
+  if (rule?.state === 'pending') deps.store.markRuleRemoved(ruleRecordId, now);
   const { next, effects } = transition(request, { type: 'fail', code, message }, now);
   deps.store.save(next, [{ at: now, actor: 'system', type: 'failed', detail: { code, message } }]);
   deps.logger.warn({ requestId: request.id, code }, 'grant failed');
   await applyEffects(deps, next, effects);
+}
+
+export function ruleSpecOf(request: AccessRequest): RuleSpec {
+  return { securityGroupId: request.targetGroupId, protocol: 'tcp', port: request.port, source: request.source };
 }

@@ -7,11 +7,16 @@ import type { UseCaseDeps } from './deps.js';
  * failing effect is logged and reported, never undone: the reconciler re-enqueues lost jobs, and a
  * missed message update is cosmetic. Returns the effects that failed.
  */
-export async function applyEffects(deps: UseCaseDeps, request: AccessRequest, effects: Effect[]): Promise<Effect[]> {
+export async function applyEffects(
+  deps: UseCaseDeps,
+  request: AccessRequest,
+  effects: Effect[],
+  requesterNote?: string,
+): Promise<Effect[]> {
   const failed: Effect[] = [];
   for (const effect of effects) {
     try {
-      await perform(deps, request, effect);
+      await perform(deps, request, effect, requesterNote);
     } catch (error) {
       failed.push(effect);
       deps.logger.error({ err: error, requestId: request.id, effect }, 'effect failed after state change');
@@ -20,7 +25,7 @@ export async function applyEffects(deps: UseCaseDeps, request: AccessRequest, ef
   return failed;
 }
 
-async function perform(deps: UseCaseDeps, request: AccessRequest, effect: Effect): Promise<void> {
+async function perform(deps: UseCaseDeps, request: AccessRequest, effect: Effect, requesterNote?: string): Promise<void> {
   switch (effect) {
     case 'schedule-grant':
       return deps.scheduler.scheduleGrant(request.id);
@@ -30,6 +35,6 @@ async function perform(deps: UseCaseDeps, request: AccessRequest, effect: Effect
     case 'update-approval-messages':
       return deps.notifier.refreshMessages(request, deps.store.messageRefs(request.id));
     case 'notify-requester':
-      return deps.notifier.tellRequester(request);
+      return deps.notifier.tellRequester(request, requesterNote);
   }
 }

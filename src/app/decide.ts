@@ -17,6 +17,9 @@ export interface DecisionOutcome {
   delayed: boolean;
 }
 
+export const DELAYED_NOTE =
+  'Processing is delayed: the job queue is unreachable right now. The rule will be added as soon as it is back; nothing is lost.';
+
 /** An approver approves or denies a pending request. Safe to run twice: the second run is a ConflictError. */
 export async function decide(deps: UseCaseDeps, input: DecisionInput): Promise<DecisionOutcome> {
   const request = deps.store.get(input.requestId);
@@ -42,8 +45,11 @@ export async function decide(deps: UseCaseDeps, input: DecisionInput): Promise<D
     if (error instanceof ConflictError) throw new ConflictError(staleDecisionMessage(deps.store.get(input.requestId)!));
     throw error;
   }
-  const failed = await applyEffects(deps, next, effects);
-  return { request: next, delayed: failed.includes('schedule-grant') };
+  // Enqueue first, so the requester's message can say when processing is delayed (Redis down: the
+  // reconciler enqueues the grant once Redis is back).
+  const delayed = effects.includes('schedule-grant') && (await applyEffects(deps, next, ['schedule-grant'])).length > 0;
+  await applyEffects(deps, next, effects.filter((effect) => effect !== 'schedule-grant'), delayed ? DELAYED_NOTE : undefined);
+  return { request: next, delayed };
 }
 
 /** What someone clicking an outdated button is told. */

@@ -42,7 +42,8 @@ export interface RuleRecord extends RuleSpec {
   /** AWS SecurityGroupRuleId, once known. */
   awsRuleId?: string;
   origin: 'cache-access' | 'pre-existing';
-  state: 'pending' | 'in-place' | 'removed';
+  /** pending: AWS call under way; removing: last holder is revoking it; removed: gone from AWS. */
+  state: 'pending' | 'in-place' | 'removing' | 'removed';
   createdAt: Date;
   removedAt?: Date;
 }
@@ -69,11 +70,35 @@ export interface GrantStore {
   addMessageRefs(refs: MessageRef[]): void;
   messageRefs(requestId: number): MessageRef[];
 
-  /** Records the intent to create a rule before AWS is called; returns the pending record. */
-  createRule(spec: RuleSpec, origin: RuleRecord['origin'], now: Date): RuleRecord;
+  /** Appends to a request's history without changing its state (warnings, notes). */
+  recordEvent(requestId: number, event: Omit<HistoryEvent, 'requestId'>): void;
+
+  /**
+   * Records the intent to create a rule before AWS is called: a pending rule record linked to the
+   * request, saved atomically with `next` (whose version is one more than the stored one).
+   * Throws ConflictError when another writer saved the request first.
+   */
+  recordRuleIntent(next: AccessRequest, spec: RuleSpec, events: Array<Omit<HistoryEvent, 'requestId'>>): RuleRecord;
   getRule(id: number): RuleRecord | undefined;
-  markRuleInPlace(id: number, awsRuleId: string): void;
+  /** The rule record (not yet removed) with AWS id `awsRuleId`, if cache-access knows that rule. */
+  findRuleByAwsId(awsRuleId: string): RuleRecord | undefined;
+  /** An in-place rule with exactly this spec, which a new grant can share instead of adding its own. */
+  findLiveRule(spec: RuleSpec): RuleRecord | undefined;
+  markRuleInPlace(id: number, awsRuleId: string, origin: RuleRecord['origin']): void;
+  /**
+   * Decides, atomically, what ending `requestId`'s hold on rule `id` means for the rule:
+   * 'shared' (other approved or active grants still hold it: keep it), 'keep' (it pre-existed
+   * cache-access: never removed), 'remove' (last holder: the rule is now marked 'removing' so no new
+   * grant will share it), or 'gone' (already removed).
+   */
+  releaseRule(id: number, requestId: number): 'shared' | 'keep' | 'remove' | 'gone';
   markRuleRemoved(id: number, now: Date): void;
+  /** Approved or active grants holding rule `id`. */
+  holdersOf(id: number): AccessRequest[];
+  /** Rule records in 'in-place' or 'removing' state: what cache-access believes is open in AWS. */
+  liveRules(): RuleRecord[];
+  /** Every security group cache-access has ever targeted: where its rules can be. */
+  targetGroups(): string[];
 }
 
 // ---------- AWS ----------
@@ -176,8 +201,18 @@ export interface RuleTags {
 
 export type AuthorizeResult =
   | { outcome: 'created'; awsRuleId: string }
-  /** AWS already has an identical rule; its id and tags tell who made it. */
-  | { outcome: 'duplicate'; awsRuleId?: string; tags: Record<string, string> };
+  /**
+   * AWS already has an identical rule. `grantId` is the grant its cache-access tags name; absent when
+   * the rule carries no cache-access tags (someone made it by hand).
+   */
+  | { outcome: 'duplicate'; awsRuleId: string; grantId?: number };
+
+/** A rule in AWS that carries cache-access tags. */
+export interface TaggedRule {
+  awsRuleId: string;
+  securityGroupId: string;
+  grantId?: number;
+}
 
 export interface Firewall {
   /** Adds the ingress rule with its description and tags. Throws UpstreamError (retryable or not). */
@@ -186,6 +221,8 @@ export interface Firewall {
   revoke(securityGroupId: string, awsRuleId: string): Promise<'removed' | 'already-gone'>;
   /** True when AWS still has a rule with this id in the group. */
   ruleExists(securityGroupId: string, awsRuleId: string): Promise<boolean>;
+  /** Every ingress rule carrying cache-access tags in these groups (all pages). */
+  listTaggedRules(securityGroupIds: string[]): Promise<TaggedRule[]>;
 }
 
 // ---------- Slack ----------
@@ -214,4 +251,6 @@ export interface Scheduler {
   scheduleGrant(requestId: number): Promise<void>;
   /** Enqueues job `revoke-<id>` to run at `at` (now when in the past); replaces an older schedule. */
   scheduleRevoke(requestId: number, at: Date): Promise<void>;
+  /** Enqueues `revoke-<id>` at `at` only when no such job exists (the reconciler's repair). */
+  ensureRevoke(requestId: number, at: Date): Promise<void>;
 }

@@ -1,17 +1,27 @@
 import { transition } from '../domain/lifecycle.js';
-import { UpstreamError } from '../domain/errors.js';
+import { formatDuration } from '../domain/durations.js';
+import type { AccessRequest } from '../domain/request.js';
+import type { JobAttempt } from './activate.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
+import { releaseRule, type ReleaseOutcome } from './release-rule.js';
 
 const EARLY_TOLERANCE_MS = 1_000;
+/** Failed attempts after which a revocation counts as overdue and people are told. */
+export const OVERDUE_AFTER_FAILED_ATTEMPTS = 3;
+
+const OUTCOME_NOTES: Partial<Record<ReleaseOutcome, string>> = {
+  shared: 'The rule stays in place for another active grant that holds the same access; it is removed when the last one ends.',
+  'pre-existing': 'The rule was made outside cache-access and was left in place.',
+};
 
 /**
- * The revoke job: removes the grant's rule at expiry (by rule id) and records the end.
- * Idempotent: it does nothing unless the request is still active. It never gives up: every failure
- * is rethrown as retryable, because an access that outlives its approval is the one thing this bot
- * must not allow.
+ * The revoke job: at expiry, ends the grant's hold on its rule (removing the rule if it was the last
+ * holder) and records the end. Idempotent: does nothing unless the request is still active. A
+ * revocation that keeps failing is flagged overdue (error log, one post to the approval thread)
+ * and cleared when it finally succeeds.
  */
-export async function revokeExpired(deps: UseCaseDeps, requestId: number): Promise<void> {
+export async function revokeExpired(deps: UseCaseDeps, requestId: number, attempt: JobAttempt): Promise<void> {
   const request = deps.store.get(requestId);
   if (!request || request.status !== 'active' || !request.expiresAt) return;
   const now = deps.clock.now();
@@ -20,26 +30,52 @@ export async function revokeExpired(deps: UseCaseDeps, requestId: number): Promi
     // would leave access open.
     throw new Error(`revoke of #${requestId} is not due until ${request.expiresAt.toISOString()}`);
   }
-  const rule = request.ruleRecordId === undefined ? undefined : deps.store.getRule(request.ruleRecordId);
-  let outcome: 'removed' | 'already-gone' = 'already-gone';
-  if (rule?.awsRuleId && rule.state === 'in-place' && rule.origin === 'cache-access') {
-    try {
-      outcome = await deps.firewall.revoke(rule.securityGroupId, rule.awsRuleId);
-    } catch (error) {
-      if (error instanceof UpstreamError && !error.retryable) {
-        throw new UpstreamError(error.service, error.upstreamCode, error.message, true);
-      }
-      throw error;
-    }
-    deps.store.markRuleRemoved(rule.id, deps.clock.now());
+  let outcome: ReleaseOutcome;
+  try {
+    outcome = await releaseRule(deps, request);
+  } catch (error) {
+    if (attempt.attemptsMade + 1 >= OVERDUE_AFTER_FAILED_ATTEMPTS) await raiseOverdue(deps, request, error);
+    throw error;
   }
   const endedAt = deps.clock.now();
+  const overdue = isOverdue(deps, requestId);
+  const lateBy = formatDuration((endedAt.getTime() - request.expiresAt.getTime()) / 1000);
   const { next, effects } = transition(request, { type: 'expire' }, endedAt);
   deps.store.save(next, [
-    { at: endedAt, actor: 'system', type: 'expired', detail: { awsRuleId: rule?.awsRuleId, outcome } },
+    { at: endedAt, actor: 'system', type: 'expired', detail: { outcome } },
+    ...(overdue ? [{ at: endedAt, actor: 'system', type: 'revocation-overdue-cleared', detail: { lateBy } }] : []),
   ]);
-  await applyEffects(deps, next, effects);
+  if (overdue) deps.logger.warn({ requestId, lateBy }, 'overdue revocation cleared');
+  await applyEffects(deps, next, effects, OUTCOME_NOTES[outcome]);
+  await postToThreads(
+    deps,
+    next,
+    overdue
+      ? `:white_check_mark: Access #${requestId} has now ended, ${lateBy} late: the overdue revocation succeeded.`
+      : `Access #${requestId} has ended.${OUTCOME_NOTES[outcome] ? ` ${OUTCOME_NOTES[outcome]}` : ' The rule was removed.'}`,
+  );
+}
+
+async function raiseOverdue(deps: UseCaseDeps, request: AccessRequest, error: unknown): Promise<void> {
+  const code = (error as { upstreamCode?: string }).upstreamCode ?? (error as Error).message;
+  deps.logger.error({ requestId: request.id, expiresAt: request.expiresAt, code }, 'overdue revocation');
+  if (isOverdue(deps, request.id)) return;
+  deps.store.recordEvent(request.id, { at: deps.clock.now(), actor: 'system', type: 'revocation-overdue', detail: { code } });
+  await postToThreads(
+    deps,
+    request,
+    `:rotating_light: Access #${request.id} should have ended at ${request.expiresAt?.toISOString()} but the rule could not be removed yet (${code}). cache-access keeps retrying; check AWS if this persists.`,
+  );
+}
+
+function isOverdue(deps: UseCaseDeps, requestId: number): boolean {
+  const history = deps.store.history(requestId);
+  const raised = history.findLastIndex((e) => e.type === 'revocation-overdue');
+  return raised >= 0 && !history.slice(raised).some((e) => e.type === 'revocation-overdue-cleared');
+}
+
+export async function postToThreads(deps: UseCaseDeps, request: AccessRequest, text: string): Promise<void> {
   await deps.notifier
-    .postToThreads(next, deps.store.messageRefs(requestId), `Access #${requestId} has ended: the rule was removed.`)
-    .catch((error: unknown) => deps.logger.error({ err: error, requestId }, 'could not post to the approval thread'));
+    .postToThreads(request, deps.store.messageRefs(request.id), text)
+    .catch((error: unknown) => deps.logger.error({ err: error, requestId: request.id }, 'could not post to the approval thread'));
 }

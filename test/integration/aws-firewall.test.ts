@@ -139,7 +139,7 @@ describe('authorize', () => {
 
     const result = await firewall.authorize(fromGroup, DESCRIPTION, TAGS);
 
-    expect(result).toEqual({ outcome: 'duplicate', awsRuleId: RULE_ID, tags: { 'cache-access:grant-id': '17', team: 'payments' } });
+    expect(result).toEqual({ outcome: 'duplicate', awsRuleId: RULE_ID, grantId: 17 });
     const describes = aws.commandCalls(DescribeSecurityGroupRulesCommand).map((call) => call.args[0].input);
     expect(describes).toEqual([
       { Filters: [{ Name: 'group-id', Values: [TARGET] }] },
@@ -158,14 +158,47 @@ describe('authorize', () => {
 
     const result = await firewall.authorize({ ...fromGroup, source: { kind: 'cidr', cidr: '2001:db8:1::/48' } }, DESCRIPTION, TAGS);
 
-    expect(result).toEqual({ outcome: 'duplicate', awsRuleId: RULE_ID, tags: {} });
+    expect(result).toEqual({ outcome: 'duplicate', awsRuleId: RULE_ID, grantId: undefined });
   });
 
-  test('a duplicate whose rule has vanished by the time we look has no id', async () => {
+  test('a duplicate whose rule has vanished by the time we look is retryable, so the retry adds it afresh', async () => {
     aws.on(AuthorizeSecurityGroupIngressCommand).rejects(ec2Error('InvalidPermission.Duplicate', 400, 'already exists'));
     aws.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [] });
 
-    expect(await firewall.authorize(fromGroup, DESCRIPTION, TAGS)).toEqual({ outcome: 'duplicate', awsRuleId: undefined, tags: {} });
+    const error = await rejection(firewall.authorize(fromGroup, DESCRIPTION, TAGS));
+
+    expect(error).toMatchObject({ upstreamCode: 'InvalidPermission.Duplicate', retryable: true });
+  });
+
+  test('listTaggedRules pages through the tagged ingress rules of the groups and reads the grant ids', async () => {
+    aws
+      .on(DescribeSecurityGroupRulesCommand)
+      .resolvesOnce({
+        SecurityGroupRules: [
+          ingressRule({ SecurityGroupRuleId: 'sgr-00000000000000001', Tags: [{ Key: 'cache-access:grant-id', Value: '4' }] }),
+          ingressRule({ SecurityGroupRuleId: 'sgr-00000000000000002', IsEgress: true, Tags: [{ Key: 'cache-access:grant-id', Value: '5' }] }),
+        ],
+        NextToken: 'page-2',
+      })
+      .resolvesOnce({
+        SecurityGroupRules: [ingressRule({ SecurityGroupRuleId: 'sgr-00000000000000003', Tags: [{ Key: 'cache-access:grant-id', Value: 'junk' }] })],
+      });
+
+    const rules = await firewall.listTaggedRules([TARGET]);
+
+    expect(rules).toEqual([
+      { awsRuleId: 'sgr-00000000000000001', securityGroupId: TARGET, grantId: 4 },
+      { awsRuleId: 'sgr-00000000000000003', securityGroupId: TARGET, grantId: undefined },
+    ]);
+    const filters = aws.commandCalls(DescribeSecurityGroupRulesCommand).map((call) => call.args[0].input);
+    expect(filters[0]).toEqual({
+      Filters: [
+        { Name: 'group-id', Values: [TARGET] },
+        { Name: 'tag-key', Values: ['cache-access:grant-id'] },
+      ],
+      MaxResults: 1000,
+    });
+    expect(filters[1]).toMatchObject({ NextToken: 'page-2' });
   });
 
   test('a success that names no rule is a retryable UpstreamError, so the retry finds it as a duplicate', async () => {

@@ -32,10 +32,22 @@ export interface BotHarness {
   approvalMessage(requestId: number): Promise<RecordedCall>;
   /** Read-only SQL against the bot's database file. */
   query<T>(sql: string, ...params: unknown[]): T[];
+  /** Stops the bot as a crash or deploy would and starts a new one on the same database and Redis. */
+  restart(options?: { before?: () => Promise<void> }): Promise<void>;
+  /** Stops only the bot (for "down through an expiry"); `restart` brings it back. */
+  stopBot(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startHarness(policyYaml: string, options: { usergroups?: Record<string, string[]> } = {}): Promise<BotHarness> {
+export interface HarnessOptions {
+  usergroups?: Record<string, string[]>;
+  /** Extra settings, e.g. RECONCILE_INTERVAL. */
+  env?: Record<string, string>;
+  /** A Redis of the test's own (for tests that FLUSHALL); the run's shared one otherwise. */
+  redisUrl?: string;
+}
+
+export async function startHarness(policyYaml: string, options: HarnessOptions = {}): Promise<BotHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'cache-access-test-'));
   const policyFile = join(dir, 'policy.yml');
   writeFileSync(policyFile, policyYaml);
@@ -48,12 +60,15 @@ export async function startHarness(policyYaml: string, options: { usergroups?: R
     SLACK_API_URL: slack.apiUrl,
     PORT: '0',
     DATABASE_PATH: databasePath,
-    REDIS_URL: inject('redisUrl'),
+    REDIS_URL: options.redisUrl ?? inject('redisUrl'),
     POLICY_FILE: policyFile,
     LOG_LEVEL: 'silent',
+    ...options.env,
   });
-  const bot = await startBot(config, { logger: pino({ level: 'silent' }), queuePrefix: `test-${randomUUID()}` });
-  const eventsUrl = `http://127.0.0.1:${bot.port}/slack/events`;
+  const queuePrefix = `test-${randomUUID()}`;
+  const boot = () => startBot(config, { logger: pino({ level: 'silent' }), queuePrefix, shutdownTimeoutMs: 1_000 });
+  let bot: RunningBot | undefined = await boot();
+  let eventsUrl = `http://127.0.0.1:${bot.port}/slack/events`;
   const reader = new Database(databasePath, { readonly: true, fileMustExist: true });
 
   const approvalMessage = (requestId: number) =>
@@ -66,8 +81,12 @@ export async function startHarness(policyYaml: string, options: { usergroups?: R
   return {
     slack,
     aws,
-    bot,
-    eventsUrl,
+    get bot() {
+      return bot!;
+    },
+    get eventsUrl() {
+      return eventsUrl;
+    },
     databasePath,
     async command(text, userId, options = {}) {
       const responseName = `cmd-${randomUUID()}`;
@@ -98,9 +117,20 @@ export async function startHarness(policyYaml: string, options: { usergroups?: R
     query<T>(sql: string, ...params: unknown[]) {
       return reader.prepare(sql).all(...params) as T[];
     },
+    async stopBot() {
+      await bot?.stop();
+      bot = undefined;
+    },
+    async restart({ before } = {}) {
+      await bot?.stop();
+      bot = undefined;
+      await before?.();
+      bot = await boot();
+      eventsUrl = `http://127.0.0.1:${bot.port}/slack/events`;
+    },
     async stop() {
       reader.close();
-      await bot.stop();
+      await bot?.stop();
       aws.restore();
       await slack.close();
       rmSync(dir, { recursive: true, force: true });

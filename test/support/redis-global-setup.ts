@@ -39,12 +39,13 @@ function redisServerBinary(): string {
   }
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const external = process.env.REDIS_URL;
-  if (external) {
-    project.provide('redisUrl', external);
-    return async () => {};
-  }
+export interface RedisServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a throwaway redis-server on a free port, persisting nothing. */
+export async function startRedisServer(): Promise<RedisServer> {
   const binary = redisServerBinary();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'cache-access-redis-'));
@@ -66,10 +67,26 @@ export default async function setup(project: TestProject): Promise<() => Promise
       reject(new Error(`redis-server exited with code ${code}`));
     });
   });
-  project.provide('redisUrl', `redis://127.0.0.1:${port}`);
-  return async () => {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
-    rmSync(dir, { recursive: true, force: true });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      if (server.exitCode === null) {
+        const exited = new Promise((resolve) => server.once('exit', resolve));
+        server.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const external = process.env.REDIS_URL;
+  if (external) {
+    project.provide('redisUrl', external);
+    return async () => {};
+  }
+  const redis = await startRedisServer();
+  project.provide('redisUrl', redis.url);
+  return () => redis.stop();
 }

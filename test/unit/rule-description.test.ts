@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { ruleDescription } from '../../src/adapters/aws/rule-description.js';
+import { ruleDescription } from '../../src/app/rule-description.js';
 
 // What EC2 accepts in a security-group rule description (AuthorizeSecurityGroupIngress API reference).
 const AWS_DESCRIPTION = /^[a-zA-Z0-9. _\-:/()#,@[\]+=&;{}!$*]{0,255}$/;

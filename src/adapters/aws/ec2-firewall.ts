@@ -9,12 +9,13 @@ import {
   type SecurityGroupRule,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import type { AuthorizeResult, Firewall, PeeredSource, RuleSpec, RuleTags } from '../../app/ports.js';
+import type { AuthorizeResult, Firewall, PeeredSource, RuleSpec, RuleTags, TaggedRule } from '../../app/ports.js';
 import { UpstreamError } from '../../domain/errors.js';
 import { canonicalCidr } from '../../domain/source.js';
 import { awsErrorCode, callAws, callAwsUnlessAbsent, toUpstreamError } from './aws-errors.js';
 
 const DUPLICATE = 'InvalidPermission.Duplicate';
+const GRANT_ID_TAG = 'cache-access:grant-id';
 // A rule, or the group holding it, that no longer exists is as good as revoked.
 const RULE_ABSENT: ReadonlySet<string> = new Set([
   'InvalidSecurityGroupRuleId.NotFound',
@@ -42,7 +43,11 @@ export class Ec2Firewall implements Firewall {
     } catch (error) {
       if (awsErrorCode(error) !== DUPLICATE) throw toUpstreamError(error, 'AuthorizeSecurityGroupIngress');
       const existing = await this.findIdenticalRule(spec);
-      return { outcome: 'duplicate', awsRuleId: existing?.SecurityGroupRuleId, tags: tagRecord(existing?.Tags) };
+      if (existing?.SecurityGroupRuleId === undefined) {
+        // Removed between the two calls: a retry adds it afresh.
+        throw new UpstreamError('aws', DUPLICATE, 'The identical rule AWS reported vanished before it could be read.', true);
+      }
+      return { outcome: 'duplicate', awsRuleId: existing.SecurityGroupRuleId, grantId: grantIdOf(existing.Tags) };
     }
     const awsRuleId = created.SecurityGroupRules?.[0]?.SecurityGroupRuleId;
     if (awsRuleId === undefined) {
@@ -71,6 +76,29 @@ export class Ec2Firewall implements Firewall {
     return (output?.SecurityGroupRules ?? []).some(
       (rule) => rule.SecurityGroupRuleId === awsRuleId && rule.GroupId === securityGroupId,
     );
+  }
+
+  async listTaggedRules(securityGroupIds: string[]): Promise<TaggedRule[]> {
+    const found: TaggedRule[] = [];
+    // AWS takes at most 200 values per filter.
+    for (let i = 0; i < securityGroupIds.length; i += 200) {
+      const filters = [
+        { Name: 'group-id', Values: securityGroupIds.slice(i, i + 200) },
+        { Name: 'tag-key', Values: [GRANT_ID_TAG] },
+      ];
+      let nextToken: string | undefined;
+      do {
+        const page = await callAws('DescribeSecurityGroupRules', () =>
+          this.ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: filters, NextToken: nextToken, MaxResults: 1000 })),
+        );
+        for (const rule of page.SecurityGroupRules ?? []) {
+          if (rule.IsEgress || !rule.SecurityGroupRuleId || !rule.GroupId) continue;
+          found.push({ awsRuleId: rule.SecurityGroupRuleId, securityGroupId: rule.GroupId, grantId: grantIdOf(rule.Tags) });
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+    }
+    return found;
   }
 
   /** The rule AWS already holds for exactly this permission, if it is still there. */
@@ -103,14 +131,17 @@ function ingressPermission(spec: RuleSpec & { source: PeeredSource }, descriptio
 
 function ruleTags(tags: RuleTags): Tag[] {
   return [
-    { Key: 'cache-access:grant-id', Value: String(tags.grantId) },
+    { Key: GRANT_ID_TAG, Value: String(tags.grantId) },
     { Key: 'cache-access:expires-at', Value: tags.expiresAt.toISOString() },
     { Key: 'cache-access:managed', Value: 'true' },
   ];
 }
 
-function tagRecord(tags: Tag[] | undefined): Record<string, string> {
-  return Object.fromEntries((tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+/** The grant a rule's cache-access tag names; undefined for rules made by anyone else. */
+function grantIdOf(tags: Tag[] | undefined): number | undefined {
+  const value = tags?.find((tag) => tag.Key === GRANT_ID_TAG)?.Value;
+  const id = value === undefined ? Number.NaN : Number(value);
+  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
 }
 
 function isIpv6(cidr: string): boolean {

@@ -20,6 +20,9 @@ type RequestColumns = Omit<typeof requests.$inferInsert, 'id' | 'dedupeKey'>;
 type RuleRow = typeof ingressRules.$inferSelect;
 type NewEvent = Omit<HistoryEvent, 'requestId'>;
 
+/** Grants that hold their rule: approved (being put in place) or active. */
+const LIVE_STATUSES: Array<AccessRequest['status']> = ['approved', 'active'];
+
 /** GrantStore on SQLite. better-sqlite3 is synchronous, so every method is too. */
 export class SqliteGrantStore implements GrantStore {
   constructor(private readonly db: AppDatabase) {}
@@ -130,21 +133,32 @@ export class SqliteGrantStore implements GrantStore {
       .all();
   }
 
-  createRule(spec: RuleSpec, origin: RuleRecord['origin'], now: Date): RuleRecord {
-    const row = this.db
-      .insert(ingressRules)
-      .values({
-        securityGroupId: spec.securityGroupId,
-        protocol: spec.protocol,
-        port: spec.port,
-        ...toSourceColumns(spec.source),
-        origin,
-        state: 'pending',
-        createdAt: now,
-      })
-      .returning()
-      .get();
-    return toRule(row);
+  recordEvent(requestId: number, event: NewEvent): void {
+    this.db.insert(events).values(toEventRow(requestId, event)).run();
+  }
+
+  recordRuleIntent(next: AccessRequest, spec: RuleSpec, newEvents: NewEvent[]): RuleRecord {
+    return this.db.transaction(
+      (tx) => {
+        const row = tx
+          .insert(ingressRules)
+          .values({
+            securityGroupId: spec.securityGroupId,
+            protocol: spec.protocol,
+            port: spec.port,
+            ...toSourceColumns(spec.source),
+            origin: 'cache-access',
+            state: 'pending',
+            createdAt: newEvents[0]?.at ?? new Date(),
+          })
+          .returning()
+          .get();
+        // Same transaction: a ConflictError in save rolls the rule record back too.
+        this.save({ ...next, ruleRecordId: row.id }, newEvents);
+        return toRule(row);
+      },
+      { behavior: 'immediate' },
+    );
   }
 
   getRule(id: number): RuleRecord | undefined {
@@ -152,13 +166,96 @@ export class SqliteGrantStore implements GrantStore {
     return row && toRule(row);
   }
 
-  markRuleInPlace(id: number, awsRuleId: string): void {
+  findRuleByAwsId(awsRuleId: string): RuleRecord | undefined {
+    const row = this.db
+      .select()
+      .from(ingressRules)
+      .where(and(eq(ingressRules.awsRuleId, awsRuleId), ne(ingressRules.state, 'removed')))
+      .get();
+    return row && toRule(row);
+  }
+
+  findLiveRule(spec: RuleSpec): RuleRecord | undefined {
+    const source = toSourceColumns(spec.source);
+    const row = this.db
+      .select()
+      .from(ingressRules)
+      .where(
+        and(
+          eq(ingressRules.securityGroupId, spec.securityGroupId),
+          eq(ingressRules.protocol, spec.protocol),
+          eq(ingressRules.port, spec.port),
+          eq(ingressRules.sourceKind, source.sourceKind),
+          eq(ingressRules.source, source.source),
+          eq(ingressRules.state, 'in-place'),
+        ),
+      )
+      .get();
+    return row && toRule(row);
+  }
+
+  markRuleInPlace(id: number, awsRuleId: string, origin: RuleRecord['origin']): void {
     const { changes } = this.db
       .update(ingressRules)
-      .set({ state: 'in-place', awsRuleId })
+      .set({ state: 'in-place', awsRuleId, origin })
       .where(eq(ingressRules.id, id))
       .run();
     if (changes === 0) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
+  }
+
+  releaseRule(id: number, requestId: number): 'shared' | 'keep' | 'remove' | 'gone' {
+    return this.db.transaction(
+      (tx) => {
+        const rule = tx.select().from(ingressRules).where(eq(ingressRules.id, id)).get();
+        if (!rule) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
+        if (rule.state === 'removed') return 'gone';
+        const others = tx
+          .select({ id: requests.id })
+          .from(requests)
+          .where(
+            and(
+              eq(requests.ruleRecordId, id),
+              inArray(requests.status, LIVE_STATUSES),
+              ne(requests.id, requestId),
+            ),
+          )
+          .all();
+        if (others.length > 0) return 'shared';
+        if (rule.origin === 'pre-existing') return 'keep';
+        tx.update(ingressRules).set({ state: 'removing' }).where(eq(ingressRules.id, id)).run();
+        return 'remove';
+      },
+      { behavior: 'immediate' },
+    );
+  }
+
+  holdersOf(id: number): AccessRequest[] {
+    return this.db
+      .select({ id: requests.id })
+      .from(requests)
+      .where(and(eq(requests.ruleRecordId, id), inArray(requests.status, LIVE_STATUSES)))
+      .orderBy(asc(requests.id))
+      .all()
+      .map((row) => this.load(this.db, row.id)!);
+  }
+
+  liveRules(): RuleRecord[] {
+    return this.db
+      .select()
+      .from(ingressRules)
+      .where(inArray(ingressRules.state, ['in-place', 'removing']))
+      .orderBy(asc(ingressRules.id))
+      .all()
+      .map(toRule);
+  }
+
+  targetGroups(): string[] {
+    return this.db
+      .selectDistinct({ group: requests.targetGroupId })
+      .from(requests)
+      .orderBy(asc(requests.targetGroupId))
+      .all()
+      .map((row) => row.group);
   }
 
   markRuleRemoved(id: number, now: Date): void {

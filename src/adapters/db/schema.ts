@@ -23,7 +23,7 @@ export const ingressRules = sqliteTable('ingress_rules', {
   sourcePeering: text('source_peering', { mode: 'json' }).$type<SourcePeering>(),
   awsRuleId: text('aws_rule_id'),
   origin: text('origin', { enum: ['cache-access', 'pre-existing'] }).notNull(),
-  state: text('state', { enum: ['pending', 'in-place', 'removed'] }).notNull(),
+  state: text('state', { enum: ['pending', 'in-place', 'removing', 'removed'] }).notNull(),
   createdAt: timestamp('created_at').notNull(),
   removedAt: timestamp('removed_at'),
 });

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Clock, Scheduler } from '../../app/ports.js';
 import { CacheAccessError, UpstreamError } from '../../domain/errors.js';
 import { formatId } from '../../domain/request.js';
-import { createProducerConnection, type RedisTarget } from './connection.js';
+import { createProducerConnection, settled, type RedisTarget } from './connection.js';
 import { JOB_OPTIONS, jobId, QUEUE_NAME, type JobData, type JobName } from './jobs.js';
 
 export type BullmqSchedulerOptions = RedisTarget & {
@@ -50,10 +50,22 @@ export class BullmqScheduler implements Scheduler {
     await this.run(`schedule the revocation of ${formatId(requestId)}`, () => this.replaceRevoke(requestId, at));
   }
 
+  async ensureRevoke(requestId: number, at: Date): Promise<void> {
+    await this.run(`ensure the revocation of ${formatId(requestId)}`, async () => {
+      const delay = Math.max(0, at.getTime() - this.clock.now().getTime());
+      // A no-op while revoke-<id> exists in any state: an existing schedule is never moved here.
+      await this.queue.add('revoke', { requestId }, { ...JOB_OPTIONS.revoke, jobId: jobId('revoke', requestId), delay });
+    });
+  }
+
   /** Stops using Redis; closes the connection only when this scheduler opened it. */
   async close(): Promise<void> {
+    // Cutting the connection during BullMQ's connection handshake leaves an unhandled rejection inside
+    // BullMQ (its INFO call fails without an offline queue), so let the handshake end first.
+    await this.waitUntilConnected().catch(() => {});
+    if (this.ownedConnection) await settled(this.ownedConnection, this.connectTimeoutMs);
     await this.queue.close();
-    this.ownedConnection?.disconnect();
+    await this.ownedConnection?.quit().catch(() => this.ownedConnection?.disconnect());
   }
 
   /**

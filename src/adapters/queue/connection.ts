@@ -13,10 +13,32 @@ export type RedisTarget = { url: string } | { connection: Redis };
  * reconnect, and commands already sent are rejected after one failed reconnect attempt.
  */
 export function createProducerConnection(url: string): Redis {
-  return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  // No ready check: its INFO command, sent without an offline queue, rejects unhandled inside ioredis
+  // when the connection is closed between connect and ready (a quick shutdown).
+  return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableReadyCheck: false });
 }
 
 /** For a Worker: BullMQ requires maxRetriesPerRequest null so its blocking commands wait out outages. */
 export function createWorkerConnection(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null });
+}
+
+/**
+ * Resolves once the connection is ready or closed, or after `ms`. Closing a connection while it is
+ * still connecting flushes the commands BullMQ queued during start-up, and BullMQ leaves those
+ * rejections unhandled; shutdown waits for the handshake first.
+ */
+export async function settled(connection: Redis, ms: number): Promise<void> {
+  if (connection.status === 'ready' || connection.status === 'end') return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      connection.off('ready', done);
+      connection.off('end', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    connection.once('ready', done);
+    connection.once('end', done);
+  });
 }

@@ -72,6 +72,8 @@ export function startWorkers(options: WorkersOptions): Workers {
 
   return {
     async close(timeoutMs: number): Promise<void> {
+      // Includes BullMQ's own blocking connection, which it opens after ours.
+      await settlesWithin(worker.waitUntilReady().catch(() => {}), timeoutMs);
       const closed = worker.close().then(
         () => true,
         (error: unknown) => {
@@ -83,10 +85,13 @@ export function startWorkers(options: WorkersOptions): Workers {
       // outcome, and for an 'end' event ioredis does not emit while reconnecting (bullmq issues #4656, #2430).
       // worker.close(true) would only return that same pending promise, so past the deadline we cut our
       // connection and leave; jobs left active are retried by another worker once their lock expires.
-      if (!(await settlesWithin(closed, timeoutMs))) {
+      if (await settlesWithin(closed, timeoutMs)) {
+        // QUIT lets replies still in flight arrive; a hard disconnect rejects them unhandled inside BullMQ.
+        await connection.quit().catch(() => connection.disconnect());
+      } else {
         logger.warn({ timeoutMs }, 'queue workers did not stop in time; disconnecting from Redis');
+        connection.disconnect();
       }
-      connection.disconnect();
     },
   };
 }
