@@ -5,6 +5,7 @@ import type { JobAttempt } from './activate.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
 import { releaseRule, type ReleaseOutcome } from './release-rule.js';
+import { revocationRequest } from './request-revocation.js';
 
 const EARLY_TOLERANCE_MS = 1_000;
 /** Failed attempts after which a revocation counts as overdue and people are told. */
@@ -16,7 +17,7 @@ const OUTCOME_NOTES: Partial<Record<ReleaseOutcome, string>> = {
 };
 
 /**
- * The revoke job: at expiry, ends the grant's hold on its rule (removing the rule if it was the last
+ * The revoke job: at expiry, or at once when someone asked for an early end (requestRevocation), ends the grant's hold on its rule (removing the rule if it was the last
  * holder) and records the end. Idempotent: does nothing unless the request is still active. A
  * revocation that keeps failing is flagged overdue (error log, one post to the approval thread)
  * and cleared when it finally succeeds.
@@ -25,7 +26,8 @@ export async function revokeExpired(deps: UseCaseDeps, requestId: number, attemp
   const request = deps.store.get(requestId);
   if (!request || request.status !== 'active' || !request.expiresAt) return;
   const now = deps.clock.now();
-  if (request.expiresAt.getTime() - now.getTime() > EARLY_TOLERANCE_MS) {
+  const early = revocationRequest(deps, requestId);
+  if (!early && request.expiresAt.getTime() - now.getTime() > EARLY_TOLERANCE_MS) {
     // A job that fires early (clock skew between hosts) is retried, never dropped: a dropped revoke
     // would leave access open.
     throw new Error(`revoke of #${requestId} is not due until ${request.expiresAt.toISOString()}`);
@@ -40,9 +42,11 @@ export async function revokeExpired(deps: UseCaseDeps, requestId: number, attemp
   const endedAt = deps.clock.now();
   const overdue = isOverdue(deps, requestId);
   const lateBy = formatDuration((endedAt.getTime() - request.expiresAt.getTime()) / 1000);
-  const { next, effects } = transition(request, { type: 'expire' }, endedAt);
+  const { next, effects } = transition(request, early ? { type: 'revoke', by: early.by } : { type: 'expire' }, endedAt);
   deps.store.save(next, [
-    { at: endedAt, actor: 'system', type: 'expired', detail: { outcome } },
+    early
+      ? { at: endedAt, actor: early.by, type: 'revoked', detail: { outcome, reason: early.reason } }
+      : { at: endedAt, actor: 'system', type: 'expired', detail: { outcome } },
     ...(overdue ? [{ at: endedAt, actor: 'system', type: 'revocation-overdue-cleared', detail: { lateBy } }] : []),
   ]);
   if (overdue) deps.logger.warn({ requestId, lateBy }, 'overdue revocation cleared');

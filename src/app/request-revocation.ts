@@ -1,0 +1,40 @@
+import { ConflictError, NotFoundError } from '../domain/errors.js';
+import type { AccessRequest } from '../domain/request.js';
+import type { UseCaseDeps } from './deps.js';
+
+export const REVOKE_REQUESTED = 'revoke-requested';
+
+export interface RevocationInput {
+  requestId: number;
+  /** A Slack user id, or `operator:<name>` from the admin CLI. Who may do this is the caller's check. */
+  by: string;
+  reason?: string;
+}
+
+/**
+ * Ends an active grant now. Records who asked and why, then hands the work to the revoke job (the
+ * one path that removes rules, with its retries and overdue handling), due immediately.
+ */
+export async function requestRevocation(deps: UseCaseDeps, input: RevocationInput): Promise<AccessRequest> {
+  const request = deps.store.get(input.requestId);
+  if (!request) throw new NotFoundError(`There is no request #${input.requestId}.`);
+  if (request.status !== 'active') {
+    throw new ConflictError(`#${request.id} is ${request.status}, not active: there is no access to revoke.`);
+  }
+  if (!revocationRequest(deps, request.id)) {
+    deps.store.recordEvent(request.id, {
+      at: deps.clock.now(),
+      actor: input.by,
+      type: REVOKE_REQUESTED,
+      detail: input.reason ? { reason: input.reason } : undefined,
+    });
+  }
+  await deps.scheduler.scheduleRevoke(request.id, deps.clock.now());
+  return request;
+}
+
+/** Who asked for an early end of `requestId`, if anyone did. */
+export function revocationRequest(deps: UseCaseDeps, requestId: number): { by: string; reason?: string } | undefined {
+  const event = deps.store.history(requestId).find((e) => e.type === REVOKE_REQUESTED);
+  return event && { by: event.actor, reason: event.detail?.reason as string | undefined };
+}
