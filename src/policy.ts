@@ -38,6 +38,7 @@ const settings = {
     .min(RULE_QUOTA_MARGIN + 1, `must be more than the ${RULE_QUOTA_MARGIN} rules cache-access keeps free`)
     .max(1_000, "cannot exceed 1000, AWS's highest quota"),
   maxCidrPrefix: z.strictObject({ ipv4: z.number().int().min(1).max(32), ipv6: z.number().int().min(1).max(128) }).partial(),
+  approversFromTags: z.boolean(),
 };
 
 const defaultsSchema = z.strictObject(settings).partial();
@@ -66,6 +67,12 @@ const clusterRuleSchema = z.strictObject({
   roleArn: z
     .string()
     .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/cache-access')
+    .optional(),
+  autoApprove: z
+    .strictObject({
+      maxDuration: durationText,
+      requesters: z.array(slackPrincipal).min(1, 'name at least one requester (user or user group id)'),
+    })
     .optional(),
   ...defaultsSchema.shape,
 });
@@ -101,6 +108,10 @@ export interface ClusterPolicy {
   /** Where the cluster is and whose role reaches it; absent means the bot's own region and credentials. */
   region?: string;
   roleArn?: string;
+  /** Also accept as approvers the Slack ids in the cluster's `cache-access:approvers` AWS tag. */
+  approversFromTags: boolean;
+  /** Requests by these people for at most maxDuration (seconds) are approved without a human. */
+  autoApprove?: { maxDuration: number; requesters: string[] };
 }
 
 export const BUILT_IN_DEFAULTS = {
@@ -114,6 +125,7 @@ export const BUILT_IN_DEFAULTS = {
   requireDedicatedGroup: false,
   ruleQuota: 60,
   maxCidrPrefix: { ipv4: 24, ipv6: 64 },
+  approversFromTags: false,
 } as const;
 
 export class Policy {

@@ -142,7 +142,8 @@ function isObject(value: unknown): value is Json {
 class Checker {
   readonly errors: string[] = [];
   private readonly blockIds = new Set<string>();
-  private readonly actionIds = new Set<string>();
+  // Slack wants action_ids unique within their containing block only (@slack/types Actionable.action_id).
+  private actionIds = new Set<string>();
 
   fail(problem: string, pointer: string): void {
     this.errors.push(`${problem} [json-pointer:${pointer}]`);
@@ -270,6 +271,7 @@ class Checker {
       return this.fail(`unsupported type: ${String(type)}`, `${pointer}/type`);
     }
     this.blockId(block, pointer);
+    this.actionIds = new Set();
     switch (type) {
       case 'section':
         if (block.text === undefined && block.fields === undefined) {

@@ -43,6 +43,7 @@ describe('the spec example', () => {
         requireDedicatedGroup: false,
         ruleQuota: 60,
         maxCidrPrefix: { ipv4: 24, ipv6: 64 },
+        approversFromTags: false,
         peeredVpcs: [],
       },
     ]);
@@ -66,6 +67,7 @@ describe('the spec example', () => {
       requireDedicatedGroup: false,
       ruleQuota: 60,
       maxCidrPrefix: { ipv4: 24, ipv6: 64 },
+      approversFromTags: false,
     });
   });
 });
@@ -73,7 +75,7 @@ describe('the spec example', () => {
 test('the shipped policy.example.yml loads, and shows every setting a rule may have', () => {
   const shipped = loadPolicy(fileURLToPath(new URL('../../policy.example.yml', import.meta.url)));
   const keys = new Set(shipped.rules.flatMap((rule) => Object.keys(rule)));
-  for (const key of ['targetGroup', 'peeredVpcs', 'region', 'roleArn', 'requireDedicatedGroup', 'ruleQuota', 'maxCidrPrefix']) {
+  for (const key of ['targetGroup', 'peeredVpcs', 'region', 'roleArn', 'requireDedicatedGroup', 'ruleQuota', 'maxCidrPrefix', 'autoApprove', 'approversFromTags']) {
     expect(keys).toContain(key);
   }
   expect(shipped.ruleFor('prod-orders')).toMatchObject({ requireDedicatedGroup: true, targetGroup: 'sg-0123456789abcdef0' });
@@ -136,6 +138,7 @@ describe('rules', () => {
       requireDedicatedGroup: false,
       ruleQuota: 60,
       maxCidrPrefix: { ipv4: 24, ipv6: 64 },
+      approversFromTags: false,
       peeredVpcs: [],
     });
     expect(policy.ruleFor('prod-orders')).toEqual({
@@ -152,6 +155,7 @@ describe('rules', () => {
       requireDedicatedGroup: false,
       ruleQuota: 60,
       maxCidrPrefix: { ipv4: 24, ipv6: 64 },
+      approversFromTags: false,
       peeredVpcs: [],
     });
     expect(policy.ruleFor('anything')).toMatchObject({ duration: 1_800, approvals: 2, selfApproval: true, pendingTimeout: 3_600 });
@@ -321,5 +325,34 @@ describe('errors name the file, the real line and the key', () => {
 
   test('an empty file says what is missing', () => {
     expect(errorOf('').message).toMatch(/^policy\.yml:1: \(top level\): /);
+  });
+});
+
+describe('approver routing: approversFromTags and autoApprove', () => {
+  test('approversFromTags defaults to false and may be set in defaults or per rule', () => {
+    const policy = parsePolicy(
+      yaml('defaults:', '  approversFromTags: true', 'clusters:', '  - match: a', '    approvers: [U123]', '  - match: b', '    approvers: [U123]', '    approversFromTags: false'),
+    );
+    expect(policy.ruleFor('a')?.approversFromTags).toBe(true);
+    expect(policy.ruleFor('b')?.approversFromTags).toBe(false);
+    expect(parsePolicy(yaml('clusters:', '  - match: a', '    approvers: [U123]')).ruleFor('a')?.approversFromTags).toBe(false);
+  });
+
+  test('autoApprove reads its duration and requesters (users and user groups)', () => {
+    const policy = parsePolicy(
+      yaml('clusters:', '  - match: a', '    approvers: [U123]', '    autoApprove: { maxDuration: 30m, requesters: [S0ONCALL, U0ALICE] }'),
+    );
+    expect(policy.ruleFor('a')?.autoApprove).toEqual({ maxDuration: 1_800, requesters: ['S0ONCALL', 'U0ALICE'] });
+    expect(parsePolicy(yaml('clusters:', '  - match: a', '    approvers: [U123]')).ruleFor('a')?.autoApprove).toBeUndefined();
+  });
+
+  test.each([
+    ['autoApprove without requesters', yaml('clusters:', '  - match: a', '    approvers: [U123]', '    autoApprove: { maxDuration: 30m, requesters: [] }'), 'policy.yml:4: clusters.0.autoApprove.requesters: name at least one requester'],
+    ['autoApprove with a bad duration', yaml('clusters:', '  - match: a', '    approvers: [U123]', '    autoApprove: { maxDuration: soon, requesters: [U1AB] }'), 'policy.yml:4: clusters.0.autoApprove.maxDuration: '],
+    ['autoApprove with an unknown key', yaml('clusters:', '  - match: a', '    approvers: [U123]', '    autoApprove: { maxDuration: 30m, requesters: [U1AB], always: true }'), 'unknown key "always"'],
+    ['autoApprove is per cluster, not a default', yaml('defaults:', '  autoApprove: { maxDuration: 30m, requesters: [U1AB] }', 'clusters:', '  - match: a', '    approvers: [U123]'), 'policy.yml:2: defaults.autoApprove: unknown key "autoApprove"'],
+    ['approversFromTags that is not a boolean', yaml('clusters:', '  - match: a', '    approvers: [U123]', '    approversFromTags: yes please'), 'policy.yml:4: clusters.0.approversFromTags: '],
+  ])('%s is refused', (_, text, message) => {
+    expect(errorOf(text).message).toContain(message);
   });
 });
