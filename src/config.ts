@@ -31,6 +31,13 @@ const configSchema = z
           return z.NEVER;
         }
       }),
+    // Digits only, as for PORT. AWS's own bucket for mutating EC2 calls is shared by every tool in the account.
+    EC2_RATE_LIMIT: z
+      .string()
+      .regex(/^\d{1,4}$/, 'must be a whole number of calls per second')
+      .default('10')
+      .transform(Number)
+      .pipe(z.number().min(1, 'must be at least 1 call per second')),
   })
   .refine((env) => env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET, {
     path: ['SLACK_SIGNING_SECRET'],
@@ -45,6 +52,8 @@ export interface Config {
   policyFile: string;
   logLevel: (typeof LOG_LEVELS)[number];
   reconcileIntervalSeconds: number;
+  /** EC2 calls that change rules (authorize, revoke) allowed per second. */
+  ec2RateLimitPerSecond: number;
 }
 
 export class ConfigError extends Error {
@@ -74,5 +83,6 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     policyFile: s.POLICY_FILE,
     logLevel: s.LOG_LEVEL,
     reconcileIntervalSeconds: s.RECONCILE_INTERVAL,
+    ec2RateLimitPerSecond: s.EC2_RATE_LIMIT,
   });
 }

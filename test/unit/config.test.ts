@@ -23,6 +23,7 @@ test('everything but the Slack secrets has a default', () => {
     policyFile: './policy.yml',
     logLevel: 'info',
     reconcileIntervalSeconds: 60,
+    ec2RateLimitPerSecond: 10,
   });
 });
 
@@ -38,6 +39,7 @@ test('every setting is read from the given environment', () => {
     POLICY_FILE: '/etc/cache-access/policy.yml',
     LOG_LEVEL: 'debug',
     RECONCILE_INTERVAL: '5m',
+    EC2_RATE_LIMIT: '25',
   });
   expect(config).toEqual({
     slack: { botToken: 'xoxb-1', signingSecret: 'secret', appToken: 'xapp-1', apiUrl: 'http://127.0.0.1:4567/api/' },
@@ -47,6 +49,7 @@ test('every setting is read from the given environment', () => {
     policyFile: '/etc/cache-access/policy.yml',
     logLevel: 'debug',
     reconcileIntervalSeconds: 300,
+    ec2RateLimitPerSecond: 25,
   });
 });
 
@@ -75,6 +78,8 @@ describe('refuses, naming the setting', () => {
     ['a SLACK_API_URL that is not a URL', { ...HTTP_MODE, SLACK_API_URL: 'slack api' }, 'SLACK_API_URL must be an http(s) URL'],
     ['a SLACK_API_URL that is not http(s)', { ...HTTP_MODE, SLACK_API_URL: 'ftp://slack.com/api/' }, 'SLACK_API_URL must be an http(s) URL'],
     ['a RECONCILE_INTERVAL that is not a duration', { ...HTTP_MODE, RECONCILE_INTERVAL: 'often' }, 'RECONCILE_INTERVAL must be a duration'],
+    ['an EC2_RATE_LIMIT of zero', { ...HTTP_MODE, EC2_RATE_LIMIT: '0' }, 'EC2_RATE_LIMIT must be at least 1'],
+    ['an EC2_RATE_LIMIT that is not a whole number', { ...HTTP_MODE, EC2_RATE_LIMIT: '2.5' }, 'EC2_RATE_LIMIT must be a whole number'],
   ])('%s', (_, env, problem) => {
     expect(problemsOf(env)).toContain(problem);
   });
