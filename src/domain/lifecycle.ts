@@ -1,4 +1,5 @@
-import { ConflictError, NotAllowedError } from './errors.js';
+import { formatDuration } from './durations.js';
+import { ConflictError, InvalidInputError, NotAllowedError } from './errors.js';
 import type { AccessRequest, Status } from './request.js';
 
 /** Everything that can happen to a request. `by` is always the Slack user (or 'system') responsible. */
@@ -9,12 +10,19 @@ export type LifecycleEvent =
   | { type: 'activate'; ruleRecordId: number }
   | { type: 'fail'; code: string; message: string }
   | { type: 'expire' }
-  | { type: 'revoke'; by: string };
+  | { type: 'revoke'; by: string }
+  /** An approved extension: the grant now ends at `until`. */
+  | { type: 'extend'; by: string; until: Date };
 
 export type EventType = LifecycleEvent['type'];
 
 /** Work the caller must do after saving the new state. */
-export type Effect = 'schedule-grant' | 'schedule-revoke' | 'update-approval-messages' | 'notify-requester';
+export type Effect =
+  | 'schedule-grant'
+  | 'schedule-revoke'
+  | 'schedule-reminder'
+  | 'update-approval-messages'
+  | 'notify-requester';
 
 export interface Transition {
   next: AccessRequest;
@@ -25,7 +33,7 @@ export interface Transition {
 export const LEGAL_EVENTS: Readonly<Record<Status, readonly EventType[]>> = {
   pending: ['approve', 'deny', 'cancel'],
   approved: ['activate', 'fail', 'cancel'],
-  active: ['expire', 'revoke'],
+  active: ['expire', 'revoke', 'extend'],
   expired: [],
   revoked: [],
   denied: [],
@@ -76,7 +84,7 @@ export function transition(request: AccessRequest, event: LifecycleEvent, now: D
           expiresAt: new Date(now.getTime() + request.durationSeconds * 1000),
           ruleRecordId: event.ruleRecordId,
         },
-        effects: ['schedule-revoke', 'update-approval-messages', 'notify-requester'],
+        effects: ['schedule-revoke', 'schedule-reminder', 'update-approval-messages', 'notify-requester'],
       };
     case 'fail':
       return {
@@ -93,6 +101,14 @@ export function transition(request: AccessRequest, event: LifecycleEvent, now: D
         next: { ...base, status: 'revoked', endedAt: now, endedBy: event.by },
         effects: ['update-approval-messages', 'notify-requester'],
       };
+    case 'extend':
+      if (event.until <= request.expiresAt! || event.until <= now) {
+        throw new ConflictError(`#${request.id} already runs until ${request.expiresAt!.toISOString()}; an extension must end later.`);
+      }
+      return {
+        next: { ...base, expiresAt: event.until },
+        effects: ['schedule-revoke', 'schedule-reminder', 'update-approval-messages', 'notify-requester'],
+      };
   }
 }
 
@@ -105,6 +121,41 @@ function pastTense(type: EventType): string {
     fail: 'failed',
     expire: 'expired',
     revoke: 'revoked',
+    extend: 'extended',
   };
   return words[type];
+}
+
+/** Seconds an active grant may still be extended by, when its total from activation may reach `maxTotalSeconds`. */
+export function extensionAllowance(request: AccessRequest, maxTotalSeconds: number): number {
+  if (!request.activatedAt || !request.expiresAt) return 0;
+  const totalSeconds = (request.expiresAt.getTime() - request.activatedAt.getTime()) / 1000;
+  return Math.max(0, Math.floor(maxTotalSeconds - totalSeconds));
+}
+
+/** The expiry an extension by `seconds` moves `request` to; refused when it would outgrow `maxTotalSeconds`. */
+export function extendedExpiry(request: AccessRequest, seconds: number, maxTotalSeconds: number): Date {
+  if (request.status !== 'active' || !request.expiresAt) {
+    throw new ConflictError(`#${request.id} is ${request.status}, not active: there is nothing to extend.`);
+  }
+  const allowance = extensionAllowance(request, maxTotalSeconds);
+  if (seconds > allowance) {
+    throw new InvalidInputError(
+      allowance === 0
+        ? `#${request.id} already runs for the longest the policy allows (${formatDuration(maxTotalSeconds)} in total); request access again instead.`
+        : `#${request.id} can be extended by at most ${formatDuration(allowance)}: the policy allows ${formatDuration(maxTotalSeconds)} in total.`,
+    );
+  }
+  return new Date(request.expiresAt.getTime() + seconds * 1000);
+}
+
+/**
+ * When to remind the requester that access ends soon: `remindBeforeSeconds` before expiry, and never
+ * for grants (in total) shorter than twice that, where the reminder would come almost at once.
+ */
+export function reminderTime(request: AccessRequest, remindBeforeSeconds: number): Date | undefined {
+  if (request.status !== 'active' || !request.activatedAt || !request.expiresAt) return undefined;
+  const totalMs = request.expiresAt.getTime() - request.activatedAt.getTime();
+  if (totalMs < 2 * remindBeforeSeconds * 1000) return undefined;
+  return new Date(request.expiresAt.getTime() - remindBeforeSeconds * 1000);
 }

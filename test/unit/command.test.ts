@@ -45,6 +45,16 @@ describe('parseCommand', () => {
       'sessions 2001:DB8::1/48 why',
       { kind: 'request', clusterId: 'sessions', source: { kind: 'cidr', cidr: '2001:db8::/48' }, reason: 'why' },
     ],
+    ['list', { kind: 'list' }],
+    [' LIST ', { kind: 'list' }],
+    ['status 42', { kind: 'status', requestId: 42 }],
+    ['status #42', { kind: 'status', requestId: 42 }],
+    ['revoke #7', { kind: 'revoke', requestId: 7 }],
+    ['Cancel 3', { kind: 'cancel', requestId: 3 }],
+    ['extend #42 1h30m', { kind: 'extend', requestId: 42, durationSeconds: 5_400 }],
+    // A command word followed by a source is still a request for a cluster of that name.
+    ['status sg-0123abcd', { kind: 'request', clusterId: 'status', source: { kind: 'security-group', groupId: 'sg-0123abcd' }, reason: '' }],
+    ['list 10.0.0.0/8', { kind: 'request', clusterId: 'list', source: { kind: 'cidr', cidr: '10.0.0.0/8' }, reason: '' }],
     [
       'help sg-0123abcd',
       { kind: 'request', clusterId: 'help', source: { kind: 'security-group', groupId: 'sg-0123abcd' }, reason: '' },
@@ -66,6 +76,12 @@ describe('parseCommand', () => {
     ['orders-redis somewhere', 'neither a security group id nor a CIDR'],
     [`orders-redis ${SG} 2x reason`, '"2x" is not a duration'],
     [`orders-redis ${SG} 0m reason`, '"0m" is zero'],
+    ['status', 'Say which request'],
+    ['revoke #0', 'Say which request'],
+    ['cancel 42 now', 'takes only a request id'],
+    ['extend 42', 'Say by how much'],
+    ['extend #42 2h please', 'Say by how much'],
+    ['extend 42 2x', '"2x" is not a duration'],
   ])('%j is refused: %s, followed by the usage', (text, problem) => {
     let caught: unknown;
     try {
@@ -83,7 +99,7 @@ describe('parseCommand', () => {
 test('any text gives a Command or an InvalidInputError with the usage, never anything else', () => {
   const word = fc.oneof(
     fc.string(),
-    fc.constantFrom('help', 'orders-redis', SG, 'sg-0123abcd', '10.0.0.0/8', '::/0', '2h', '0m', '1h30m', '99999999999999999999d'),
+    fc.constantFrom('help', 'list', 'status', 'revoke', 'cancel', 'extend', '#42', '7', 'orders-redis', SG, 'sg-0123abcd', '10.0.0.0/8', '::/0', '2h', '0m', '1h30m', '99999999999999999999d'),
     fc.stringMatching(/^[0-9a-fA-F.:/%]{1,40}$/),
   );
   const text = fc.oneof(fc.string({ unit: 'binary' }), fc.array(word, { maxLength: 6 }).map((words) => words.join(' ')));
@@ -91,7 +107,7 @@ test('any text gives a Command or an InvalidInputError with the usage, never any
     fc.property(text, (input) => {
       try {
         const command = parseCommand(input);
-        expect(['help', 'request']).toContain(command.kind);
+        expect(['help', 'request', 'list', 'status', 'revoke', 'cancel', 'extend']).toContain(command.kind);
       } catch (error) {
         expect(error).toBeInstanceOf(InvalidInputError);
         expect((error as Error).message).toContain(USAGE);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { ConflictError, NotAllowedError } from '../../src/domain/errors.js';
-import { LEGAL_EVENTS, transition, type Effect, type EventType, type LifecycleEvent } from '../../src/domain/lifecycle.js';
+import { ConflictError, InvalidInputError, NotAllowedError } from '../../src/domain/errors.js';
+import { extendedExpiry, extensionAllowance, LEGAL_EVENTS, reminderTime, transition, type Effect, type EventType, type LifecycleEvent } from '../../src/domain/lifecycle.js';
 import { STATUSES, type AccessRequest, type Status } from '../../src/domain/request.js';
 
 const CREATED = new Date('2030-01-01T09:00:00Z');
@@ -38,6 +38,7 @@ const EVENTS: Record<EventType, LifecycleEvent> = {
   fail: { type: 'fail', code: 'InvalidPermission.Malformed', message: 'bad rule' },
   expire: { type: 'expire' },
   revoke: { type: 'revoke', by: 'UREVOKER' },
+  extend: { type: 'extend', by: 'UAPPROVER', until: new Date('2030-01-01T13:00:00Z') },
 };
 
 const MESSAGES_AND_REQUESTER: Effect[] = ['update-approval-messages', 'notify-requester'];
@@ -63,7 +64,7 @@ const LEGAL: Array<{ from: Status; event: EventType; status: Status; effects: Ef
     from: 'approved',
     event: 'activate',
     status: 'active',
-    effects: ['schedule-revoke', 'update-approval-messages', 'notify-requester'],
+    effects: ['schedule-revoke', 'schedule-reminder', 'update-approval-messages', 'notify-requester'],
     // The duration (2h) counts from activation, not from the request.
     fields: { activatedAt: NOW, expiresAt: new Date('2030-01-01T12:00:00Z'), ruleRecordId: 7 },
   },
@@ -77,13 +78,21 @@ const LEGAL: Array<{ from: Status; event: EventType; status: Status; effects: Ef
   { from: 'approved', event: 'cancel', status: 'cancelled', effects: MESSAGES_AND_REQUESTER, fields: { endedAt: NOW, endedBy: 'UREQUESTER' } },
   { from: 'active', event: 'expire', status: 'expired', effects: MESSAGES_AND_REQUESTER, fields: { endedAt: NOW, endedBy: 'system' } },
   { from: 'active', event: 'revoke', status: 'revoked', effects: MESSAGES_AND_REQUESTER, fields: { endedAt: NOW, endedBy: 'UREVOKER' } },
+  {
+    from: 'active',
+    event: 'extend',
+    status: 'active',
+    effects: ['schedule-revoke', 'schedule-reminder', 'update-approval-messages', 'notify-requester'],
+    // Only the expiry moves: the activation time and the original duration stay as recorded.
+    fields: { expiresAt: new Date('2030-01-01T13:00:00Z') },
+  },
 ];
 
 const ALL_PAIRS = STATUSES.flatMap((status) => (Object.keys(EVENTS) as EventType[]).map((event) => ({ status, event })));
 const isLegal = (status: Status, event: EventType) => LEGAL.some((l) => l.from === status && l.event === event);
 
-test('the table covers all 8 statuses × 7 events, and the legal moves agree with LEGAL_EVENTS', () => {
-  expect(ALL_PAIRS).toHaveLength(56);
+test('the table covers all 8 statuses × 8 events, and the legal moves agree with LEGAL_EVENTS', () => {
+  expect(ALL_PAIRS).toHaveLength(64);
   for (const { status, event } of ALL_PAIRS) {
     expect(LEGAL_EVENTS[status].includes(event), `${status} + ${event}`).toBe(isLegal(status, event));
   }
@@ -156,5 +165,41 @@ describe('approvals', () => {
       version: pending.version + 2,
     });
     expect(first.next.approvals).toHaveLength(1);
+  });
+});
+
+describe('extension', () => {
+  const ACTIVATED = new Date('2030-01-01T10:00:00Z');
+  const active = request('active', { activatedAt: ACTIVATED, expiresAt: new Date('2030-01-01T12:00:00Z') });
+
+  test('an extension must end later than the current expiry', () => {
+    const snapshot = structuredClone(active);
+    expect(() => transition(active, { type: 'extend', by: 'UAPPROVER', until: new Date('2030-01-01T11:00:00Z') }, NOW)).toThrow(ConflictError);
+    expect(active).toEqual(snapshot);
+  });
+
+  test('extendedExpiry adds to the current expiry, up to the total the policy allows from activation', () => {
+    expect(extendedExpiry(active, 3_600, 4 * 3_600)).toEqual(new Date('2030-01-01T13:00:00Z'));
+    expect(extendedExpiry(active, 2 * 3_600, 4 * 3_600)).toEqual(new Date('2030-01-01T14:00:00Z'));
+    expect(() => extendedExpiry(active, 2 * 3_600 + 1, 4 * 3_600)).toThrow(/at most 2h/);
+    expect(() => extendedExpiry(active, 60, 2 * 3_600)).toThrow(InvalidInputError);
+    expect(extensionAllowance(active, 3 * 3_600)).toBe(3_600);
+    expect(() => extendedExpiry(request('pending'), 60, 4 * 3_600)).toThrow(ConflictError);
+  });
+});
+
+describe('reminderTime', () => {
+  const ACTIVATED = new Date('2030-01-01T10:00:00Z');
+  test.each([
+    ['a 2h grant, 10m before', 7_200, 600, new Date('2030-01-01T11:50:00Z')],
+    ['exactly twice the lead time', 1_200, 600, new Date('2030-01-01T10:10:00Z')],
+    ['shorter than twice the lead time', 1_199, 600, undefined],
+  ])('%s', (_, seconds, before, expected) => {
+    const active = request('active', { activatedAt: ACTIVATED, expiresAt: new Date(ACTIVATED.getTime() + seconds * 1000) });
+    expect(reminderTime(active, before)).toEqual(expected);
+  });
+
+  test('no reminder for a request that is not active', () => {
+    expect(reminderTime(request('expired', { activatedAt: ACTIVATED, expiresAt: NOW }), 600)).toBeUndefined();
   });
 });

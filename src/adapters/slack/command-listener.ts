@@ -24,7 +24,7 @@ export function registerCommandListener(app: App, deps: UseCaseDeps, logger: Log
       await ack({ response_type: 'ephemeral', text });
       return;
     }
-    if (parsed.kind === 'help') {
+    if (parsed.kind !== 'request') {
       await ack({ response_type: 'ephemeral', text: USAGE });
       return;
     }
