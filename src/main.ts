@@ -6,13 +6,18 @@
 import { pathToFileURL } from 'node:url';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { STSClient } from '@aws-sdk/client-sts';
 import type { Logger } from 'pino';
 import { activate } from './app/activate.js';
 import type { UseCaseDeps } from './app/deps.js';
+import type { ClusterDirectory, Firewall } from './app/ports.js';
 import { reconcile } from './app/reconcile.js';
 import { revokeExpired } from './app/revoke.js';
+import { AwsClientPool } from './adapters/aws/client-pool.js';
+import { stsAssumeRole } from './adapters/aws/credentials.js';
 import { Ec2Firewall } from './adapters/aws/ec2-firewall.js';
 import { ElastiCacheDirectory } from './adapters/aws/elasticache-directory.js';
+import { RateLimitedFirewall } from './adapters/aws/rate-limited-firewall.js';
 import { SqliteGrantStore } from './adapters/db/grant-store.js';
 import { openDatabase } from './adapters/db/open.js';
 import { healthRoute } from './adapters/health.js';
@@ -41,6 +46,8 @@ export interface StartOptions {
   queuePrefix?: string;
   /** How long stop() waits for running jobs before cutting Redis off. */
   shutdownTimeoutMs?: number;
+  /** Stand-ins for the AWS adapters (the benchmark's in-memory AWS); the rate limit still applies. */
+  adapters?: { firewall?: Firewall; directory?: ClusterDirectory };
 }
 
 export async function startBot(config: Config, options: StartOptions = {}): Promise<RunningBot> {
@@ -54,6 +61,9 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const requestHandler = { connectionTimeout: 5_000, requestTimeout: 20_000, throwOnRequestTimeout: true };
   const ec2 = new EC2Client({ requestHandler });
   const elasticache = new ElastiCacheClient({ requestHandler });
+  const sts = new STSClient({ requestHandler });
+  // Policy rules with `region` / `roleArn` reach other regions and accounts through this pool.
+  const awsClients = new AwsClientPool({ ec2, elasticache }, { assumeRole: stsAssumeRole(sts) });
   const healthRedis = createProducerConnection(config.redisUrl);
   healthRedis.on('error', () => {}); // reported through /healthz, not as an unhandled event
   const scheduler = new BullmqScheduler({ url: config.redisUrl, prefix: options.queuePrefix });
@@ -72,8 +82,11 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   });
   const deps: UseCaseDeps = {
     store,
-    directory: new ElastiCacheDirectory({ elasticache, ec2 }),
-    firewall: new Ec2Firewall({ ec2 }),
+    directory: options.adapters?.directory ?? new ElastiCacheDirectory({ elasticache, ec2, clients: awsClients }),
+    // One limiter for every mutating EC2 call, so a burst of grants or expiries never trips AWS throttling.
+    firewall: new RateLimitedFirewall(options.adapters?.firewall ?? new Ec2Firewall({ ec2, clients: awsClients }), {
+      perSecond: config.ec2RateLimitPerSecond,
+    }),
     people: new SlackPeopleDirectory({ client: app.client }),
     notifier: new SlackNotifier({ client: app.client, logger }),
     scheduler,
@@ -117,6 +130,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       await healthRedis.quit().catch(() => healthRedis.disconnect());
       ec2.destroy();
       elasticache.destroy();
+      sts.destroy();
       database.close();
       logger.info('stopped');
     },

@@ -4,6 +4,7 @@ import type { AccessRequest } from '../domain/request.js';
 import { ruleDescription } from './rule-description.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
+import { locationOf } from './location.js';
 import type { RuleRecord, RuleSpec } from './ports.js';
 
 export interface JobAttempt {
@@ -59,6 +60,7 @@ async function putRuleInPlace(deps: UseCaseDeps, request: AccessRequest, intent:
     intent,
     ruleDescription({ requestId: request.id, requester: request.requesterName, expiresAt }),
     { grantId: request.id, expiresAt },
+    locationOf(deps, request.clusterId),
   );
   if (result.outcome === 'created') {
     deps.store.markRuleInPlace(intent.id, result.awsRuleId, 'cache-access');

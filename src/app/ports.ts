@@ -97,8 +97,8 @@ export interface GrantStore {
   holdersOf(id: number): AccessRequest[];
   /** Rule records in 'in-place' or 'removing' state: what cache-access believes is open in AWS. */
   liveRules(): RuleRecord[];
-  /** Every security group cache-access has ever targeted: where its rules can be. */
-  targetGroups(): string[];
+  /** Every security group cache-access has ever targeted, with a cluster it protects: where its rules can be. */
+  targetGroups(): Array<{ securityGroupId: string; clusterId: string }>;
 }
 
 // ---------- AWS ----------
@@ -216,13 +216,13 @@ export interface TaggedRule {
 
 export interface Firewall {
   /** Adds the ingress rule with its description and tags. Throws UpstreamError (retryable or not). */
-  authorize(spec: RuleSpec, description: string, tags: RuleTags): Promise<AuthorizeResult>;
+  authorize(spec: RuleSpec, description: string, tags: RuleTags, location?: AwsLocation): Promise<AuthorizeResult>;
   /** Removes a rule by its id; a rule already gone counts as removed. */
-  revoke(securityGroupId: string, awsRuleId: string): Promise<'removed' | 'already-gone'>;
+  revoke(securityGroupId: string, awsRuleId: string, location?: AwsLocation): Promise<'removed' | 'already-gone'>;
   /** True when AWS still has a rule with this id in the group. */
-  ruleExists(securityGroupId: string, awsRuleId: string): Promise<boolean>;
+  ruleExists(securityGroupId: string, awsRuleId: string, location?: AwsLocation): Promise<boolean>;
   /** Every ingress rule carrying cache-access tags in these groups (all pages). */
-  listTaggedRules(securityGroupIds: string[]): Promise<TaggedRule[]>;
+  listTaggedRules(securityGroupIds: string[], location?: AwsLocation): Promise<TaggedRule[]>;
 }
 
 // ---------- Slack ----------

@@ -1,7 +1,8 @@
 import { transition } from '../domain/lifecycle.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
-import type { RuleRecord, TaggedRule } from './ports.js';
+import { locationKey, locationOf } from './location.js';
+import type { AwsLocation, RuleRecord, TaggedRule } from './ports.js';
 
 export interface ReconcileReport {
   /** Approved grants whose grant job was enqueued (again). */
@@ -62,13 +63,16 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
     }
   });
   await attempt('compare rules with AWS', async () => {
-    const groups = deps.store.targetGroups();
-    if (groups.length === 0) return;
-    const tagged = await deps.firewall.listTaggedRules(groups);
+    const places = groupsByLocation(deps);
+    const tagged: LocatedRule[] = [];
+    for (const { location, groups } of places.values()) {
+      const rules = await deps.firewall.listTaggedRules([...groups], location);
+      tagged.push(...rules.map((rule) => ({ ...rule, location })));
+    }
     // Read after the AWS listing, so a rule added meanwhile is already recorded (or its grant still approved).
     const live = deps.store.liveRules();
     await revokeOrphans(deps, tagged, live, report);
-    await recordExternalRemovals(deps, tagged, live, report);
+    await recordExternalRemovals(deps, tagged, live, locationsOfGroups(places), report);
   });
   const repairs = report.overdueRevokes.length + report.orphansRevoked.length + report.revokedExternally.length;
   deps.logger[repairs + report.errors.length > 0 ? 'info' : 'debug'](
@@ -78,15 +82,36 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
   return report;
 }
 
+type LocatedRule = TaggedRule & { location: AwsLocation };
+type Places = Map<string, { location: AwsLocation; groups: Set<string> }>;
+
+/** The scan's scope: every group cache-access has targeted, by the account and region it lives in. */
+function groupsByLocation(deps: UseCaseDeps): Places {
+  const places: Places = new Map();
+  for (const { securityGroupId, clusterId } of deps.store.targetGroups()) {
+    const location = locationOf(deps, clusterId);
+    const key = locationKey(location);
+    if (!places.has(key)) places.set(key, { location, groups: new Set() });
+    places.get(key)!.groups.add(securityGroupId);
+  }
+  return places;
+}
+
+function locationsOfGroups(places: Places): Map<string, AwsLocation> {
+  const byGroup = new Map<string, AwsLocation>();
+  for (const { location, groups } of places.values()) for (const group of groups) byGroup.set(group, location);
+  return byGroup;
+}
+
 /** Rules that carry cache-access tags but that no live record accounts for: left over from a crash. */
-async function revokeOrphans(deps: UseCaseDeps, tagged: TaggedRule[], live: RuleRecord[], report: ReconcileReport) {
+async function revokeOrphans(deps: UseCaseDeps, tagged: LocatedRule[], live: RuleRecord[], report: ReconcileReport) {
   const known = new Set(live.map((rule) => rule.awsRuleId));
   for (const rule of tagged) {
     if (known.has(rule.awsRuleId)) continue;
     const grant = rule.grantId === undefined ? undefined : deps.store.get(rule.grantId);
     // Its grant job is still running, or will run again: it adopts the rule it made.
     if (grant?.status === 'approved') continue;
-    await deps.firewall.revoke(rule.securityGroupId, rule.awsRuleId);
+    await deps.firewall.revoke(rule.securityGroupId, rule.awsRuleId, rule.location);
     report.orphansRevoked.push(rule.awsRuleId);
     deps.logger.warn({ awsRuleId: rule.awsRuleId, securityGroupId: rule.securityGroupId, grantId: rule.grantId }, 'orphan rule revoked');
     if (grant) {
@@ -101,12 +126,18 @@ async function revokeOrphans(deps: UseCaseDeps, tagged: TaggedRule[], live: Rule
 }
 
 /** Rules the database holds as in place that AWS no longer has: someone removed them by hand. */
-async function recordExternalRemovals(deps: UseCaseDeps, tagged: TaggedRule[], live: RuleRecord[], report: ReconcileReport) {
+async function recordExternalRemovals(
+  deps: UseCaseDeps,
+  tagged: LocatedRule[],
+  live: RuleRecord[],
+  locations: Map<string, AwsLocation>,
+  report: ReconcileReport,
+) {
   const present = new Set(tagged.map((rule) => rule.awsRuleId));
   for (const rule of live) {
     if (rule.state !== 'in-place' || rule.origin !== 'cache-access' || !rule.awsRuleId || present.has(rule.awsRuleId)) continue;
     // Not listed by tag: confirm by id, since someone may have removed only the tags.
-    if (await deps.firewall.ruleExists(rule.securityGroupId, rule.awsRuleId)) continue;
+    if (await deps.firewall.ruleExists(rule.securityGroupId, rule.awsRuleId, locations.get(rule.securityGroupId))) continue;
     const now = deps.clock.now();
     deps.store.markRuleRemoved(rule.id, now);
     for (const holder of deps.store.holdersOf(rule.id)) {

@@ -1,6 +1,7 @@
 import { UpstreamError } from '../domain/errors.js';
 import type { AccessRequest } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
+import { locationOf } from './location.js';
 
 export type ReleaseOutcome = 'removed' | 'already-gone' | 'shared' | 'pre-existing' | 'no-rule';
 
@@ -20,9 +21,10 @@ export async function releaseRule(deps: UseCaseDeps, request: AccessRequest): Pr
     deps.store.markRuleRemoved(rule.id, deps.clock.now());
     return 'no-rule';
   }
+  const location = locationOf(deps, request.clusterId);
   try {
-    const outcome = await deps.firewall.revoke(rule.securityGroupId, rule.awsRuleId);
-    if (await deps.firewall.ruleExists(rule.securityGroupId, rule.awsRuleId)) {
+    const outcome = await deps.firewall.revoke(rule.securityGroupId, rule.awsRuleId, location);
+    if (await deps.firewall.ruleExists(rule.securityGroupId, rule.awsRuleId, location)) {
       throw new UpstreamError('aws', 'RuleStillPresent', `Rule ${rule.awsRuleId} is still in ${rule.securityGroupId} after revoking it.`, true);
     }
     deps.store.markRuleRemoved(rule.id, deps.clock.now());

@@ -513,13 +513,17 @@ describe('SqliteGrantStore', () => {
   });
 
   describe('targetGroups', () => {
-    it('lists each security group any request has targeted once, whatever its status', () => {
+    it('lists each (security group, cluster) pair any request has targeted once, whatever its status', () => {
       expect(store.targetGroups()).toEqual([]);
       store.create(draft({ targetGroupId: 'sg-0cccccccccccccccc' }), created);
       end(approvedRequest({ targetGroupId: 'sg-0aaaaaaaaaaaaaaaa' }), { type: 'cancel', by: 'U0REQUESTER' });
       approvedRequest({ targetGroupId: 'sg-0aaaaaaaaaaaaaaaa' });
 
-      expect(store.targetGroups()).toEqual(['sg-0aaaaaaaaaaaaaaaa', 'sg-0cccccccccccccccc']);
+      const clusterId = draft().clusterId;
+      expect(store.targetGroups()).toEqual([
+        { securityGroupId: 'sg-0aaaaaaaaaaaaaaaa', clusterId },
+        { securityGroupId: 'sg-0cccccccccccccccc', clusterId },
+      ]);
     });
   });
 

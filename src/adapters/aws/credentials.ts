@@ -2,6 +2,9 @@
  * Credentials for another account through an assumed IAM role, cached and refreshed before they
  * expire so a long-lived bot never signs with stale keys.
  */
+import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
+import { UpstreamError } from '../../domain/errors.js';
+import { callAws } from './aws-errors.js';
 
 export interface TemporaryCredentials {
   accessKeyId: string;
@@ -46,5 +49,19 @@ export function assumedRoleCredentials(
       },
     );
     return inFlight;
+  };
+}
+
+/** AssumeRole through the bot's own STS client. */
+export function stsAssumeRole(sts: STSClient): AssumeRole {
+  return async (roleArn, sessionName) => {
+    const output = await callAws('AssumeRole', () =>
+      sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: 3_600 })),
+    );
+    const c = output.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+      throw new UpstreamError('aws', 'IncompleteCredentials', `STS returned no usable credentials for ${roleArn}.`, true);
+    }
+    return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
   };
 }

@@ -9,9 +9,10 @@ import {
   type SecurityGroupRule,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import type { AuthorizeResult, Firewall, PeeredSource, RuleSpec, RuleTags, TaggedRule } from '../../app/ports.js';
+import type { AuthorizeResult, AwsLocation, Firewall, PeeredSource, RuleSpec, RuleTags, TaggedRule } from '../../app/ports.js';
 import { UpstreamError } from '../../domain/errors.js';
 import { canonicalCidr } from '../../domain/source.js';
+import type { AwsClientPool } from './client-pool.js';
 import { awsErrorCode, callAws, callAwsUnlessAbsent, toUpstreamError } from './aws-errors.js';
 
 const DUPLICATE = 'InvalidPermission.Duplicate';
@@ -26,14 +27,22 @@ const RULE_ABSENT: ReadonlySet<string> = new Set([
 export class Ec2Firewall implements Firewall {
   private readonly ec2: EC2Client;
 
-  constructor({ ec2 }: { ec2: EC2Client }) {
+  private readonly clients: AwsClientPool | undefined;
+
+  /** `clients` reaches other regions and accounts (policy `region` / `roleArn`); `ec2` is the bot's own. */
+  constructor({ ec2, clients }: { ec2: EC2Client; clients?: AwsClientPool }) {
     this.ec2 = ec2;
+    this.clients = clients;
   }
 
-  async authorize(spec: RuleSpec, description: string, tags: RuleTags): Promise<AuthorizeResult> {
+  private client(location: AwsLocation | undefined): EC2Client {
+    return this.clients && location ? this.clients.for(location).ec2 : this.ec2;
+  }
+
+  async authorize(spec: RuleSpec, description: string, tags: RuleTags, location?: AwsLocation): Promise<AuthorizeResult> {
     let created: AuthorizeSecurityGroupIngressCommandOutput;
     try {
-      created = await this.ec2.send(
+      created = await this.client(location).send(
         new AuthorizeSecurityGroupIngressCommand({
           GroupId: spec.securityGroupId,
           IpPermissions: [ingressPermission(spec, description)],
@@ -42,7 +51,7 @@ export class Ec2Firewall implements Firewall {
       );
     } catch (error) {
       if (awsErrorCode(error) !== DUPLICATE) throw toUpstreamError(error, 'AuthorizeSecurityGroupIngress');
-      const existing = await this.findIdenticalRule(spec);
+      const existing = await this.findIdenticalRule(spec, location);
       if (existing?.SecurityGroupRuleId === undefined) {
         // Removed between the two calls: a retry adds it afresh.
         throw new UpstreamError('aws', DUPLICATE, 'The identical rule AWS reported vanished before it could be read.', true);
@@ -57,9 +66,9 @@ export class Ec2Firewall implements Firewall {
     return { outcome: 'created', awsRuleId };
   }
 
-  async revoke(securityGroupId: string, awsRuleId: string): Promise<'removed' | 'already-gone'> {
+  async revoke(securityGroupId: string, awsRuleId: string, location?: AwsLocation): Promise<'removed' | 'already-gone'> {
     const output = await callAwsUnlessAbsent('RevokeSecurityGroupIngress', RULE_ABSENT, () =>
-      this.ec2.send(
+      this.client(location).send(
         new RevokeSecurityGroupIngressCommand({ GroupId: securityGroupId, SecurityGroupRuleIds: [awsRuleId] }),
       ),
     );
@@ -69,16 +78,16 @@ export class Ec2Firewall implements Firewall {
     return 'removed';
   }
 
-  async ruleExists(securityGroupId: string, awsRuleId: string): Promise<boolean> {
+  async ruleExists(securityGroupId: string, awsRuleId: string, location?: AwsLocation): Promise<boolean> {
     const output = await callAwsUnlessAbsent('DescribeSecurityGroupRules', RULE_ABSENT, () =>
-      this.ec2.send(new DescribeSecurityGroupRulesCommand({ SecurityGroupRuleIds: [awsRuleId] })),
+      this.client(location).send(new DescribeSecurityGroupRulesCommand({ SecurityGroupRuleIds: [awsRuleId] })),
     );
     return (output?.SecurityGroupRules ?? []).some(
       (rule) => rule.SecurityGroupRuleId === awsRuleId && rule.GroupId === securityGroupId,
     );
   }
 
-  async listTaggedRules(securityGroupIds: string[]): Promise<TaggedRule[]> {
+  async listTaggedRules(securityGroupIds: string[], location?: AwsLocation): Promise<TaggedRule[]> {
     const found: TaggedRule[] = [];
     // AWS takes at most 200 values per filter.
     for (let i = 0; i < securityGroupIds.length; i += 200) {
@@ -89,7 +98,7 @@ export class Ec2Firewall implements Firewall {
       let nextToken: string | undefined;
       do {
         const page = await callAws('DescribeSecurityGroupRules', () =>
-          this.ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: filters, NextToken: nextToken, MaxResults: 1000 })),
+          this.client(location).send(new DescribeSecurityGroupRulesCommand({ Filters: filters, NextToken: nextToken, MaxResults: 1000 })),
         );
         for (const rule of page.SecurityGroupRules ?? []) {
           if (rule.IsEgress || !rule.SecurityGroupRuleId || !rule.GroupId) continue;
@@ -102,12 +111,12 @@ export class Ec2Firewall implements Firewall {
   }
 
   /** The rule AWS already holds for exactly this permission, if it is still there. */
-  private async findIdenticalRule(spec: RuleSpec): Promise<SecurityGroupRule | undefined> {
+  private async findIdenticalRule(spec: RuleSpec, location: AwsLocation | undefined): Promise<SecurityGroupRule | undefined> {
     const filters = [{ Name: 'group-id', Values: [spec.securityGroupId] }];
     let nextToken: string | undefined;
     do {
       const page = await callAws('DescribeSecurityGroupRules', () =>
-        this.ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: filters, NextToken: nextToken })),
+        this.client(location).send(new DescribeSecurityGroupRulesCommand({ Filters: filters, NextToken: nextToken })),
       );
       const match = page.SecurityGroupRules?.find((rule) => isSamePermission(rule, spec));
       if (match) return match;

@@ -249,13 +249,12 @@ export class SqliteGrantStore implements GrantStore {
       .map(toRule);
   }
 
-  targetGroups(): string[] {
+  targetGroups(): Array<{ securityGroupId: string; clusterId: string }> {
     return this.db
-      .selectDistinct({ group: requests.targetGroupId })
+      .selectDistinct({ securityGroupId: requests.targetGroupId, clusterId: requests.clusterId })
       .from(requests)
-      .orderBy(asc(requests.targetGroupId))
-      .all()
-      .map((row) => row.group);
+      .orderBy(asc(requests.targetGroupId), asc(requests.clusterId))
+      .all();
   }
 
   markRuleRemoved(id: number, now: Date): void {
