@@ -1,5 +1,6 @@
 import { LogLevel, type Logger as SlackLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
+import { scrubSecrets, scrubText } from '../logger.js';
 
 const PINO_TO_SLACK: Record<string, LogLevel> = {
   trace: LogLevel.DEBUG,
@@ -14,7 +15,9 @@ const PINO_TO_SLACK: Record<string, LogLevel> = {
 /** Bolt and the Slack SDKs log through their own interface; route it into our pino logger. */
 export function boltLogger(logger: Logger): SlackLogger {
   const child = logger.child({ component: 'bolt' });
-  const join = (parts: unknown[]) => parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
+  // The SDKs log free text (request bodies, headers, URLs): scrub it before pino sees one string.
+  const join = (parts: unknown[]) =>
+    scrubText(parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(scrubSecrets(p)))).join(' '));
   return {
     debug: (...msg) => child.debug(join(msg)),
     info: (...msg) => child.info(join(msg)),
