@@ -27,6 +27,10 @@ const settings = {
   maxDuration: durationText,
   minDuration: durationText,
   pendingTimeout: durationText,
+  /** How long before expiry the requester gets a reminder with Extend and Revoke buttons. */
+  remindBefore: durationText,
+  /** The longest a grant may last in total, extensions included; maxDuration when absent. */
+  maxTotal: durationText,
   approvals: z.number().int().min(1).max(10),
   selfApproval: z.boolean(),
   requireReason: z.boolean(),
@@ -92,6 +96,9 @@ export interface ClusterPolicy {
   maxDuration: number;
   minDuration: number;
   pendingTimeout: number;
+  remindBefore: number;
+  /** Longest total of a grant from activation, extensions included (at least maxDuration). */
+  maxTotal: number;
   approvals: number;
   selfApproval: boolean;
   requireReason: boolean;
@@ -119,6 +126,7 @@ export const BUILT_IN_DEFAULTS = {
   maxDuration: 8 * 3_600,
   minDuration: 300,
   pendingTimeout: 24 * 3_600,
+  remindBefore: 600,
   approvals: 1,
   selfApproval: false,
   requireReason: false,
@@ -179,6 +187,7 @@ export function parsePolicy(text: string, fileName = 'policy'): Policy {
     const merged: ClusterPolicy = {
       ...defaults,
       ...rule,
+      maxTotal: rule.maxTotal ?? given?.maxTotal ?? rule.maxDuration ?? defaults.maxDuration,
       allowedCidrs: rule.allowedCidrs ?? [],
       peeredVpcs: rule.peeredVpcs ?? [],
       maxCidrPrefix: { ...defaults.maxCidrPrefix, ...rule.maxCidrPrefix },
@@ -189,6 +198,11 @@ export function parsePolicy(text: string, fileName = 'policy'): Policy {
       throw new InvalidInputError(
         `${fileName}:${line}: clusters.${index} (${rule.match}): duration must lie between minDuration and maxDuration`,
       );
+    }
+    if (merged.maxTotal < merged.maxDuration) {
+      const node = doc.getIn(['clusters', index], true) as Node | undefined;
+      const line = node?.range ? lineCounter.linePos(node.range[0]).line : 0;
+      throw new InvalidInputError(`${fileName}:${line}: clusters.${index} (${rule.match}): maxTotal must be at least maxDuration`);
     }
     return merged;
   });

@@ -37,6 +37,8 @@ describe('the spec example', () => {
         maxDuration: 7_200,
         minDuration: 300,
         pendingTimeout: 86_400,
+        remindBefore: 600,
+        maxTotal: 7_200,
         approvals: 1,
         selfApproval: false,
         requireReason: false,
@@ -61,6 +63,7 @@ describe('the spec example', () => {
       maxDuration: 28_800,
       minDuration: 300,
       pendingTimeout: 86_400,
+      remindBefore: 600,
       approvals: 1,
       selfApproval: false,
       requireReason: false,
@@ -132,6 +135,8 @@ describe('rules', () => {
       maxDuration: 3_600,
       minDuration: 300,
       pendingTimeout: 86_400,
+      remindBefore: 600,
+      maxTotal: 3_600,
       approvals: 2,
       selfApproval: false,
       requireReason: false,
@@ -149,6 +154,8 @@ describe('rules', () => {
       maxDuration: 28_800,
       minDuration: 300,
       pendingTimeout: 86_400,
+      remindBefore: 600,
+      maxTotal: 28_800,
       approvals: 1,
       selfApproval: false,
       requireReason: true,
@@ -354,5 +361,37 @@ describe('approver routing: approversFromTags and autoApprove', () => {
     ['approversFromTags that is not a boolean', yaml('clusters:', '  - match: a', '    approvers: [U123]', '    approversFromTags: yes please'), 'policy.yml:4: clusters.0.approversFromTags: '],
   ])('%s is refused', (_, text, message) => {
     expect(errorOf(text).message).toContain(message);
+  });
+});
+
+describe('extensions and reminders: maxTotal and remindBefore', () => {
+  test('maxTotal defaults to the rule\'s own maxDuration, and may be raised per rule or in the defaults', () => {
+    const policy = parsePolicy(
+      yaml(
+        'defaults:',
+        '  remindBefore: 5m',
+        'clusters:',
+        '  - match: "short-*"',
+        '    approvers: [U0ALICE]',
+        '    maxDuration: 2h',
+        '  - match: "long-*"',
+        '    approvers: [U0ALICE]',
+        '    maxDuration: 2h',
+        '    maxTotal: 6h',
+        '    remindBefore: 15m',
+      ),
+    );
+    expect(policy.ruleFor('short-redis')).toMatchObject({ maxTotal: 7_200, remindBefore: 300 });
+    expect(policy.ruleFor('long-redis')).toMatchObject({ maxTotal: 21_600, remindBefore: 900 });
+    expect(parsePolicy(yaml('defaults:', '  maxTotal: 12h', 'clusters:', '  - match: "*"', '    approvers: [U0ALICE]')).rules[0]?.maxTotal).toBe(43_200);
+  });
+
+  test('a maxTotal below maxDuration, or a remindBefore that is no duration, is refused with its line', () => {
+    expect(errorOf(yaml('clusters:', '  - match: "*"', '    approvers: [U0ALICE]', '    maxTotal: 1h')).message).toBe(
+      'policy.yml:2: clusters.0 (*): maxTotal must be at least maxDuration',
+    );
+    expect(errorOf(yaml('clusters:', '  - match: "*"', '    approvers: [U0ALICE]', '    remindBefore: soon')).message).toContain(
+      'policy.yml:4: clusters.0.remindBefore: "soon" is not a duration',
+    );
   });
 });
