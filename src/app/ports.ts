@@ -167,6 +167,10 @@ export interface ClusterDirectory {
   exposureOf(groupId: string, cluster: ClusterInfo, location?: AwsLocation): Promise<GroupExposure>;
   /** The active peering connection between two VPCs, whichever side requested it. */
   findPeering(vpcId: string, peerVpcId: string, location?: AwsLocation): Promise<VpcPeering | undefined>;
+  /** The cluster's own AWS tags (replication group, else cache cluster); empty when it does not exist. */
+  clusterTags(id: string, location?: AwsLocation): Promise<Record<string, string>>;
+  /** Ids of every replication group and of every cache cluster outside one (all pages). */
+  listClusterIds(location?: AwsLocation): Promise<string[]>;
 }
 
 /**
@@ -227,6 +231,24 @@ export interface Firewall {
 
 // ---------- Slack ----------
 
+export interface SlackLocation {
+  channel: string;
+  ts: string;
+}
+
+/** A request to make an active grant last longer, kept in the request's event log. */
+export interface Extension {
+  requestId: number;
+  /** Who asked (the requester). */
+  by: string;
+  at: Date;
+  seconds: number;
+  /** The expiry it would set. */
+  until: Date;
+  /** Absent while approvers have not decided. 'void': the grant ended first. */
+  outcome?: { kind: 'approved' | 'denied' | 'void'; by: string; at: Date };
+}
+
 /** Resolves approver principals (users and user groups) to user ids. */
 export interface PeopleDirectory {
   expandApprovers(principals: string[]): Promise<string[]>;
@@ -238,13 +260,25 @@ export interface Notifier {
   requestApproval(request: AccessRequest, target: { channel?: string; approverIds: string[] }): Promise<MessageRef[]>;
   /** Re-renders every message posted for the request to show its current state. */
   refreshMessages(request: AccessRequest, refs: MessageRef[]): Promise<void>;
-  /** Direct message to the requester about what just happened to their request. */
-  tellRequester(request: AccessRequest, note?: string): Promise<void>;
+  /** Direct message to the requester about their request; returns where it went, so it can be refreshed. */
+  tellRequester(request: AccessRequest, note?: string): Promise<MessageRef>;
+  /** Asks approvers (channel or DMs) to extend an active grant; returns where the messages went. */
+  requestExtension(request: AccessRequest, extension: Extension, target: { channel?: string; approverIds: string[] }): Promise<SlackLocation[]>;
+  /** Re-renders the extension messages to show the extension's outcome. */
+  refreshExtension(request: AccessRequest, extension: Extension, messages: SlackLocation[]): Promise<void>;
   /** A line in the approval thread(s), e.g. an overdue-revocation warning. */
   postToThreads(request: AccessRequest, refs: MessageRef[], text: string): Promise<void>;
 }
 
 // ---------- Queue ----------
+
+/** What a job handler knows about its delivery. */
+export interface JobAttempt {
+  /** Attempts that already failed before this one. */
+  attemptsMade: number;
+  /** No retry follows this attempt: a retryable failure now must be recorded as the outcome. */
+  finalAttempt: boolean;
+}
 
 export interface Scheduler {
   /** Enqueues job `grant-<id>` now; a second call while it exists does nothing. */
@@ -253,4 +287,6 @@ export interface Scheduler {
   scheduleRevoke(requestId: number, at: Date): Promise<void>;
   /** Enqueues `revoke-<id>` at `at` only when no such job exists (the reconciler's repair). */
   ensureRevoke(requestId: number, at: Date): Promise<void>;
+  /** Enqueues job `remind-<id>` to run at `at`; replaces an older schedule. */
+  scheduleReminder(requestId: number, at: Date): Promise<void>;
 }

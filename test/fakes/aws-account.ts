@@ -20,6 +20,7 @@ import {
   DescribeCacheClustersCommand,
   DescribeReplicationGroupsCommand,
   ElastiCacheClient,
+  ListTagsForResourceCommand,
   ReplicationGroupNotFoundFault,
   type CacheCluster,
   type ReplicationGroup,
@@ -39,6 +40,8 @@ export interface FakeCluster {
   tls?: boolean;
   auth?: 'none' | 'auth-token' | 'rbac';
   clusterMode?: boolean;
+  /** The replication group's own tags (ListTagsForResource on its ARN). */
+  tags?: Record<string, string>;
 }
 
 export interface FakeGroup {
@@ -134,6 +137,9 @@ export class FakeAwsAccount {
     }, getClient));
     this.elastiCacheMock.on(DescribeReplicationGroupsCommand).callsFake(async (input, getClient) => {
       await this.recordOrigin('DescribeReplicationGroups', getClient);
+      if (input.ReplicationGroupId === undefined) {
+        return { ReplicationGroups: [...this.replicationGroups.values()].map(replicationGroup) };
+      }
       const cluster = this.replicationGroups.get(input.ReplicationGroupId ?? '');
       if (!cluster) throw new ReplicationGroupNotFoundFault({ message: `ReplicationGroup ${input.ReplicationGroupId} not found.`, $metadata: { httpStatusCode: 404 } });
       return { ReplicationGroups: [replicationGroup(cluster)] };
@@ -150,6 +156,20 @@ export class FakeAwsAccount {
       }
       return { CacheClusters: [memberCluster(cluster, input.CacheClusterId)] };
     });
+    this.elastiCacheMock.on(ListTagsForResourceCommand).callsFake(async (input, getClient) => {
+      await this.recordOrigin('ListTagsForResource', getClient);
+      const id = /:replicationgroup:(.+)$/.exec(input.ResourceName ?? '')?.[1] ?? '';
+      const cluster = this.replicationGroups.get(id);
+      if (!cluster) throw new ReplicationGroupNotFoundFault({ message: `ReplicationGroup ${id} not found.`, $metadata: { httpStatusCode: 404 } });
+      return { TagList: Object.entries(cluster.tags ?? {}).map(([Key, Value]) => ({ Key, Value })) };
+    });
+  }
+
+  /** Sets a replication group's tags, as the console's "Manage tags" would. */
+  tagCluster(id: string, tags: Record<string, string>): void {
+    const cluster = this.replicationGroups.get(id);
+    if (!cluster) throw new Error(`no replication group ${id} in the fake account`);
+    cluster.tags = { ...tags };
   }
 
   addGroup(id: string, vpcId = VPC, options: { ownerId?: string; tags?: Record<string, string> } = {}): void {
@@ -291,6 +311,7 @@ function replicationGroup(cluster: FakeCluster): ReplicationGroup {
   const address = `${cluster.id}.abc123.ng.0001.euw1.cache.amazonaws.com`;
   return {
     ReplicationGroupId: cluster.id,
+    ARN: `arn:aws:elasticache:eu-west-1:${ACCOUNT}:replicationgroup:${cluster.id}`,
     Status: 'available',
     Engine: cluster.engine,
     MemberClusters: memberIds(cluster),

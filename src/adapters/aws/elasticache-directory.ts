@@ -3,6 +3,7 @@ import { DescribeSecurityGroupsCommand, type EC2Client } from '@aws-sdk/client-e
 import {
   DescribeCacheClustersCommand,
   DescribeReplicationGroupsCommand,
+  ListTagsForResourceCommand,
   type CacheCluster,
   type ElastiCacheClient,
   type Endpoint,
@@ -19,7 +20,7 @@ import type {
 } from '../../app/ports.js';
 import { NotFoundError, UpstreamError } from '../../domain/errors.js';
 import type { Engine } from '../../domain/request.js';
-import { callAwsUnlessAbsent } from './aws-errors.js';
+import { callAws, callAwsUnlessAbsent } from './aws-errors.js';
 import { AwsClientPool, type AwsClients } from './client-pool.js';
 import { groupExposure } from './group-exposure.js';
 import { activePeering } from './vpc-peering.js';
@@ -27,6 +28,8 @@ import { activePeering } from './vpc-peering.js';
 const REPLICATION_GROUP_ABSENT: ReadonlySet<string> = new Set(['ReplicationGroupNotFoundFault']);
 // The SDK names the modelled fault CacheClusterNotFoundFault; the wire code is CacheClusterNotFound.
 const CACHE_CLUSTER_ABSENT: ReadonlySet<string> = new Set(['CacheClusterNotFoundFault', 'CacheClusterNotFound']);
+// A cluster deleted between the describe and the tag look-up.
+const TAGGED_RESOURCE_ABSENT: ReadonlySet<string> = new Set([...REPLICATION_GROUP_ABSENT, ...CACHE_CLUSTER_ABSENT, 'InvalidARNFault', 'InvalidARN']);
 const SECURITY_GROUP_ABSENT: ReadonlySet<string> = new Set(['InvalidGroup.NotFound', 'InvalidGroupId.Malformed']);
 const ENGINES: readonly Engine[] = ['redis', 'valkey', 'memcached'];
 
@@ -57,6 +60,17 @@ export class ElastiCacheDirectory implements ClusterDirectory {
   findPeering(vpcId: string, peerVpcId: string, location?: AwsLocation): Promise<VpcPeering | undefined> {
     return activePeering(this.clients.for(location).ec2, vpcId, peerVpcId);
   }
+
+  async clusterTags(id: string, location?: AwsLocation): Promise<Record<string, string>> {
+    const at = new Place(this.clients.for(location));
+    // Tags live on the ARN, which only the describe calls return.
+    const arn = (await at.replicationGroup(id))?.ARN ?? (await at.cacheCluster(id))?.ARN;
+    return arn === undefined ? {} : at.tagsOf(arn);
+  }
+
+  listClusterIds(location?: AwsLocation): Promise<string[]> {
+    return new Place(this.clients.for(location)).clusterIds();
+  }
 }
 
 /** Look-ups in one account and region. */
@@ -85,6 +99,34 @@ class Place {
       this.clients.elasticache.send(new DescribeCacheClustersCommand({ CacheClusterId: id, ShowCacheNodeInfo: true })),
     );
     return output?.CacheClusters?.[0];
+  }
+
+  async tagsOf(arn: string): Promise<Record<string, string>> {
+    const output = await callAwsUnlessAbsent('ListTagsForResource', TAGGED_RESOURCE_ABSENT, () =>
+      this.clients.elasticache.send(new ListTagsForResourceCommand({ ResourceName: arn })),
+    );
+    return Object.fromEntries((output?.TagList ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+  }
+
+  async clusterIds(): Promise<string[]> {
+    const ids: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await callAws('DescribeReplicationGroups', () =>
+        this.clients.elasticache.send(new DescribeReplicationGroupsCommand({ Marker: marker })),
+      );
+      ids.push(...(page.ReplicationGroups ?? []).flatMap((g) => (g.ReplicationGroupId ? [g.ReplicationGroupId] : [])));
+      marker = page.Marker;
+    } while (marker);
+    do {
+      const page = await callAws('DescribeCacheClusters', () =>
+        this.clients.elasticache.send(new DescribeCacheClustersCommand({ Marker: marker })),
+      );
+      // Members of a replication group are requested through the group.
+      ids.push(...(page.CacheClusters ?? []).flatMap((c) => (c.CacheClusterId && !c.ReplicationGroupId ? [c.CacheClusterId] : [])));
+      marker = page.Marker;
+    } while (marker);
+    return ids;
   }
 
   async describeReplicationGroup(group: ReplicationGroup): Promise<ClusterInfo> {
