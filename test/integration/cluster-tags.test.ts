@@ -53,7 +53,7 @@ describe('clusterTags', () => {
   });
 
   test('a refused tag call is an UpstreamError naming the action', async () => {
-    cacheMock.on(ListTagsForResourceCommand).rejects(unauthorized('elasticache:ListTagsForResource'));
+    cacheMock.on(ListTagsForResourceCommand).rejects(unauthorized());
     const error = await directory.clusterTags('orders-redis').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamError);
     expect((error as UpstreamError).message).toContain('ListTagsForResource');
