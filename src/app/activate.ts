@@ -5,13 +5,7 @@ import { ruleDescription } from './rule-description.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
 import { locationOf } from './location.js';
-import type { RuleRecord, RuleSpec } from './ports.js';
-
-export interface JobAttempt {
-  attemptsMade: number;
-  /** No retry follows this attempt: a retryable failure now ends the grant as failed. */
-  finalAttempt: boolean;
-}
+import type { JobAttempt, RuleRecord, RuleSpec } from './ports.js';
 
 export const COVERED_NOTE =
   'An identical rule was already in place, made outside cache-access: you had this access already, and it is not time-limited. cache-access will not remove it.';

@@ -1,7 +1,7 @@
 import { transition } from '../domain/lifecycle.js';
 import { formatDuration } from '../domain/durations.js';
 import type { AccessRequest } from '../domain/request.js';
-import type { JobAttempt } from './activate.js';
+import type { JobAttempt } from './ports.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
 import { releaseRule, type ReleaseOutcome } from './release-rule.js';

@@ -5,7 +5,8 @@ import { afterEach, expect, inject, test, vi } from 'vitest';
 import { BullmqScheduler } from '../../src/adapters/queue/bullmq-scheduler.js';
 import { createProducerConnection } from '../../src/adapters/queue/connection.js';
 import { QUEUE_NAME, revokeRetryDelayMs } from '../../src/adapters/queue/jobs.js';
-import { startWorkers, type JobAttempt, type JobHandler } from '../../src/adapters/queue/workers.js';
+import type { JobAttempt } from '../../src/app/ports.js';
+import { startWorkers, type JobHandler } from '../../src/adapters/queue/workers.js';
 import { ConflictError, NotFoundError, UpstreamError } from '../../src/domain/errors.js';
 
 const redisUrl = inject('redisUrl');
@@ -42,7 +43,7 @@ async function setup(handlers: { grant?: JobHandler; revoke?: JobHandler }) {
     url: redisUrl,
     prefix,
     logger,
-    handlers: { grant: handlers.grant ?? unexpected, revoke: handlers.revoke ?? unexpected },
+    handlers: { grant: handlers.grant ?? unexpected, revoke: handlers.revoke ?? unexpected, remind: unexpected },
   });
   cleanups.push(async () => {
     await workers.close(5_000);
@@ -158,7 +159,7 @@ test('scheduler and workers can use a caller-owned connection, and leave it open
     connection,
     prefix,
     logger: pino({ level: 'silent' }),
-    handlers: { grant: async (requestId) => void ran.push(requestId), revoke: async () => {} },
+    handlers: { grant: async (requestId) => void ran.push(requestId), revoke: async () => {}, remind: async () => {} },
   });
   cleanups.push(async () => {
     connection.disconnect();

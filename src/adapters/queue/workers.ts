@@ -1,17 +1,11 @@
-/** Runs grant and revoke jobs through the given handlers, deciding which failures BullMQ may retry. */
+/** Runs grant, revoke and remind jobs through the given handlers, deciding which failures BullMQ may retry. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
+import type { JobAttempt } from '../../app/ports.js';
 import { CacheAccessError, UpstreamError } from '../../domain/errors.js';
 import { createWorkerConnection, type RedisTarget } from './connection.js';
 import { isJobName, QUEUE_NAME, revokeRetryDelayMs, type JobData, type JobName } from './jobs.js';
-
-export interface JobAttempt {
-  /** Attempts that already failed before this one. */
-  attemptsMade: number;
-  /** True when a failure now will not be retried, so the handler should record the outcome itself. */
-  finalAttempt: boolean;
-}
 
 export type JobHandler = (requestId: number, attempt: JobAttempt) => Promise<void>;
 
@@ -55,7 +49,7 @@ export function startWorkers(options: WorkersOptions): Workers {
       connection,
       prefix: options.prefix,
       concurrency: options.concurrency ?? 4,
-      // Only revoke jobs use a custom backoff type; grant jobs use BullMQ's built-in exponential one.
+      // Only revoke jobs use a custom backoff type; grant and remind jobs use BullMQ's built-in exponential one.
       settings: { backoffStrategy: (attemptsMade: number) => revokeRetryDelayMs(attemptsMade) },
     },
   );
