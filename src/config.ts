@@ -3,8 +3,7 @@ import { parseDuration } from './domain/durations.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const configSchema = z
-  .object({
+const settingsSchema = z.object({
     SLACK_BOT_TOKEN: z.string({ error: 'is required (the bot token, xoxb-…)' }).min(1, 'is required (the bot token, xoxb-…)'),
     SLACK_SIGNING_SECRET: z.string().min(1).optional(),
     SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token starting with xapp-').optional(),
@@ -38,11 +37,15 @@ const configSchema = z
       .default('10')
       .transform(Number)
       .pipe(z.number().min(1, 'must be at least 1 call per second')),
-  })
-  .refine((env) => env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET, {
-    path: ['SLACK_SIGNING_SECRET'],
-    message: 'is required unless SLACK_APP_TOKEN is set (Socket Mode)',
   });
+
+const configSchema = settingsSchema.refine((env) => env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET, {
+  path: ['SLACK_SIGNING_SECRET'],
+  message: 'is required unless SLACK_APP_TOKEN is set (Socket Mode)',
+});
+
+/** The admin CLI reads the same settings; it needs Slack only for commands that notify people. */
+const cliSettingsSchema = settingsSchema.partial({ SLACK_BOT_TOKEN: true });
 
 export interface Config {
   slack: { botToken: string; signingSecret?: string; appToken?: string; apiUrl?: string };
@@ -56,27 +59,50 @@ export interface Config {
   ec2RateLimitPerSecond: number;
 }
 
+/** The admin CLI's settings: the bot's, with Slack present only when SLACK_BOT_TOKEN is set. */
+export type CliConfig = Omit<Config, 'slack'> & { slack?: Config['slack'] };
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
 /** Parses settings once, from the given environment; the only place that reads it. */
 export function loadConfig(env: Record<string, string | undefined>): Readonly<Config> {
+  const s = parse(configSchema, env);
+  return toConfig(s, slackOf(s));
+}
+
+/** The settings for the admin CLI (same names and rules), where Slack tokens are optional. */
+export function loadCliConfig(env: Record<string, string | undefined>): Readonly<CliConfig> {
+  const s = parse(cliSettingsSchema, env);
+  return toConfig(s, s.SLACK_BOT_TOKEN === undefined ? undefined : slackOf({ ...s, SLACK_BOT_TOKEN: s.SLACK_BOT_TOKEN }));
+}
+
+function parse<T>(schema: z.ZodType<T>, env: Record<string, string | undefined>): T {
   // Empty strings count as unset, as in most .env tooling.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = configSchema.safeParse(present);
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'} ${issue.message}`);
     throw new ConfigError(`Invalid settings:\n  ${lines.join('\n  ')}`);
   }
-  const s = parsed.data;
+  return parsed.data;
+}
+
+type Settings = z.output<typeof cliSettingsSchema>;
+
+function slackOf(s: Settings & { SLACK_BOT_TOKEN: string }): Config['slack'] {
   return Object.freeze({
-    slack: Object.freeze({
-      botToken: s.SLACK_BOT_TOKEN,
-      signingSecret: s.SLACK_SIGNING_SECRET,
-      appToken: s.SLACK_APP_TOKEN,
-      apiUrl: s.SLACK_API_URL,
-    }),
+    botToken: s.SLACK_BOT_TOKEN,
+    signingSecret: s.SLACK_SIGNING_SECRET,
+    appToken: s.SLACK_APP_TOKEN,
+    apiUrl: s.SLACK_API_URL,
+  });
+}
+
+function toConfig<S extends Config['slack'] | undefined>(s: Settings, slack: S) {
+  return Object.freeze({
+    slack,
     port: s.PORT,
     databasePath: s.DATABASE_PATH,
     redisUrl: s.REDIS_URL,

@@ -1,0 +1,18 @@
+import { expect, test } from 'vitest';
+import { ConfigError, loadCliConfig, loadConfig } from '../../src/config.js';
+
+test('the CLI reads the bot settings without requiring Slack tokens', () => {
+  const config = loadCliConfig({ DATABASE_PATH: '/var/lib/cache-access/db.sqlite', REDIS_URL: 'redis://queue:6379' });
+  expect(config.slack).toBeUndefined();
+  expect(config.databasePath).toBe('/var/lib/cache-access/db.sqlite');
+  expect(config.redisUrl).toBe('redis://queue:6379');
+  // No signing secret needed either: the CLI receives nothing from Slack.
+  expect(loadCliConfig({ SLACK_BOT_TOKEN: 'xoxb-1' }).slack).toEqual({ botToken: 'xoxb-1' });
+});
+
+test('the CLI applies the same rules and defaults as the bot', () => {
+  const env = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', RECONCILE_INTERVAL: '30s' };
+  expect(loadCliConfig(env)).toEqual(loadConfig(env));
+  expect(() => loadCliConfig({ REDIS_URL: 'http://nope' })).toThrow(ConfigError);
+  expect(() => loadCliConfig({ REDIS_URL: 'http://nope' })).toThrow(/REDIS_URL must be a redis/);
+});
