@@ -12,6 +12,7 @@ import { activate } from './app/activate.js';
 import type { UseCaseDeps } from './app/deps.js';
 import type { ClusterDirectory, Firewall } from './app/ports.js';
 import { reconcile } from './app/reconcile.js';
+import { remind } from './app/remind.js';
 import { revokeExpired } from './app/revoke.js';
 import { AwsClientPool } from './adapters/aws/client-pool.js';
 import { stsAssumeRole } from './adapters/aws/credentials.js';
@@ -33,6 +34,11 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { loadPolicy } from './policy.js';
 
 export interface RunningBot {
+  /**
+   * Re-reads POLICY_FILE. Requests, grants and jobs are untouched; the next use-case call sees the new
+   * policy. An invalid file is refused (logged, and reported as false) and the policy in force stays.
+   */
+  reloadPolicy(): boolean;
   /** The HTTP port actually bound (useful when PORT=0). */
   port: number;
   stop(): Promise<void>;
@@ -53,7 +59,7 @@ export interface StartOptions {
 export async function startBot(config: Config, options: StartOptions = {}): Promise<RunningBot> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
-  const policy = loadPolicy(config.policyFile);
+  let policy = loadPolicy(config.policyFile);
   const database = openDatabase(config.databasePath);
   const store = new SqliteGrantStore(database.db);
   // The AWS SDK reads AWS_REGION, AWS_ENDPOINT_URL and credentials from its own default chain.
@@ -102,6 +108,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     handlers: {
       grant: (requestId, attempt) => activate(deps, requestId, attempt),
       revoke: (requestId, attempt) => revokeExpired(deps, requestId, attempt),
+      remind: (requestId) => remind(deps, requestId),
     },
   });
   // A pass at start-up repairs whatever happened while the bot was down (expiries, lost jobs, orphans).
@@ -120,6 +127,16 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
 
   return {
     port,
+    reloadPolicy() {
+      try {
+        policy = loadPolicy(config.policyFile);
+      } catch (error) {
+        logger.error({ err: error, policyFile: config.policyFile }, 'policy reload refused; keeping the policy in force');
+        return false;
+      }
+      logger.info({ policyFile: config.policyFile, clusters: policy.rules.length }, 'policy reloaded');
+      return true;
+    },
     async stop() {
       logger.info('shutting down');
       await app.stop().catch((error: unknown) => logger.warn({ err: error }, 'Slack app did not stop cleanly'));
@@ -171,6 +188,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => {
+    if (!stopping) bot.reloadPolicy();
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

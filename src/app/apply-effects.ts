@@ -1,6 +1,8 @@
-import type { Effect } from '../domain/lifecycle.js';
-import type { AccessRequest } from '../domain/request.js';
+import { reminderTime, type Effect } from '../domain/lifecycle.js';
+import { TERMINAL_STATUSES, type AccessRequest } from '../domain/request.js';
+import { BUILT_IN_DEFAULTS } from '../policy.js';
 import type { UseCaseDeps } from './deps.js';
+import { EXTENSION_EVENTS, pendingExtension } from './extension-log.js';
 
 /**
  * Performs the lifecycle's effects after the new state is saved. The saved state is the truth, so a
@@ -32,9 +34,26 @@ async function perform(deps: UseCaseDeps, request: AccessRequest, effect: Effect
     case 'schedule-revoke':
       if (!request.expiresAt) throw new Error(`#${request.id} has no expiry to schedule`);
       return deps.scheduler.scheduleRevoke(request.id, request.expiresAt);
+    case 'schedule-reminder': {
+      const remindBefore = deps.policy().ruleFor(request.clusterId)?.remindBefore ?? BUILT_IN_DEFAULTS.remindBefore;
+      const at = reminderTime(request, remindBefore);
+      return at && deps.scheduler.scheduleReminder(request.id, at);
+    }
     case 'update-approval-messages':
-      return deps.notifier.refreshMessages(request, deps.store.messageRefs(request.id));
+      await deps.notifier.refreshMessages(request, deps.store.messageRefs(request.id));
+      if (TERMINAL_STATUSES.has(request.status)) await voidPendingExtension(deps, request);
+      return;
     case 'notify-requester':
-      return deps.notifier.tellRequester(request, requesterNote);
+      // Kept, so the next state change replaces this DM's buttons with what is true then.
+      return deps.store.addMessageRefs([await deps.notifier.tellRequester(request, requesterNote)]);
   }
+}
+
+/** A grant that ended leaves its open extension request with nothing to decide: say so on its buttons. */
+async function voidPendingExtension(deps: UseCaseDeps, request: AccessRequest): Promise<void> {
+  const extension = pendingExtension(deps, request.id);
+  if (!extension) return;
+  const at = deps.clock.now();
+  deps.store.recordEvent(request.id, { at, actor: 'system', type: EXTENSION_EVENTS.void });
+  await deps.notifier.refreshExtension(request, { ...extension, outcome: { kind: 'void', by: 'system', at } }, extension.messages);
 }

@@ -3,6 +3,7 @@ import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
 import { locationKey, locationOf } from './location.js';
 import type { AwsLocation, RuleRecord, TaggedRule } from './ports.js';
+import { timeOutPendingRequests } from './time-out-pending.js';
 
 export interface ReconcileReport {
   /** Approved grants whose grant job was enqueued (again). */
@@ -15,6 +16,8 @@ export interface ReconcileReport {
   orphansRevoked: string[];
   /** Grants whose rule someone removed outside cache-access. */
   revokedExternally: number[];
+  /** Pending requests nobody decided on within pendingTimeout: cancelled. */
+  timedOut: number[];
   /** Steps that could not run (e.g. Redis or AWS down); the next pass tries again. */
   errors: string[];
 }
@@ -33,6 +36,7 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
     revokesEnsured: [],
     orphansRevoked: [],
     revokedExternally: [],
+    timedOut: [],
     errors: [],
   };
   const attempt = async (what: string, step: () => Promise<void>) => {
@@ -44,6 +48,9 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
     }
   };
 
+  await attempt('time out pending requests', async () => {
+    report.timedOut.push(...(await timeOutPendingRequests(deps)));
+  });
   await attempt('requeue approved grants', async () => {
     for (const request of deps.store.findByStatus('approved')) {
       await deps.scheduler.scheduleGrant(request.id);
@@ -74,7 +81,8 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
     await revokeOrphans(deps, tagged, live, report);
     await recordExternalRemovals(deps, tagged, live, locationsOfGroups(places), report);
   });
-  const repairs = report.overdueRevokes.length + report.orphansRevoked.length + report.revokedExternally.length;
+  const repairs =
+    report.overdueRevokes.length + report.orphansRevoked.length + report.revokedExternally.length + report.timedOut.length;
   deps.logger[repairs + report.errors.length > 0 ? 'info' : 'debug'](
     { ...report, revokesEnsured: report.revokesEnsured.length },
     'reconcile pass',

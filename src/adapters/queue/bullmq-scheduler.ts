@@ -1,4 +1,4 @@
-/** The Scheduler port on a BullMQ Queue: enqueues grant jobs and (re)schedules revoke jobs. */
+/** The Scheduler port on a BullMQ Queue: enqueues grant jobs and (re)schedules revoke and remind jobs. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -55,6 +55,19 @@ export class BullmqScheduler implements Scheduler {
       const delay = Math.max(0, at.getTime() - this.clock.now().getTime());
       // A no-op while revoke-<id> exists in any state: an existing schedule is never moved here.
       await this.queue.add('revoke', { requestId }, { ...JOB_OPTIONS.revoke, jobId: jobId('revoke', requestId), delay });
+    });
+  }
+
+  async scheduleReminder(requestId: number, at: Date): Promise<void> {
+    await this.run(`schedule the reminder for ${formatId(requestId)}`, async () => {
+      const id = jobId('remind', requestId);
+      const delay = Math.max(0, at.getTime() - this.clock.now().getTime());
+      const job = await this.queue.getJob(id);
+      // Move a waiting reminder; otherwise drop any leftover (a running one re-reads the request and
+      // checks the expiry it reminds of, so a late duplicate says nothing).
+      if ((await job?.getState()) === 'delayed' && (await job!.changeDelay(delay).then(() => true, () => false))) return;
+      await this.queue.remove(id).catch(() => 0);
+      await this.queue.add('remind', { requestId }, { ...JOB_OPTIONS.remind, jobId: id, delay });
     });
   }
 

@@ -29,7 +29,7 @@ export function escapeMrkdwn(text: string): string {
 }
 
 /** Escapes `raw` and cuts it to `max` UTF-16 units with "…", never splitting an escape or a code point. */
-function escapeAndFit(raw: string, max: number): string {
+export function escapeAndFit(raw: string, max: number): string {
   const escaped = escapeMrkdwn(raw);
   if (escaped.length <= max) return escaped;
   let out = '';
@@ -42,7 +42,7 @@ function escapeAndFit(raw: string, max: number): string {
 }
 
 /** Cuts text we composed ourselves (already valid mrkdwn) to `max` units. */
-function fit(text: string, max: number): string {
+export function fit(text: string, max: number): string {
   if (text.length <= max) return text;
   let out = '';
   for (const char of text) {
@@ -57,16 +57,16 @@ export function slackDate(date: Date): string {
   return `<!date^${Math.floor(date.getTime() / 1000)}^{date_short_pretty} {time}|${date.toISOString()}>`;
 }
 
-function mention(userId: string | undefined): string {
+export function mention(userId: string | undefined): string {
   return userId === undefined || userId === 'system' ? 'cache-access' : `<@${userId}>`;
 }
 
-function code(text: string): string {
+export function code(text: string): string {
   return `\`${escapeAndFit(text, 200)}\``;
 }
 
 /** The ingress rule in words, e.g. "inbound TCP 6379 on `sg-1` from `10.0.0.0/24`". */
-function ruleText(request: AccessRequest): string {
+export function ruleText(request: AccessRequest): string {
   const source: PeeredSource = request.source;
   const peering =
     source.kind === 'security-group' && source.peering
@@ -136,15 +136,15 @@ function approversText(request: AccessRequest): string {
   return request.approvals.map((a) => mention(a.userId)).join(', ');
 }
 
-function mrkdwn(text: string): types.MrkdwnElement {
+export function mrkdwn(text: string): types.MrkdwnElement {
   return { type: 'mrkdwn', text };
 }
 
-function plain(text: string, max: number): types.PlainTextElement {
+export function plain(text: string, max: number): types.PlainTextElement {
   return { type: 'plain_text', text: fit(text, max), emoji: true };
 }
 
-function context(text: string): types.ContextBlock {
+export function context(text: string): types.ContextBlock {
   return { type: 'context', elements: [mrkdwn(fit(text, CONTEXT_TEXT_MAX))] };
 }
 
@@ -224,6 +224,11 @@ function decisionButtons(request: RequestWithFacts): types.ActionsBlock {
   };
 }
 
+/** cache-access approved it itself, under the policy's autoApprove. */
+function isAutoApproved(request: AccessRequest): boolean {
+  return request.approvals.some((a) => a.userId === 'system');
+}
+
 /** The message approvers see: what is asked, and either the decision buttons or what became of it. */
 export function approvalMessage(request: RequestWithFacts, now: Date = new Date()): SlackMessage {
   const id = formatId(request.id);
@@ -262,6 +267,9 @@ export function approvalMessage(request: RequestWithFacts, now: Date = new Date(
     }
     if (request.approvals.length < request.approvalsRequired) blocks.push(decisionButtons(request));
   } else {
+    if (isAutoApproved(request)) {
+      blocks.push(context(`:robot_face: FYI: approved automatically by the policy rule ${code(request.policyMatch)} (autoApprove). No action needed.`));
+    }
     blocks.push(context(outcomeLine(request, now)));
   }
   const text = `Access request ${id} from ${mention(request.requesterId)}: ${code(request.clusterId)} for ${duration} (${STATUS_WORDS[request.status]})`;
@@ -310,8 +318,36 @@ export function requesterMessage(request: RequestWithFacts, note?: string, now: 
     extra.push({ type: 'section', text: mrkdwn(fit(connectionText(request, request.facts), SECTION_TEXT_MAX)) });
   }
   if (request.status === 'expired' || request.status === 'revoked') extra.push(context(`:information_source: ${CONNECTION_TRACKING_NOTE}`));
+  if (request.status === 'active') extra.push(grantButtons(request));
   return {
     text: body,
     blocks: [{ type: 'section', text: mrkdwn(fit(body, SECTION_TEXT_MAX)) }, ...extra, context(details)],
+  };
+}
+
+/** Action ids of the buttons on a requester's own request; the value is only the request id. */
+export const GRANT_ACTIONS = { extend: 'extend-access', end: 'end-access' } as const;
+
+/** Extend (asks approvers for the original duration again) and Done (ends the access now). */
+export function grantButtons(request: AccessRequest): types.ActionsBlock {
+  const value = String(request.id);
+  return {
+    type: 'actions',
+    elements: [
+      { type: 'button', action_id: GRANT_ACTIONS.extend, text: plain(`Extend ${formatDuration(request.durationSeconds)}`, 75), value },
+      {
+        type: 'button',
+        action_id: GRANT_ACTIONS.end,
+        text: plain('Done, revoke now', 75),
+        style: 'danger',
+        value,
+        confirm: {
+          title: plain(`End ${formatId(request.id)} now?`, 100),
+          text: plain(`The rule is removed and new connections to ${request.clusterId} are refused.`, CONFIRM_TEXT_MAX),
+          confirm: plain('Revoke now', 30),
+          deny: plain('Keep it', 30),
+        },
+      },
+    ],
   };
 }

@@ -1,4 +1,4 @@
-import type { App, SlashCommand } from '@slack/bolt';
+import type { App, SlashCommand, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { requestAccess, type AccessRequestOutcome } from '../../app/request-access.js';
 import type { UseCaseDeps } from '../../app/deps.js';
@@ -6,22 +6,43 @@ import { parseCommand, USAGE } from '../../domain/command.js';
 import { formatDuration } from '../../domain/durations.js';
 import { InvalidInputError } from '../../domain/errors.js';
 import { describeSource } from '../../domain/request.js';
+import { isLifecycleCommand, runLifecycleCommand } from './lifecycle-commands.js';
 import { userMessageFor } from './user-message.js';
 
 export const SLASH_COMMAND = '/cache-access';
+
+/** Opens the request form for a command's trigger id. */
+export type OpenModal = (client: webApi.WebClient, triggerId: string) => Promise<void>;
 
 /**
  * /cache-access: parsing is pure and instant, so usage errors go back in the acknowledgement itself;
  * everything that talks to AWS or the database runs after ack(), within Slack's 3-second window.
  */
-export function registerCommandListener(app: App, deps: UseCaseDeps, logger: Logger): void {
-  app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
+export function registerCommandListener(app: App, deps: UseCaseDeps, logger: Logger, openModal: OpenModal): void {
+  app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
     let parsed;
     try {
       parsed = parseCommand(command.text);
     } catch (error) {
       const text = error instanceof InvalidInputError ? `:no_entry: ${error.message}` : userMessageFor(error, logger, {});
       await ack({ response_type: 'ephemeral', text });
+      return;
+    }
+    if (parsed.kind === 'open-modal') {
+      // The trigger id expires 3 s after the command: open the form right after acknowledging.
+      await ack();
+      await openModal(client, command.trigger_id).catch(async (error: unknown) => {
+        await respond({ response_type: 'ephemeral', text: userMessageFor(error, logger, { userId: command.user_id }) });
+      });
+      return;
+    }
+    if (isLifecycleCommand(parsed)) {
+      await ack();
+      const context = { userId: command.user_id, command: parsed.kind };
+      const reply = await runLifecycleCommand(deps, parsed, command.user_id).catch((error: unknown) => ({
+        text: userMessageFor(error, logger, context),
+      }));
+      await respond({ response_type: 'ephemeral', ...reply });
       return;
     }
     if (parsed.kind !== 'request') {
@@ -55,9 +76,10 @@ function dedupeKeyOf(command: SlashCommand): string | undefined {
   return command.trigger_id ? `slash:${command.trigger_id}` : undefined;
 }
 
-function receivedText({ request, channel, approverIds, created }: AccessRequestOutcome): string {
+function receivedText({ request, channel, approverIds, created, autoApproved }: AccessRequestOutcome): string {
   const asked = channel ? `<#${channel}>` : approverIds.map((id) => `<@${id}>`).join(', ');
   const what = `TCP ${request.port} on ${request.clusterId} from ${describeSource(request.source)} for ${formatDuration(request.durationSeconds)}`;
   if (!created) return `Request #${request.id} (${what}) was already received; approval was asked of ${asked}.`;
+  if (autoApproved) return `:white_check_mark: Request #${request.id} for ${what} was approved automatically by the policy; ${asked} got an FYI. I'll message you when access is open.`;
   return `:hourglass_flowing_sand: Request #${request.id} for ${what} is waiting for approval from ${asked}. I'll message you when it is decided.`;
 }

@@ -1,10 +1,11 @@
 /** Tells people about requests through the Slack Web API: approval messages, DMs, thread notes. */
 import type { webApi } from '@slack/bolt';
 import { pino, type Logger } from 'pino';
-import type { MessageRef, Notifier } from '../../app/ports.js';
+import type { Extension, MessageRef, Notifier, SlackLocation } from '../../app/ports.js';
 import { InvalidInputError, UpstreamError } from '../../domain/errors.js';
 import { formatId, type AccessRequest } from '../../domain/request.js';
 import { approvalMessage, requesterMessage, type SlackMessage } from './blocks.js';
+import { extensionMessage } from './lifecycle-blocks.js';
 
 type WebClient = webApi.WebClient;
 
@@ -95,8 +96,33 @@ export class SlackNotifier implements Notifier {
     this.keepSuccesses(results, request, 'could not update a message', refs.map((ref) => `${ref.channel}/${ref.ts}`));
   }
 
-  async tellRequester(request: AccessRequest, note?: string): Promise<void> {
-    await this.post(request, await this.openDm(request.requesterId), requesterMessage(request, note), 'requester');
+  async tellRequester(request: AccessRequest, note?: string): Promise<MessageRef> {
+    return this.post(request, await this.openDm(request.requesterId), requesterMessage(request, note), 'requester');
+  }
+
+  async requestExtension(
+    request: AccessRequest,
+    extension: Extension,
+    target: { channel?: string; approverIds: string[] },
+  ): Promise<SlackLocation[]> {
+    const message = extensionMessage(request, extension);
+    if (target.channel) return [await this.post(request, target.channel, message)].map(({ channel, ts }) => ({ channel, ts }));
+    const results = await Promise.allSettled(
+      target.approverIds.map(async (userId) => this.post(request, await this.openDm(userId), message)),
+    );
+    const refs = this.keepSuccesses(results, request, 'could not send the extension request to an approver', target.approverIds);
+    if (refs.length === 0) {
+      throw results[0] ? (results[0] as PromiseRejectedResult).reason : new InvalidInputError(`${formatId(request.id)} has nobody to ask.`);
+    }
+    return refs.map(({ channel, ts }) => ({ channel, ts }));
+  }
+
+  async refreshExtension(request: AccessRequest, extension: Extension, messages: SlackLocation[]): Promise<void> {
+    const message = extensionMessage(request, extension);
+    const results = await Promise.allSettled(
+      messages.map((m) => this.call('chat.update', () => this.client.chat.update({ channel: m.channel, ts: m.ts, ...message }))),
+    );
+    this.keepSuccesses(results, request, 'could not update an extension message', messages.map((m) => `${m.channel}/${m.ts}`));
   }
 
   async postToThreads(request: AccessRequest, refs: MessageRef[], text: string): Promise<void> {

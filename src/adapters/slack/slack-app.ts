@@ -3,9 +3,14 @@ import type { Logger } from 'pino';
 import type { UseCaseDeps } from '../../app/deps.js';
 import type { Config } from '../../config.js';
 import { boltLogger } from './bolt-logger.js';
+import { ClusterCatalog } from '../../app/cluster-catalog.js';
 import { registerCommandListener } from './command-listener.js';
 import { registerDecisionListener } from './decision-listener.js';
+import { registerLifecycleListener } from './lifecycle-listener.js';
+import { registerHomeTab } from './home-tab.js';
+import { openRequestModal, registerRequestModal } from './request-modal.js';
 import { SocketModeWithRoutes } from './socket-mode-receiver.js';
+import { slackClientOptions } from './web-client.js';
 
 export interface SlackAppOptions {
   config: Config;
@@ -21,7 +26,8 @@ export interface SlackAppOptions {
  */
 export function createSlackApp({ config, logger, routes }: SlackAppOptions): App {
   const log = boltLogger(logger);
-  const clientOptions = config.slack.apiUrl ? { slackApiUrl: withTrailingSlash(config.slack.apiUrl) } : {};
+  // Bounded retries and SLACK_API_URL, as for the bot's own client (web-client.ts).
+  const clientOptions = slackClientOptions(config, logger);
   const app = config.slack.appToken
     ? new App({
         token: config.slack.botToken,
@@ -52,10 +58,10 @@ export function createSlackApp({ config, logger, routes }: SlackAppOptions): App
 
 /** Listeners are added once the use cases exist, since those need the app's own Web API client. */
 export function registerListeners(app: App, deps: UseCaseDeps, logger: Logger): void {
-  registerCommandListener(app, deps, logger);
+  const catalog = new ClusterCatalog(deps);
+  registerCommandListener(app, deps, logger, (client, triggerId) => openRequestModal(client, triggerId, deps, catalog));
   registerDecisionListener(app, deps, logger);
-}
-
-function withTrailingSlash(url: string): string {
-  return url.endsWith('/') ? url : `${url}/`;
+  registerLifecycleListener(app, deps, logger);
+  registerRequestModal(app, deps, logger);
+  registerHomeTab(app, deps, logger);
 }

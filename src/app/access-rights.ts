@@ -1,0 +1,19 @@
+import { NotAllowedError } from '../domain/errors.js';
+import type { AccessRequest } from '../domain/request.js';
+import type { UseCaseDeps } from './deps.js';
+
+/**
+ * The Slack user ids that approve requests for `clusterId` under the policy in force now (not the one
+ * the request was made under: a removed approver loses the right at once).
+ */
+export async function approversOf(deps: UseCaseDeps, clusterId: string): Promise<string[]> {
+  const rule = deps.policy().ruleFor(clusterId);
+  return rule ? deps.people.expandApprovers(rule.approvers) : [];
+}
+
+/** The requester and the cluster's approvers may see a request and end its access; nobody else. */
+export async function assertRequesterOrApprover(deps: UseCaseDeps, request: AccessRequest, userId: string, what: string): Promise<void> {
+  if (request.requesterId === userId) return;
+  if ((await approversOf(deps, request.clusterId)).includes(userId)) return;
+  throw new NotAllowedError(`Only the requester of #${request.id} or an approver for ${request.clusterId} can ${what}.`);
+}

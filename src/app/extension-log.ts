@@ -1,0 +1,54 @@
+/** Extension requests live in the request's event log: these read and write that part of it. */
+import type { UseCaseDeps } from './deps.js';
+import type { Extension, HistoryEvent, SlackLocation } from './ports.js';
+
+export const EXTENSION_EVENTS = {
+  requested: 'extension-requested',
+  approved: 'extension-approved',
+  denied: 'extension-denied',
+  void: 'extension-void',
+} as const;
+
+const OUTCOMES: Record<string, NonNullable<Extension['outcome']>['kind']> = {
+  [EXTENSION_EVENTS.approved]: 'approved',
+  [EXTENSION_EVENTS.denied]: 'denied',
+  [EXTENSION_EVENTS.void]: 'void',
+};
+
+export interface LoggedExtension extends Extension {
+  /** Where the request for approval was posted. */
+  messages: SlackLocation[];
+}
+
+/** Every extension asked for, oldest first, with its outcome once decided. */
+export function extensionsIn(history: HistoryEvent[]): LoggedExtension[] {
+  const extensions: LoggedExtension[] = [];
+  for (const event of history) {
+    if (event.type === EXTENSION_EVENTS.requested) {
+      const detail = event.detail as { seconds: number; until: string; messages?: SlackLocation[] };
+      extensions.push({
+        requestId: event.requestId,
+        by: event.actor,
+        at: event.at,
+        seconds: detail.seconds,
+        until: new Date(detail.until),
+        messages: detail.messages ?? [],
+      });
+    }
+    const outcome = OUTCOMES[event.type];
+    const last = extensions.at(-1);
+    if (outcome && last && !last.outcome) last.outcome = { kind: outcome, by: event.actor, at: event.at };
+  }
+  return extensions;
+}
+
+/** The extension still waiting for approvers, if any (there is at most one at a time). */
+export function pendingExtension(deps: UseCaseDeps, requestId: number): LoggedExtension | undefined {
+  const last = extensionsIn(deps.store.history(requestId)).at(-1);
+  return last && !last.outcome ? last : undefined;
+}
+
+/** The newest extension, decided or not. */
+export function lastExtension(deps: UseCaseDeps, requestId: number): LoggedExtension | undefined {
+  return extensionsIn(deps.store.history(requestId)).at(-1);
+}

@@ -1,0 +1,28 @@
+import type { AccessRequest } from '../domain/request.js';
+import type { UseCaseDeps } from './deps.js';
+
+export interface AccessOverview {
+  /** The user's own requests that are waiting, being granted or active, oldest first. */
+  mine: AccessRequest[];
+  /** Pending requests the user may still approve, oldest first. */
+  awaiting: AccessRequest[];
+}
+
+/** What `/cache-access list` shows `userId`. */
+export async function listAccess(deps: UseCaseDeps, userId: string): Promise<AccessOverview> {
+  const pending = deps.store.findByStatus('pending');
+  const open = [...pending, ...deps.store.findByStatus('approved'), ...deps.store.findByStatus('active')];
+  const mine = open.filter((request) => request.requesterId === userId).sort((a, b) => a.id - b.id);
+  const policy = deps.policy();
+  // One expansion per policy rule, however many requests it governs.
+  const approversByRule = new Map<string, Promise<string[]>>();
+  const awaiting: AccessRequest[] = [];
+  for (const request of pending) {
+    const rule = policy.ruleFor(request.clusterId);
+    if (!rule || request.approvals.some((a) => a.userId === userId)) continue;
+    if (request.requesterId === userId && !rule.selfApproval) continue;
+    if (!approversByRule.has(rule.match)) approversByRule.set(rule.match, deps.people.expandApprovers(rule.approvers));
+    if ((await approversByRule.get(rule.match)!).includes(userId)) awaiting.push(request);
+  }
+  return { mine, awaiting };
+}

@@ -1,0 +1,31 @@
+import { formatDuration } from '../domain/durations.js';
+import { reminderTime } from '../domain/lifecycle.js';
+import { BUILT_IN_DEFAULTS } from '../policy.js';
+import type { UseCaseDeps } from './deps.js';
+
+export const REMINDED = 'reminded';
+// A job may fire a little early (clock skew between hosts); earlier than this is a stale schedule.
+const EARLY_TOLERANCE_MS = 5_000;
+
+/**
+ * The remind job: DMs the requester that access ends soon, with Extend and Done buttons. Re-reads the
+ * request, so it does nothing once the grant has ended, and reminds once per expiry (an extension
+ * moves the expiry, and earns a new reminder).
+ */
+export async function remind(deps: UseCaseDeps, requestId: number): Promise<void> {
+  const request = deps.store.get(requestId);
+  if (!request || request.status !== 'active' || !request.expiresAt) return;
+  const remindBefore = deps.policy().ruleFor(request.clusterId)?.remindBefore ?? BUILT_IN_DEFAULTS.remindBefore;
+  const due = reminderTime(request, remindBefore);
+  const now = deps.clock.now();
+  if (!due || due.getTime() - now.getTime() > EARLY_TOLERANCE_MS) return;
+  const expiry = request.expiresAt.toISOString();
+  if (deps.store.history(requestId).some((e) => e.type === REMINDED && e.detail?.expiresAt === expiry)) return;
+  const left = formatDuration(Math.max(1, (request.expiresAt.getTime() - now.getTime()) / 1000));
+  const ref = await deps.notifier.tellRequester(
+    request,
+    `:alarm_clock: *Access #${request.id} ends in about ${left}.* Need longer? Ask for an extension. Done? End it now.`,
+  );
+  deps.store.addMessageRefs([ref]);
+  deps.store.recordEvent(requestId, { at: now, actor: 'system', type: REMINDED, detail: { expiresAt: expiry } });
+}
