@@ -2,6 +2,7 @@ import { transition } from '../domain/lifecycle.js';
 import { ConflictError, NotAllowedError, NotFoundError } from '../domain/errors.js';
 import type { AccessRequest } from '../domain/request.js';
 import { applyEffects } from './apply-effects.js';
+import { approversFor } from './approvers.js';
 import type { UseCaseDeps } from './deps.js';
 
 export interface DecisionInput {
@@ -25,7 +26,7 @@ export async function decide(deps: UseCaseDeps, input: DecisionInput): Promise<D
   const request = deps.store.get(input.requestId);
   if (!request) throw new NotFoundError(`There is no request #${input.requestId}.`);
   const rule = deps.policy().ruleFor(request.clusterId);
-  const approvers = rule ? await deps.people.expandApprovers(rule.approvers) : [];
+  const approvers = rule ? await approversFor(deps, request.clusterId, rule) : [];
   if (!approvers.includes(input.userId)) {
     throw new NotAllowedError(`You are not an approver for ${request.clusterId}, so you cannot decide on #${request.id}.`);
   }

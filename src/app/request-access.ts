@@ -1,8 +1,12 @@
 import { formatDuration } from '../domain/durations.js';
-import { InvalidInputError, NotAllowedError, NotFoundError } from '../domain/errors.js';
+import { CacheAccessError, InvalidInputError, NotAllowedError, NotFoundError } from '../domain/errors.js';
+import { transition } from '../domain/lifecycle.js';
 import type { AccessRequest, NewAccessRequest, Source } from '../domain/request.js';
 import { cidrPrefix, cidrWithin, isWholeInternet } from '../domain/source.js';
 import { RULE_QUOTA_MARGIN, type ClusterPolicy } from '../policy.js';
+import { applyEffects } from './apply-effects.js';
+import { approversFor, qualifiesForAutoApproval } from './approvers.js';
+import { DELAYED_NOTE } from './decide.js';
 import type { UseCaseDeps } from './deps.js';
 import type { AwsLocation, ClusterInfo, GrantFacts, GroupExposure, PeeredSource } from './ports.js';
 
@@ -29,6 +33,27 @@ export interface AccessRequestOutcome {
   approverIds: string[];
   /** False when this was a redelivery of a request already made. */
   created: boolean;
+  /** Approved by the policy's autoApprove: the approvers only got an FYI. */
+  autoApproved: boolean;
+}
+
+/** The part of a request a check refused, so a form can show the error beside that field. */
+export type RequestField = 'cluster' | 'source' | 'duration' | 'reason';
+const refusedFields = new WeakMap<object, RequestField>();
+
+/** Which input field `error` (thrown by requestAccess) is about; undefined when it is about none. */
+export function refusedField(error: unknown): RequestField | undefined {
+  return typeof error === 'object' && error !== null ? refusedFields.get(error) : undefined;
+}
+
+/** Runs a check, marking any refusal it throws as being about `field`. */
+async function about<T>(field: RequestField, check: () => T | Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (error) {
+    if (error instanceof CacheAccessError && !refusedFields.has(error)) refusedFields.set(error, field);
+    throw error;
+  }
 }
 
 /**
@@ -36,33 +61,41 @@ export interface AccessRequestOutcome {
  * Every check runs before anything is stored, so bad input leaves no trace.
  */
 export async function requestAccess(deps: UseCaseDeps, input: AccessRequestInput): Promise<AccessRequestOutcome> {
-  const rule = deps.policy().ruleFor(input.clusterId);
-  if (!rule) {
+  const rule = await about('cluster', () => {
+    const found = deps.policy().ruleFor(input.clusterId);
+    if (found) return found;
     throw new NotAllowedError(
       `No policy rule covers cluster ${input.clusterId}, so it cannot be requested. Ask your platform team to add it to the cache-access policy.`,
     );
-  }
-  const durationSeconds = checkDuration(rule, input.durationSeconds);
+  });
+  const durationSeconds = await about('duration', () => checkDuration(rule, input.durationSeconds));
   const reason = input.reason.trim();
   if (rule.requireReason && reason === '') {
-    throw new InvalidInputError(`Requests for ${input.clusterId} need a reason: add it after the duration.`);
+    await about('reason', () => {
+      throw new InvalidInputError(`Requests for ${input.clusterId} need a reason: add it after the duration.`);
+    });
   }
-  if (input.source.kind === 'cidr') checkCidr(rule, input.source.cidr, input.clusterId);
+  const { source: inputSource } = input;
+  if (inputSource.kind === 'cidr') await about('source', () => checkCidr(rule, inputSource.cidr, input.clusterId));
 
   const location: AwsLocation = { region: rule.region, roleArn: rule.roleArn };
-  const cluster = await deps.directory.findCluster(input.clusterId, location);
-  if (!cluster) {
+  const cluster = await about('cluster', async () => {
+    const found = await deps.directory.findCluster(input.clusterId, location);
+    if (found) return found;
     const where = rule.region ? ` in ${rule.region}` : '';
     throw new NotFoundError(
       `There is no ElastiCache replication group or cache cluster named ${input.clusterId}${where}. Check the id (it is case-sensitive) and the region.`,
     );
-  }
-  const targetGroupId = await chooseTargetGroup(deps, cluster, rule, location);
+  });
+  const targetGroupId = await about('cluster', () => chooseTargetGroup(deps, cluster, rule, location));
   const source =
-    input.source.kind === 'security-group' ? await checkSourceGroup(deps, input.source.groupId, cluster, rule, location) : input.source;
-  const facts = await checkExposure(deps, rule, cluster, targetGroupId, location);
+    inputSource.kind === 'security-group'
+      ? await about('source', () => checkSourceGroup(deps, inputSource.groupId, cluster, rule, location))
+      : inputSource;
+  const facts = await about('cluster', () => checkExposure(deps, rule, cluster, targetGroupId, location));
 
-  const approverIds = await deps.people.expandApprovers(rule.approvers);
+  const approverIds = await approversFor(deps, cluster.id, rule);
+  const autoApproved = await qualifiesForAutoApproval(deps, rule, input.requesterId, durationSeconds);
   const now = deps.clock.now();
   const draft: NewAccessRequest & { source: PeeredSource; facts: GrantFacts } = {
     requesterId: input.requesterId,
@@ -77,7 +110,8 @@ export async function requestAccess(deps: UseCaseDeps, input: AccessRequestInput
     durationSeconds,
     reason,
     policyMatch: rule.match,
-    approvalsRequired: rule.approvals,
+    // cache-access's own approval is the only one an auto-approved request needs.
+    approvalsRequired: autoApproved ? 1 : rule.approvals,
     createdAt: now,
     facts,
   };
@@ -86,11 +120,38 @@ export async function requestAccess(deps: UseCaseDeps, input: AccessRequestInput
     { at: now, actor: input.requesterId, type: 'requested', detail: { durationSeconds, reason } },
     input.dedupeKey,
   );
-  if (!created) return { request, channel: rule.channel, approverIds, created };
+  const outcome = { request, channel: rule.channel, approverIds, created, autoApproved };
+  if (!created) return { ...outcome, autoApproved: request.approvals.some((a) => a.userId === SYSTEM) };
+  if (autoApproved) return { ...outcome, request: await approveAutomatically(deps, request, rule.channel, approverIds) };
 
   const refs = await deps.notifier.requestApproval(request, { channel: rule.channel, approverIds });
   deps.store.addMessageRefs(refs);
-  return { request, channel: rule.channel, approverIds, created };
+  return outcome;
+}
+
+const SYSTEM = 'system';
+
+/**
+ * Approves as cache-access itself and starts the grant. The approvers always hear of it: the same
+ * message they would have been asked with, rendered without buttons since nothing waits for them.
+ */
+async function approveAutomatically(
+  deps: UseCaseDeps,
+  request: AccessRequest,
+  channel: string | undefined,
+  approverIds: string[],
+): Promise<AccessRequest> {
+  const now = deps.clock.now();
+  const { next } = transition(request, { type: 'approve', by: SYSTEM, selfApproval: false }, now);
+  deps.store.save(next, [{ at: now, actor: SYSTEM, type: 'auto-approved', detail: { policyMatch: request.policyMatch } }]);
+  const delayed = (await applyEffects(deps, next, ['schedule-grant'])).length > 0;
+  try {
+    deps.store.addMessageRefs(await deps.notifier.requestApproval(next, { channel, approverIds }));
+  } catch (error) {
+    deps.logger.error({ err: error, requestId: next.id }, 'could not post the auto-approval FYI to the approvers');
+  }
+  await applyEffects(deps, next, ['notify-requester'], delayed ? DELAYED_NOTE : undefined);
+  return next;
 }
 
 function checkDuration(rule: ClusterPolicy, requested: number | undefined): number {

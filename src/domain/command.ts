@@ -6,6 +6,7 @@ import { parseSource, SOURCE_HELP } from './source.js';
 /** What a person typed after /cache-access, understood. */
 export type Command =
   | { kind: 'help' }
+  | { kind: 'open-modal' }
   | { kind: 'request'; clusterId: string; source: Source; durationSeconds?: number; reason: string }
   | { kind: 'list' }
   | { kind: 'status' | 'revoke' | 'cancel'; requestId: number }
@@ -18,7 +19,7 @@ const REQUEST_ID = /^#?(\d{1,15})$/;
 const CLUSTER_ID = /^[a-zA-Z][a-zA-Z0-9-]{0,39}$/;
 
 export const USAGE = [
-  '*Usage:* `/cache-access <cluster> <source> [duration] [reason…]`',
+  '*Usage:* `/cache-access <cluster> <source> [duration] [reason…]`, or `/cache-access` alone for a form',
   '• `<cluster>`: an ElastiCache replication group id or cache cluster id, e.g. `orders-redis`',
   `• \`<source>\`: ${SOURCE_HELP}`,
   `• \`[duration]\`: ${DURATION_HELP}; the policy default when left out`,
@@ -36,7 +37,8 @@ export const USAGE = [
 export function parseCommand(text: string): Command {
   const words = text.trim().split(/\s+/).filter((w) => w.length > 0);
   const [first, second, third, ...rest] = words;
-  if (first === undefined || (words.length === 1 && first.toLowerCase() === 'help')) return { kind: 'help' };
+  if (first === undefined) return { kind: 'open-modal' };
+  if (words.length === 1 && first.toLowerCase() === 'help') return { kind: 'help' };
   try {
     const verb = first.toLowerCase();
     if (verb === 'list' && words.length === 1) return { kind: 'list' };

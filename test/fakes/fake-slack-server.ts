@@ -62,6 +62,8 @@ export interface FakeSlack {
   readonly botUserId: string;
   readonly calls: RecordedCall[];
   readonly responses: RecordedResponse[];
+  /** Views as opened, published or updated (with the id and hash Slack gave them), by view id. */
+  readonly views: ReadonlyMap<string, Record<string, unknown>>;
   callsTo(method: string): RecordedCall[];
   /** Resolves with the first call (already made or still to come) that matches; rejects listing the calls seen. */
   waitFor(match: string | ((call: RecordedCall) => boolean), options?: WaitOptions): Promise<RecordedCall>;
@@ -646,6 +648,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     botUserId,
     calls,
     responses,
+    views,
     callsTo: (method) => calls.filter((call) => call.method === method),
     waitFor: (match, { timeoutMs = 2_000 } = {}) => {
       const test = typeof match === 'string' ? (call: RecordedCall) => call.method === match : match;

@@ -14,7 +14,16 @@ import { loadConfig } from '../../src/config.js';
 import { startBot, type RunningBot } from '../../src/main.js';
 import { FakeAwsAccount } from '../fakes/aws-account.js';
 import { startFakeSlack, type FakeSlack, type RecordedCall } from '../fakes/fake-slack-server.js';
-import { blockActionBody, postToSlackEndpoint, slashCommandBody, type PostOptions } from './slack-request.js';
+import {
+  blockActionBody,
+  eventCallbackBody,
+  postToSlackEndpoint,
+  slashCommandBody,
+  viewActionBody,
+  viewSubmissionBody,
+  type PostOptions,
+  type ViewSubmissionInput,
+} from './slack-request.js';
 
 export const SIGNING_SECRET = 'test-signing-secret';
 
@@ -24,12 +33,24 @@ export interface BotHarness {
   bot: RunningBot;
   eventsUrl: string;
   databasePath: string;
+  /** The BullMQ key prefix of this bot's queue, for tests that inspect jobs in Redis. */
+  queuePrefix: string;
   /** Sends `/cache-access <text>` as `userId`; returns the HTTP reply and the name of its response_url. */
   command(text: string, userId: string, options?: PostOptions & { triggerId?: string }): Promise<{ status: number; text: string; responseName: string }>;
   /** Clicks Approve or Deny on the approval message of request `requestId` as `userId`. */
   click(action: 'approve' | 'deny', requestId: number, userId: string): Promise<{ status: number; responseName: string }>;
   /** The approval message posted for request `requestId` (first one when several). */
   approvalMessage(requestId: number): Promise<RecordedCall>;
+  /** Sends `/cache-access` with no text as `userId` and returns the modal views.open stored. */
+  openModal(userId: string): Promise<Record<string, unknown>>;
+  /** Submits `view` with these field states; returns the HTTP status and the parsed acknowledgement (undefined when empty). */
+  submitModal(userId: string, view: Record<string, unknown>, values: ViewSubmissionInput['values']): Promise<{ status: number; body?: any }>;
+  /** Delivers app_home_opened for `userId` and returns the Home view published for them in answer. */
+  openHome(userId: string): Promise<Record<string, unknown>>;
+  /** Clicks a button of the Home tab `view` (no response_url, as Slack sends it) and returns the next published Home view. */
+  clickInHome(actionId: string, requestId: number, userId: string, view: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** Replaces the policy file's text (the bot reads it again on reloadPolicy). */
+  writePolicy(policyYaml: string): void;
   /** Read-only SQL against the bot's database file. */
   query<T>(sql: string, ...params: unknown[]): T[];
   /** Stops the bot as a crash or deploy would and starts a new one on the same database and Redis. */
@@ -78,6 +99,9 @@ export async function startHarness(policyYaml: string, options: HarnessOptions =
         JSON.stringify(call.body.blocks ?? '').includes(`"value":"${requestId}"`),
     );
 
+  const publishedFor = (userId: string) =>
+    slack.callsTo('views.publish').filter((c) => c.body.user_id === userId).map((c) => c.body.view as Record<string, unknown>);
+
   return {
     slack,
     aws,
@@ -88,6 +112,7 @@ export async function startHarness(policyYaml: string, options: HarnessOptions =
       return eventsUrl;
     },
     databasePath,
+    queuePrefix,
     async command(text, userId, options = {}) {
       const responseName = `cmd-${randomUUID()}`;
       const body = slashCommandBody({ text, userId, responseUrl: slack.responseUrl(responseName), triggerId: options.triggerId });
@@ -114,6 +139,33 @@ export async function startHarness(policyYaml: string, options: HarnessOptions =
       return { status: reply.status, responseName };
     },
     approvalMessage,
+    async openModal(userId) {
+      const triggerId = `${randomUUID()}.modal`;
+      const body = slashCommandBody({ text: '', userId, responseUrl: slack.responseUrl(`modal-${triggerId}`), triggerId });
+      await postToSlackEndpoint(eventsUrl, SIGNING_SECRET, body);
+      await slack.waitFor((c) => c.method === 'views.open' && c.body.trigger_id === triggerId);
+      return waitUntil(() => [...slack.views.values()].filter((v) => v.type === 'modal').at(-1), 2_000, 'the modal');
+    },
+    async submitModal(userId, view, values) {
+      const reply = await postToSlackEndpoint(eventsUrl, SIGNING_SECRET, viewSubmissionBody({ userId, view, values }));
+      return { status: reply.status, body: reply.text ? JSON.parse(reply.text) : undefined };
+    },
+    async openHome(userId) {
+      const before = publishedFor(userId).length;
+      const reply = await postToSlackEndpoint(eventsUrl, SIGNING_SECRET, eventCallbackBody({ type: 'app_home_opened', user: userId, channel: 'D0HOME0001', tab: 'home' }), {
+        contentType: 'application/json',
+      });
+      if (reply.status !== 200) throw new Error(`app_home_opened answered ${reply.status}`);
+      return waitUntil(() => publishedFor(userId)[before], 5_000, `a Home tab for ${userId}`);
+    },
+    async clickInHome(actionId, requestId, userId, view) {
+      const before = publishedFor(userId).length;
+      await postToSlackEndpoint(eventsUrl, SIGNING_SECRET, viewActionBody({ userId, actionId, value: String(requestId), view: { id: 'V0HOME0001', ...view } }));
+      return waitUntil(() => publishedFor(userId)[before], 5_000, `a refreshed Home tab for ${userId}`);
+    },
+    writePolicy(policyYaml) {
+      writeFileSync(policyFile, policyYaml);
+    },
     query<T>(sql: string, ...params: unknown[]) {
       return reader.prepare(sql).all(...params) as T[];
     },

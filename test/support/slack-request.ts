@@ -130,3 +130,69 @@ function defaultTriggerId(): string {
   triggerCount += 1;
   return `${triggerCount}.1234567890.abcdef${triggerCount}`;
 }
+
+export interface ViewSubmissionInput {
+  userId: string;
+  userName?: string;
+  /** The view as views.open stored it (id, hash, callback_id, blocks). */
+  view: Record<string, unknown>;
+  /** block_id → action_id → state, as Slack sends it, e.g. { source: { source: { type: 'plain_text_input', value: 'sg-…' } } }. */
+  values: Record<string, Record<string, Record<string, unknown>>>;
+}
+
+/** The form-encoded body Slack posts when someone submits a modal. */
+export function viewSubmissionBody(input: ViewSubmissionInput): string {
+  const userName = input.userName ?? input.userId.toLowerCase();
+  const payload = {
+    type: 'view_submission',
+    team: { id: FAKE_TEAM_ID, domain: FAKE_TEAM_DOMAIN },
+    user: { id: input.userId, username: userName, name: userName, team_id: FAKE_TEAM_ID },
+    api_app_id: FAKE_APP_ID,
+    token: VERIFICATION_TOKEN,
+    trigger_id: defaultTriggerId(),
+    view: { ...input.view, state: { values: input.values } },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** The form-encoded body Slack posts when someone clicks a button in a view (the Home tab): no response_url. */
+export function viewActionBody(input: { userId: string; actionId: string; value: string; view: Record<string, unknown> }): string {
+  const userName = input.userId.toLowerCase();
+  const payload = {
+    type: 'block_actions',
+    user: { id: input.userId, username: userName, name: userName, team_id: FAKE_TEAM_ID },
+    api_app_id: FAKE_APP_ID,
+    token: VERIFICATION_TOKEN,
+    container: { type: 'view', view_id: input.view.id },
+    trigger_id: defaultTriggerId(),
+    team: { id: FAKE_TEAM_ID, domain: FAKE_TEAM_DOMAIN },
+    enterprise: null,
+    is_enterprise_install: false,
+    view: input.view,
+    actions: [
+      { type: 'button', action_id: input.actionId, block_id: 'home', value: input.value, action_ts: (Date.now() / 1000).toFixed(6) },
+    ],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+let eventCount = 0;
+
+/** The JSON body of an Events API delivery, e.g. { type: 'app_home_opened', user, tab: 'home' }. */
+export function eventCallbackBody(event: Record<string, unknown>): string {
+  eventCount += 1;
+  return JSON.stringify({
+    token: VERIFICATION_TOKEN,
+    team_id: FAKE_TEAM_ID,
+    api_app_id: FAKE_APP_ID,
+    event: { event_ts: (Date.now() / 1000).toFixed(6), ...event },
+    type: 'event_callback',
+    event_id: `Ev${String(eventCount).padStart(9, '0')}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ enterprise_id: null, team_id: FAKE_TEAM_ID, user_id: 'U0BOT00001', is_bot: true, is_enterprise_install: false }],
+    is_ext_shared_channel: false,
+  });
+}

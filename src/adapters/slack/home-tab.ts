@@ -1,0 +1,147 @@
+/**
+ * The App Home tab: a person's own access and the requests waiting for their decision, with the same
+ * buttons (and so the same listeners and checks) as the messages. Published when the tab is opened,
+ * and again after a button on it is clicked.
+ */
+import type { AllMiddlewareArgs, App, types, webApi } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { UseCaseDeps } from '../../app/deps.js';
+import { listAccess, type AccessOverview } from '../../app/list-access.js';
+import { formatDuration } from '../../domain/durations.js';
+import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
+import { ACTION_IDS } from './action-ids.js';
+import { escapeMrkdwn, slackDate, type Block } from './blocks.js';
+
+// Slack takes at most 100 blocks in a view: three sections of at most this many two-block items fit.
+const ITEMS_PER_SECTION = 15;
+const REASON_MAX = 300;
+
+function mrkdwn(text: string): types.MrkdwnElement {
+  return { type: 'mrkdwn', text };
+}
+
+function plain(text: string): types.PlainTextElement {
+  return { type: 'plain_text', text, emoji: true };
+}
+
+function button(action: keyof typeof ACTION_IDS, label: string, request: AccessRequest, style?: 'primary' | 'danger'): types.Button {
+  return { type: 'button', action_id: ACTION_IDS[action], text: plain(label), value: String(request.id), ...(style ? { style } : {}) };
+}
+
+function cut(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+/** "#12 · `orders-redis` from `sg-1` · TCP 6379" */
+function summary(request: AccessRequest): string {
+  const cluster = escapeMrkdwn(request.clusterId);
+  const source = escapeMrkdwn(describeSource(request.source));
+  return `*${formatId(request.id)}* · \`${cluster}\` from \`${source}\` · TCP ${request.port}`;
+}
+
+function timeLeft(request: AccessRequest, now: Date): string {
+  if (!request.expiresAt) return '';
+  const seconds = Math.max(0, Math.ceil((request.expiresAt.getTime() - now.getTime()) / 60_000) * 60);
+  return `${formatDuration(seconds)} left, until ${slackDate(request.expiresAt)}`;
+}
+
+function myItem(request: AccessRequest, now: Date): Block[] {
+  switch (request.status) {
+    case 'active':
+      return [
+        { type: 'section', text: mrkdwn(`:large_green_circle: ${summary(request)}\nActive: ${timeLeft(request, now)}`) },
+        { type: 'actions', block_id: `mine-${request.id}`, elements: [button('extend', 'Extend', request), button('revoke', 'Revoke now', request, 'danger')] },
+      ];
+    case 'pending': {
+      const progress = request.approvalsRequired > 1 ? ` (${request.approvals.length} of ${request.approvalsRequired} approvals)` : '';
+      return [
+        { type: 'section', text: mrkdwn(`:hourglass_flowing_sand: ${summary(request)}\nWaiting for approval${progress}, for ${formatDuration(request.durationSeconds)}`) },
+        { type: 'actions', block_id: `mine-${request.id}`, elements: [button('cancel', 'Cancel request', request)] },
+      ];
+    }
+    default:
+      // Approved: the rule is being added; there is nothing to click until it is active.
+      return [
+        { type: 'section', text: mrkdwn(`:white_check_mark: ${summary(request)}\nApproved; the rule is being added.`) },
+        { type: 'context', elements: [mrkdwn(`Requested ${slackDate(request.createdAt)}`)] },
+      ];
+  }
+}
+
+function awaitingItem(request: AccessRequest): Block[] {
+  const reason = request.reason.trim() === '' ? '_no reason given_' : escapeMrkdwn(cut(request.reason, REASON_MAX));
+  const progress = request.approvalsRequired > 1 ? ` · ${request.approvals.length} of ${request.approvalsRequired} approvals` : '';
+  return [
+    {
+      type: 'section',
+      text: mrkdwn(`${summary(request)} · ${formatDuration(request.durationSeconds)}${progress}\n<@${request.requesterId}>: ${reason}`),
+    },
+    {
+      type: 'actions',
+      block_id: `awaiting-${request.id}`,
+      elements: [button('approve', 'Approve', request, 'primary'), button('deny', 'Deny', request, 'danger')],
+    },
+  ];
+}
+
+/** A titled list, cut to ITEMS_PER_SECTION items with a pointer to the full list. */
+function section(title: string, items: AccessRequest[], render: (r: AccessRequest) => Block[], empty: string): Block[] {
+  const blocks: Block[] = [{ type: 'header', text: plain(title) }];
+  if (items.length === 0) return [...blocks, { type: 'context', elements: [mrkdwn(empty)] }];
+  blocks.push(...items.slice(0, ITEMS_PER_SECTION).flatMap(render));
+  const more = items.length - ITEMS_PER_SECTION;
+  if (more > 0) blocks.push({ type: 'context', elements: [mrkdwn(`…and ${more} more: use \`/cache-access list\` to see them all.`)] });
+  return blocks;
+}
+
+/** The Home tab for one person. Pure. */
+export function homeView({ mine, awaiting }: AccessOverview, now: Date): types.HomeView {
+  const active = mine.filter((r) => r.status !== 'pending');
+  const pending = mine.filter((r) => r.status === 'pending');
+  return {
+    type: 'home',
+    blocks: [
+      { type: 'section', text: mrkdwn('Temporary network access to ElastiCache clusters. Type `/cache-access` to request access.') },
+      ...section('Your access', active, (r) => myItem(r, now), 'No active access.'),
+      ...section('Your pending requests', pending, (r) => myItem(r, now), 'Nothing waiting.'),
+      ...(awaiting.length > 0 ? section('Waiting for your decision', awaiting, awaitingItem, '') : []),
+    ],
+  };
+}
+
+export async function publishHome(client: webApi.WebClient, deps: UseCaseDeps, userId: string): Promise<void> {
+  const overview = await listAccess(deps, userId);
+  await client.views.publish({ user_id: userId, view: homeView(overview, deps.clock.now()) });
+}
+
+const HOME_ACTIONS: ReadonlySet<string> = new Set(Object.values(ACTION_IDS));
+
+/** A click on one of our buttons in the Home tab, whose listener has run by the time `next()` returns. */
+function homeClicker(body: unknown): string | undefined {
+  const b = body as { type?: string; view?: { type?: string }; user?: { id?: string }; actions?: Array<{ action_id?: string }> };
+  const ours = b.actions?.some((a) => a.action_id !== undefined && HOME_ACTIONS.has(a.action_id));
+  return b.type === 'block_actions' && b.view?.type === 'home' && ours ? b.user?.id : undefined;
+}
+
+export function registerHomeTab(app: App, deps: UseCaseDeps, logger: Logger): void {
+  app.event('app_home_opened', async ({ event, client }) => {
+    if (event.tab !== 'home') return;
+    await publishHome(client, deps, event.user).catch((error: unknown) => {
+      logger.warn({ err: error, userId: event.user }, 'could not publish the Home tab');
+    });
+  });
+  // After a button in the Home tab has done its work, show the clicker the new state.
+  app.use(async ({ body, next, client }: AllMiddlewareArgs & { body: unknown }) => {
+    try {
+      await next();
+    } finally {
+      const userId = homeClicker(body);
+      if (userId) {
+        await publishHome(client, deps, userId).catch((error: unknown) => {
+          logger.warn({ err: error, userId }, 'could not refresh the Home tab after a click');
+        });
+      }
+    }
+  });
+}
