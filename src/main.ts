@@ -3,14 +3,16 @@
  * bot from a parsed Config (tests and the benchmark call it directly); run as a program, it reads
  * the settings from process.env once and handles signals.
  */
+import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { Queue } from 'bullmq';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { Logger } from 'pino';
 import { activate } from './app/activate.js';
 import type { UseCaseDeps } from './app/deps.js';
-import type { ClusterDirectory, Firewall } from './app/ports.js';
+import type { ClusterDirectory, Firewall, JobAttempt } from './app/ports.js';
 import { reconcile } from './app/reconcile.js';
 import { remind } from './app/remind.js';
 import { revokeExpired } from './app/revoke.js';
@@ -21,7 +23,15 @@ import { ElastiCacheDirectory } from './adapters/aws/elasticache-directory.js';
 import { RateLimitedFirewall } from './adapters/aws/rate-limited-firewall.js';
 import { SqliteGrantStore } from './adapters/db/grant-store.js';
 import { openDatabase } from './adapters/db/open.js';
-import { healthRoute } from './adapters/health.js';
+import { meteredAws } from './adapters/aws/metered.js';
+import { checkPolicyClusters } from './adapters/aws/startup-check.js';
+import { sqliteMetricSources } from './adapters/db/metric-queries.js';
+import { healthRoute, onceSucceeded, readyRoute, sqliteWritable } from './adapters/health.js';
+import { Metrics, metricsRoute } from './adapters/metrics.js';
+import { startOpsServer } from './adapters/ops-server.js';
+import { QUEUE_NAME } from './adapters/queue/jobs.js';
+import { observedJob } from './adapters/queue/observed-jobs.js';
+import { ObservedWebClient } from './adapters/slack/web-client.js';
 import { createLogger } from './adapters/logger.js';
 import { BullmqScheduler } from './adapters/queue/bullmq-scheduler.js';
 import { createProducerConnection, settled } from './adapters/queue/connection.js';
@@ -54,7 +64,17 @@ export interface StartOptions {
   shutdownTimeoutMs?: number;
   /** Stand-ins for the AWS adapters (the benchmark's in-memory AWS); the rate limit still applies. */
   adapters?: { firewall?: Firewall; directory?: ClusterDirectory };
+  /** What this process runs (default all); see ROLES. */
+  role?: Role;
 }
+
+/**
+ * all: everything. web: Slack traffic only (HTTP or Socket Mode, health, metrics); requests are
+ * stored and jobs enqueued for workers. worker: jobs and the reconciler, with health and metrics on
+ * PORT. Several workers can share one Redis and database.
+ */
+export const ROLES = ['all', 'web', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
 
 export async function startBot(config: Config, options: StartOptions = {}): Promise<RunningBot> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -74,56 +94,68 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   healthRedis.on('error', () => {}); // reported through /healthz, not as an unhandled event
   const scheduler = new BullmqScheduler({ url: config.redisUrl, prefix: options.queuePrefix });
 
-  const app = createSlackApp({
-    config,
-    logger,
-    routes: [
-      healthRoute({
-        database: async () => void database.sqlite.prepare('select 1').get(),
-        redis: async () => {
-          await healthRedis.ping();
-        },
-      }),
-    ],
+  const role = options.role ?? 'all';
+  const runsJobs = role !== 'web';
+  // Queue depths read through the health connection: a scrape never waits on a reconnect.
+  const depthQueue = new Queue(QUEUE_NAME, { connection: healthRedis, prefix: options.queuePrefix });
+  depthQueue.on('error', () => {});
+  const metrics = new Metrics({
+    ...sqliteMetricSources(database.sqlite, () => new Date()),
+    queueDepths: async () => ({ ...(await depthQueue.getJobCounts('waiting', 'delayed', 'active', 'failed')) }),
   });
+  // Our calls to Slack (notifications, look-ups) go through this client: bounded rate-limit waits, counted errors.
+  const slackClient = new ObservedWebClient({ config, logger, metrics });
+  const slackAuth = onceSucceeded(async () => void (await slackClient.auth.test()));
+  slackAuth().catch((error: unknown) => logger.error({ err: error }, 'Slack auth.test failed; /readyz reports not ready'));
+  const redisPing = async () => void (await healthRedis.ping());
+  const routes = [
+    healthRoute({ database: async () => void database.sqlite.prepare('select 1').get(), redis: redisPing }),
+    readyRoute({ database: sqliteWritable(database.sqlite), redis: redisPing, slack: slackAuth }),
+    metricsRoute(metrics),
+  ];
+  const app = role === 'worker' ? undefined : createSlackApp({ config, logger, routes });
   const deps: UseCaseDeps = {
     store,
-    directory: options.adapters?.directory ?? new ElastiCacheDirectory({ elasticache, ec2, clients: awsClients }),
+    directory: meteredAws(options.adapters?.directory ?? new ElastiCacheDirectory({ elasticache, ec2, clients: awsClients }), metrics),
     // One limiter for every mutating EC2 call, so a burst of grants or expiries never trips AWS throttling.
-    firewall: new RateLimitedFirewall(options.adapters?.firewall ?? new Ec2Firewall({ ec2, clients: awsClients }), {
+    firewall: new RateLimitedFirewall(meteredAws(options.adapters?.firewall ?? new Ec2Firewall({ ec2, clients: awsClients }), metrics), {
       perSecond: config.ec2RateLimitPerSecond,
     }),
-    people: new SlackPeopleDirectory({ client: app.client }),
-    notifier: new SlackNotifier({ client: app.client, logger }),
+    people: new SlackPeopleDirectory({ client: slackClient }),
+    notifier: new SlackNotifier({ client: slackClient, logger }),
     scheduler,
     clock: { now: () => new Date() },
     policy: () => policy,
     logger,
   };
-  registerListeners(app, deps, logger);
-  const workers = startWorkers({
+  if (app) registerListeners(app, deps, logger);
+  void checkPolicyClusters(policy, deps.directory, logger);
+  // Each job logs with its request id; its duration (and a revocation's lag) is measured.
+  const job = (name: string, run: (jobDeps: UseCaseDeps, requestId: number, attempt: JobAttempt) => Promise<void>) =>
+    observedJob(name, (requestId, attempt, jobLogger) => run({ ...deps, logger: jobLogger }, requestId, attempt), { logger, metrics, store });
+  const workers = runsJobs && startWorkers({
     url: config.redisUrl,
     prefix: options.queuePrefix,
     logger,
     handlers: {
-      grant: (requestId, attempt) => activate(deps, requestId, attempt),
-      revoke: (requestId, attempt) => revokeExpired(deps, requestId, attempt),
-      remind: (requestId) => remind(deps, requestId),
+      grant: job('grant', activate),
+      revoke: job('revoke', revokeExpired),
+      remind: job('remind', (jobDeps, requestId) => remind(jobDeps, requestId)),
     },
   });
   // A pass at start-up repairs whatever happened while the bot was down (expiries, lost jobs, orphans).
-  const startupPass = reconcile(deps).catch((error: unknown) => logger.error({ err: error }, 'start-up reconcile failed'));
-  const reconciler = startReconcileSchedule({
+  const startupPass = runsJobs && reconcile(deps).catch((error: unknown) => logger.error({ err: error }, 'start-up reconcile failed'));
+  const reconciler = runsJobs && startReconcileSchedule({
     url: config.redisUrl,
     prefix: options.queuePrefix,
     everyMs: config.reconcileIntervalSeconds * 1000,
     run: () => reconcile(deps),
     logger,
   });
-  const server = await app.start(config.port);
-  const address = (server as { address?: () => unknown }).address?.();
-  const port = typeof address === 'object' && address && 'port' in address ? Number(address.port) : config.port;
-  logger.info({ port, mode: config.slack.appToken ? 'socket' : 'http', clusters: policy.rules.length }, 'cache-access started');
+  const opsServer = app ? undefined : await startOpsServer(routes, config.port);
+  const port = app ? portOf(await app.start(config.port), config.port) : opsServer!.port;
+  const mode = app ? (config.slack.appToken ? 'socket' : 'http') : 'none';
+  logger.info({ port, role, mode, clusters: policy.rules.length }, 'cache-access started');
 
   return {
     port,
@@ -139,10 +171,12 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     },
     async stop() {
       logger.info('shutting down');
-      await app.stop().catch((error: unknown) => logger.warn({ err: error }, 'Slack app did not stop cleanly'));
+      await app?.stop().catch((error: unknown) => logger.warn({ err: error }, 'Slack app did not stop cleanly'));
+      await opsServer?.close();
       await startupPass;
-      await Promise.all([workers.close(shutdownTimeoutMs), reconciler.close(shutdownTimeoutMs)]);
+      await Promise.all([workers && workers.close(shutdownTimeoutMs), reconciler && reconciler.close(shutdownTimeoutMs)]);
       await scheduler.close();
+      await depthQueue.close().catch(() => {});
       await settled(healthRedis, shutdownTimeoutMs);
       await healthRedis.quit().catch(() => healthRedis.disconnect());
       ec2.destroy();
@@ -154,13 +188,28 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   };
 }
 
+function portOf(server: unknown, fallback: number): number {
+  const address = (server as { address?: () => unknown }).address?.();
+  return typeof address === 'object' && address && 'port' in address ? Number(address.port) : fallback;
+}
+
+/** `--role all|web|worker` from the command line (argv, not the environment). */
+function roleFrom(argv: string[]): Role {
+  const { values } = parseArgs({ args: argv, options: { role: { type: 'string', default: 'all' } } });
+  const role = values.role as Role;
+  if (!ROLES.includes(role)) throw new ConfigError(`--role must be one of ${ROLES.join(', ')}`);
+  return role;
+}
+
 async function main(): Promise<void> {
   let config: Config;
+  let role: Role;
   try {
+    role = roleFrom(process.argv.slice(2));
     config = loadConfig(process.env);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
+    if (error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error((error as Error).message);
       process.exit(2);
     }
     throw error;
@@ -168,7 +217,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   let bot: RunningBot;
   try {
-    bot = await startBot(config, { logger });
+    bot = await startBot(config, { logger, role });
   } catch (error) {
     logger.fatal({ err: error }, (error as Error).message);
     process.exit(1);

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { CustomRoute } from '@slack/bolt';
+import type Database from 'better-sqlite3';
 
 export type Probe = () => Promise<void>;
 
@@ -17,6 +18,51 @@ export function healthRoute(probes: Record<string, Probe>, timeoutMs = 1_000): C
         sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks });
       });
     },
+  };
+}
+
+/**
+ * GET /readyz: 200 with {"status":"ready"} once every check passes (the database takes writes, Redis
+ * answers, Slack accepted the token), else 503 with {"status":"not-ready"} naming what failed.
+ */
+export function readyRoute(checks: Record<string, Probe>, timeoutMs = 2_000): CustomRoute {
+  return {
+    path: '/readyz',
+    method: ['GET'],
+    handler: (_req, res) => {
+      void runProbes(checks, timeoutMs).then((results) => {
+        const ready = Object.values(results).every((c) => c === 'ok');
+        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', checks: results });
+      });
+    },
+  };
+}
+
+/** A write that is rolled back: fails when the file is read-only, the disk is full or another writer holds the lock too long. */
+export function sqliteWritable(sqlite: Database.Database): Probe {
+  return async () => {
+    sqlite.exec('SAVEPOINT readyz');
+    try {
+      sqlite.exec('CREATE TABLE readyz_probe (x)');
+    } finally {
+      sqlite.exec('ROLLBACK TO readyz; RELEASE readyz');
+    }
+  };
+}
+
+/**
+ * A probe that, once it has succeeded, keeps answering ok without running again (Slack's auth.test:
+ * a token that worked at start-up is not re-checked on every probe). Start it at start-up; until it
+ * succeeds, each call tries again.
+ */
+export function onceSucceeded(probe: Probe): Probe {
+  let passed: Promise<void> | undefined;
+  return () => {
+    passed ??= probe().catch((error: unknown) => {
+      passed = undefined;
+      throw error;
+    });
+    return passed;
   };
 }
 
