@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startBot, type RunningBot } from '../../src/main.js';
@@ -66,6 +66,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** A Redis of the test's own (for tests that FLUSHALL); the run's shared one otherwise. */
   redisUrl?: string;
+  /** The bot's logger, for tests that check what it logs; silent otherwise. */
+  logger?: Logger;
 }
 
 export async function startHarness(policyYaml: string, options: HarnessOptions = {}): Promise<BotHarness> {
@@ -87,7 +89,7 @@ export async function startHarness(policyYaml: string, options: HarnessOptions =
     ...options.env,
   });
   const queuePrefix = `test-${randomUUID()}`;
-  const boot = () => startBot(config, { logger: pino({ level: 'silent' }), queuePrefix, shutdownTimeoutMs: 1_000 });
+  const boot = () => startBot(config, { logger: options.logger ?? pino({ level: 'silent' }), queuePrefix, shutdownTimeoutMs: 1_000 });
   let bot: RunningBot | undefined = await boot();
   let eventsUrl = `http://127.0.0.1:${bot.port}/slack/events`;
   const reader = new Database(databasePath, { readonly: true, fileMustExist: true });
