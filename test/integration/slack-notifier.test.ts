@@ -146,7 +146,10 @@ describe('SlackNotifier.refreshMessages', () => {
 
 describe('SlackNotifier.tellRequester', () => {
   it('DMs the requester the message for the current state, with the note', async () => {
-    await notifier.tellRequester(approved, 'You will get another message when the rule is in place.');
+    const ref = await notifier.tellRequester(approved, 'You will get another message when the rule is in place.');
+    expect(ref).toMatchObject({ requestId: 42, kind: 'requester', channel: expect.stringMatching(/^D/) });
+    // The ref locates the DM, so a later state change can update it.
+    expect(fake.message(ref.channel, ref.ts)?.text).toContain('#42 was approved');
     expect(fake.callsTo('conversations.open')).toEqual([expect.objectContaining({ body: expect.objectContaining({ users: 'U0REQUEST1' }) })]);
     const [post] = fake.callsTo('chat.postMessage');
     expect(post?.body.channel).toMatch(/^D/);
