@@ -201,11 +201,10 @@ describe('bad input is refused with a clear reply; nothing is stored or posted',
     expect(h.slack.callsTo('chat.postMessage')).toHaveLength(0);
   });
 
-  test('usage for an empty command and for help', async () => {
-    for (const text of ['', 'help']) {
-      const reply = await h.command(text, 'U0ALICE');
-      expect(JSON.parse(reply.text)).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('/cache-access <cluster> <source>') });
-    }
+  // An empty command opens the request form (test/integration/request-modal.test.ts).
+  test('usage for help', async () => {
+    const reply = await h.command('help', 'U0ALICE');
+    expect(JSON.parse(reply.text)).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('/cache-access <cluster> <source>') });
   });
 });
 

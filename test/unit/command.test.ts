@@ -11,8 +11,8 @@ describe('parseCommand', () => {
   test.each([
     ['help', { kind: 'help' }],
     ['  HELP  ', { kind: 'help' }],
-    ['', { kind: 'help' }],
-    ['   \n\t ', { kind: 'help' }],
+    ['', { kind: 'open-modal' }],
+    ['   \n\t ', { kind: 'open-modal' }],
     [`orders-redis ${SG}`, { kind: 'request', clusterId: 'orders-redis', source: { kind: 'security-group', groupId: SG }, reason: '' }],
     [
       `orders-redis ${SG} 2h`,
@@ -107,7 +107,7 @@ test('any text gives a Command or an InvalidInputError with the usage, never any
     fc.property(text, (input) => {
       try {
         const command = parseCommand(input);
-        expect(['help', 'request', 'list', 'status', 'revoke', 'cancel', 'extend']).toContain(command.kind);
+        expect(['help', 'open-modal', 'request', 'list', 'status', 'revoke', 'cancel', 'extend']).toContain(command.kind);
       } catch (error) {
         expect(error).toBeInstanceOf(InvalidInputError);
         expect((error as Error).message).toContain(USAGE);
