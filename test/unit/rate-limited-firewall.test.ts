@@ -7,10 +7,12 @@ import { UpstreamError } from '../../src/domain/errors.js';
 class ManualClock {
   time = 0;
   private timers: Array<{ at: number; resolve: () => void }> = [];
+  /** Timers longer than a millisecond fire this much early, as Node's may. */
+  constructor(private readonly earlyMs = 0) {}
   readonly now = () => this.time;
   readonly wait = (ms: number) =>
     new Promise<void>((resolve) => {
-      this.timers.push({ at: this.time + ms, resolve });
+      this.timers.push({ at: this.time + (ms > 1 ? ms - this.earlyMs : ms), resolve });
     });
   get pending(): number {
     return this.timers.length;
@@ -83,6 +85,20 @@ describe('RateLimitedFirewall', () => {
     expect(busiestWindow(calls.map((c) => c.at), 1000)).toBe(10);
     // 30 calls at 10 per second: the last one starts 2.9 s after the first, not earlier.
     expect(calls.at(-1)!.at).toBeCloseTo(2900);
+  });
+
+  it('waits again when a timer fires early, so no window ever sees one call too many', async () => {
+    const clock = new ManualClock(1);
+    const { firewall, calls } = recordingFirewall(clock);
+    const limited = new RateLimitedFirewall(firewall, { perSecond: 10, now: clock.now, wait: clock.wait });
+
+    const results = Array.from({ length: 25 }, (_, i) => limited.revoke('sg-0123abcd', `sgr-${i}`));
+    await flush();
+    while (clock.pending > 0) await clock.advanceToNext();
+    await Promise.all(results);
+
+    expect(calls.map((c) => c.at)).toEqual(Array.from({ length: 25 }, (_, i) => i * 100));
+    expect(busiestWindow(calls.map((c) => c.at), 1000)).toBe(10);
   });
 
   it('does not delay a call after an idle period, nor the read calls at any time', async () => {

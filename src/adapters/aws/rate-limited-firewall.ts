@@ -56,9 +56,9 @@ export class RateLimitedFirewall implements Firewall {
 
   /** Reserves the next free slot synchronously (so callers keep their order), then waits for it. */
   private async takeToken(): Promise<void> {
-    const now = this.now();
-    const slot = Math.max(now, this.nextTokenAt);
+    const slot = Math.max(this.now(), this.nextTokenAt);
     this.nextTokenAt = slot + this.intervalMs;
-    if (slot > now) await this.wait(slot - now);
+    // Timers may fire up to a millisecond early; starting early would let one call too many into a second.
+    for (let now = this.now(); now < slot; now = this.now()) await this.wait(slot - now);
   }
 }
