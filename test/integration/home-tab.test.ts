@@ -49,7 +49,7 @@ test('one pending request: the requester sees Cancel, the approver decides from 
 
   const mine = await h.openHome('U0ALICE');
   expect(json(mine)).toContain('Your pending requests');
-  expect(json(mine)).toMatch(/"action_id":"cancel","text":\{[^}]*\},"value":"1"/);
+  expect(json(mine)).toMatch(/"action_id":"end-access","text":\{[^}]*\},"value":"1"/);
   expect(json(mine)).not.toContain('"action_id":"approve"');
 
   // Someone who is not an approver clicking Approve changes nothing (the decision listener's check).
@@ -65,8 +65,17 @@ test('one pending request: the requester sees Cancel, the approver decides from 
 
   const active = await h.openHome('U0ALICE');
   expect(json(active)).toMatch(/1h left|59m left/);
-  expect(json(active)).toContain('"action_id":"extend"');
-  expect(json(active)).toContain('"action_id":"revoke"');
+  expect(json(active)).toContain('"action_id":"extend-access"');
+  expect(json(active)).toContain('"action_id":"end-access"');
+});
+
+test("Cancel in the requester's Home tab withdraws the pending request and the tab shows it gone", async () => {
+  await h.command(`orders-redis ${SOURCE_GROUP} 1h`, 'U0ALICE');
+  await h.approvalMessage(1);
+  const home = await h.openHome('U0ALICE');
+  const after = await h.clickInHome('end-access', 1, 'U0ALICE', home);
+  expect(statusOf(1)).toBe('cancelled');
+  expect(json(after)).toContain('Nothing waiting.');
 });
 
 test('200 active grants, 200 pending requests and 200 awaiting a decision stay within 100 blocks, with the rest counted', async () => {

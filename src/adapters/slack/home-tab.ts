@@ -9,8 +9,11 @@ import type { UseCaseDeps } from '../../app/deps.js';
 import { listAccess, type AccessOverview } from '../../app/list-access.js';
 import { formatDuration } from '../../domain/durations.js';
 import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
-import { ACTION_IDS } from './action-ids.js';
-import { escapeMrkdwn, slackDate, type Block } from './blocks.js';
+import { escapeMrkdwn, GRANT_ACTIONS, slackDate, type Block } from './blocks.js';
+import { DECISION_ACTIONS } from './decision-listener.js';
+
+/** The message buttons' action ids, so the same listeners (and their checks) serve the Home tab. */
+const ACTIONS = { ...DECISION_ACTIONS, extend: GRANT_ACTIONS.extend, end: GRANT_ACTIONS.end } as const;
 
 // Slack takes at most 100 blocks in a view: three sections of at most this many two-block items fit.
 const ITEMS_PER_SECTION = 15;
@@ -24,8 +27,8 @@ function plain(text: string): types.PlainTextElement {
   return { type: 'plain_text', text, emoji: true };
 }
 
-function button(action: keyof typeof ACTION_IDS, label: string, request: AccessRequest, style?: 'primary' | 'danger'): types.Button {
-  return { type: 'button', action_id: ACTION_IDS[action], text: plain(label), value: String(request.id), ...(style ? { style } : {}) };
+function button(action: keyof typeof ACTIONS, label: string, request: AccessRequest, style?: 'primary' | 'danger'): types.Button {
+  return { type: 'button', action_id: ACTIONS[action], text: plain(label), value: String(request.id), ...(style ? { style } : {}) };
 }
 
 function cut(text: string, max: number): string {
@@ -51,13 +54,13 @@ function myItem(request: AccessRequest, now: Date): Block[] {
     case 'active':
       return [
         { type: 'section', text: mrkdwn(`:large_green_circle: ${summary(request)}\nActive: ${timeLeft(request, now)}`) },
-        { type: 'actions', block_id: `mine-${request.id}`, elements: [button('extend', 'Extend', request), button('revoke', 'Revoke now', request, 'danger')] },
+        { type: 'actions', block_id: `mine-${request.id}`, elements: [button('extend', 'Extend', request), button('end', 'Revoke now', request, 'danger')] },
       ];
     case 'pending': {
       const progress = request.approvalsRequired > 1 ? ` (${request.approvals.length} of ${request.approvalsRequired} approvals)` : '';
       return [
         { type: 'section', text: mrkdwn(`:hourglass_flowing_sand: ${summary(request)}\nWaiting for approval${progress}, for ${formatDuration(request.durationSeconds)}`) },
-        { type: 'actions', block_id: `mine-${request.id}`, elements: [button('cancel', 'Cancel request', request)] },
+        { type: 'actions', block_id: `mine-${request.id}`, elements: [button('end', 'Cancel request', request)] },
       ];
     }
     default:
@@ -115,7 +118,7 @@ export async function publishHome(client: webApi.WebClient, deps: UseCaseDeps, u
   await client.views.publish({ user_id: userId, view: homeView(overview, deps.clock.now()) });
 }
 
-const HOME_ACTIONS: ReadonlySet<string> = new Set(Object.values(ACTION_IDS));
+const HOME_ACTIONS: ReadonlySet<string> = new Set(Object.values(ACTIONS));
 
 /** A click on one of our buttons in the Home tab, whose listener has run by the time `next()` returns. */
 function homeClicker(body: unknown): string | undefined {
