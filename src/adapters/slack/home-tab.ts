@@ -1,7 +1,7 @@
 /**
  * The App Home tab: a person's own access and the requests waiting for their decision, with the same
  * buttons (and so the same listeners and checks) as the messages. Published when the tab is opened,
- * and again after a button on it is clicked.
+ * and again for the clicker and the requester after one of these buttons is clicked.
  */
 import type { AllMiddlewareArgs, App, types, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
@@ -120,11 +120,15 @@ export async function publishHome(client: webApi.WebClient, deps: UseCaseDeps, u
 
 const HOME_ACTIONS: ReadonlySet<string> = new Set(Object.values(ACTIONS));
 
-/** A click on one of our buttons in the Home tab, whose listener has run by the time `next()` returns. */
-function homeClicker(body: unknown): string | undefined {
-  const b = body as { type?: string; view?: { type?: string }; user?: { id?: string }; actions?: Array<{ action_id?: string }> };
-  const ours = b.actions?.some((a) => a.action_id !== undefined && HOME_ACTIONS.has(a.action_id));
-  return b.type === 'block_actions' && b.view?.type === 'home' && ours ? b.user?.id : undefined;
+/**
+ * For a click on one of these buttons, anywhere (message or Home tab): who clicked, and on which
+ * request. Its listener has run by the time `next()` returns.
+ */
+function clickOn(body: unknown): { userId: string; requestId: number } | undefined {
+  const b = body as { type?: string; user?: { id?: string }; actions?: Array<{ action_id?: string; value?: string }> };
+  const action = b.actions?.find((a) => a.action_id !== undefined && HOME_ACTIONS.has(a.action_id));
+  const requestId = Number.parseInt(action?.value ?? '', 10);
+  return b.type === 'block_actions' && b.user?.id && Number.isInteger(requestId) ? { userId: b.user.id, requestId } : undefined;
 }
 
 export function registerHomeTab(app: App, deps: UseCaseDeps, logger: Logger): void {
@@ -134,16 +138,20 @@ export function registerHomeTab(app: App, deps: UseCaseDeps, logger: Logger): vo
       logger.warn({ err: error, userId: event.user }, 'could not publish the Home tab');
     });
   });
-  // After a button in the Home tab has done its work, show the clicker the new state.
+  // After a click has done its work, the clicker's and the requester's tabs show the new state.
+  // Changes made by jobs (activation, expiry, time-outs) show the next time the tab is opened.
   app.use(async ({ body, next, client }: AllMiddlewareArgs & { body: unknown }) => {
     try {
       await next();
     } finally {
-      const userId = homeClicker(body);
-      if (userId) {
-        await publishHome(client, deps, userId).catch((error: unknown) => {
-          logger.warn({ err: error, userId }, 'could not refresh the Home tab after a click');
-        });
+      const click = clickOn(body);
+      if (click) {
+        const requesterId = deps.store.get(click.requestId)?.requesterId;
+        for (const userId of new Set([click.userId, ...(requesterId ? [requesterId] : [])])) {
+          await publishHome(client, deps, userId).catch((error: unknown) => {
+            logger.warn({ err: error, userId }, 'could not refresh the Home tab after a click');
+          });
+        }
       }
     }
   });
