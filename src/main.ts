@@ -55,6 +55,12 @@ export interface RunningBot {
 }
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
+/**
+ * Jobs spend their time waiting on AWS and Slack, so many can run at once; the EC2 rate limiter, not
+ * this, paces AWS. With 4, revocations topped out near 15/s and lagged seconds behind a burst of
+ * expiries (BENCHMARKS.md).
+ */
+const JOB_CONCURRENCY = 16;
 
 export interface StartOptions {
   logger?: Logger;
@@ -136,6 +142,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const workers = runsJobs && startWorkers({
     url: config.redisUrl,
     prefix: options.queuePrefix,
+    concurrency: JOB_CONCURRENCY,
     logger,
     handlers: {
       grant: job('grant', activate),

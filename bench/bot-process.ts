@@ -1,0 +1,93 @@
+/**
+ * Runs bench/bot.js as a child process, so start-up time and memory are the bot's own, and collects
+ * the AWS calls it reports.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BotArguments } from './bot.js';
+import type { AwsCall } from './in-memory-aws.js';
+
+export interface BotProcess {
+  pid: number;
+  port: number;
+  eventsUrl: string;
+  /** Spawn to the first 200 from /readyz (or /healthz where there is no /readyz). */
+  startupMs: number;
+  calls: AwsCall[];
+  /** Resolves once `count` calls of `type` for distinct grants have been reported. */
+  waitForCalls(type: AwsCall['type'], count: number, timeoutMs: number): Promise<void>;
+  memory(): { rssMb: number; peakRssMb: number };
+  stop(): Promise<void>;
+}
+
+const BOT_ENTRY = new URL('./bot.js', import.meta.url);
+
+export async function startBotProcess(args: BotArguments): Promise<BotProcess> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [BOT_ENTRY.pathname, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const calls: AwsCall[] = [];
+  let port: number | undefined;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const message = JSON.parse(line) as AwsCall | { type: 'started'; port: number };
+    if (message.type === 'started') port = message.port;
+    else calls.push(message);
+  });
+
+  const deadline = Date.now() + 30_000;
+  let startupMs: number | undefined;
+  while (startupMs === undefined) {
+    if (child.exitCode !== null) throw new Error(`bench bot exited with code ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error('bench bot was not ready within 30 s');
+    if (port !== undefined && (await isReady(port))) startupMs = performance.now() - started;
+    else await sleep(5);
+  }
+  const readyPort = port!;
+
+  return {
+    pid: child.pid!,
+    port: readyPort,
+    eventsUrl: `http://127.0.0.1:${readyPort}/slack/events`,
+    startupMs,
+    calls,
+    async waitForCalls(type, count, timeoutMs) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const grants = new Set(calls.filter((c) => c.type === type).map((c) => c.grantId));
+        if (grants.size >= count) return;
+        if (Date.now() > until) throw new Error(`only ${grants.size} of ${count} ${type} calls within ${timeoutMs} ms`);
+        await sleep(20);
+      }
+    },
+    memory: () => memoryOf(child.pid!),
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/**
+ * The bot's health port is only known once it reports it; until then, and before /healthz, the bot is not
+ * ready. /readyz is preferred when the bot has one (404 means it does not).
+ */
+async function isReady(port: number): Promise<boolean> {
+  for (const path of ['/readyz', '/healthz']) {
+    const status = await fetch(`http://127.0.0.1:${port}${path}`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 404) continue;
+    return status === 200;
+  }
+  return false;
+}
+
+/** Resident set size now and at its peak, from /proc (Linux). */
+function memoryOf(pid: number): { rssMb: number; peakRssMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
+}

@@ -1,0 +1,275 @@
+/** The measured runs. Each starts its own bot process on a fresh database and queue prefix. */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { SqliteGrantStore } from '../src/adapters/db/grant-store.js';
+import { openDatabase } from '../src/adapters/db/open.js';
+import { BullmqScheduler } from '../src/adapters/queue/bullmq-scheduler.js';
+import type { UseCaseDeps } from '../src/app/deps.js';
+import type { Notifier, PeopleDirectory } from '../src/app/ports.js';
+import { reconcile } from '../src/app/reconcile.js';
+import { loadPolicy } from '../src/policy.js';
+import { startFakeSlack, type FakeSlack } from '../test/fakes/fake-slack-server.js';
+import { startBotProcess, type BotProcess } from './bot-process.js';
+import { InMemoryAws } from './in-memory-aws.js';
+import { seedGrants } from './seed.js';
+import { BENCH_POLICY, SIGNING_SECRET, SlackDriver, type Submitted } from './slack-driver.js';
+import { busiestWindow, ratePerSecond, runPool, summary } from './stats.js';
+
+export type Summary = ReturnType<typeof summary>;
+
+interface Session {
+  dir: string;
+  databasePath: string;
+  policyFile: string;
+  slack: FakeSlack;
+  bot: BotProcess;
+  driver: SlackDriver;
+  close(): Promise<void>;
+}
+
+async function openSession(
+  redisUrl: string,
+  options: { latencyMs: number; rateLimit: number; dir?: string; adoptRecordedRules?: boolean },
+): Promise<Session> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'cache-access-bench-'));
+  const policyFile = join(dir, 'policy.yml');
+  writeFileSync(policyFile, BENCH_POLICY);
+  const databasePath = join(dir, 'cache-access.db');
+  const slack = await startFakeSlack();
+  const bot = await startBotProcess({
+    settings: {
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      PORT: '0',
+      DATABASE_PATH: databasePath,
+      REDIS_URL: redisUrl,
+      POLICY_FILE: policyFile,
+      LOG_LEVEL: 'silent',
+      EC2_RATE_LIMIT: String(options.rateLimit),
+    },
+    awsLatencyMs: options.latencyMs,
+    queuePrefix: `bench-${randomUUID()}`,
+    adoptRecordedRules: options.adoptRecordedRules,
+  });
+  const driver = new SlackDriver(slack, bot.eventsUrl, databasePath);
+  return {
+    dir,
+    databasePath,
+    policyFile,
+    slack,
+    bot,
+    driver,
+    async close() {
+      driver.close();
+      await bot.stop();
+      await slack.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface SteadyResult {
+  startupMs: number;
+  idleRssMb: number;
+  ack: Array<{ concurrency: number; summary: Summary }>;
+  approveToAuthorize: Summary;
+  burst?: { grants: number; rateLimit: number; busiestSecond: number; activatedPerSecond: number };
+  peakRssMb: number;
+}
+
+/**
+ * `concurrency` commands sent at once, in rounds, each round after the previous one's work is done:
+ * Slack delivers bursts of simultaneous commands, and each must be acknowledged within 3 s.
+ */
+const ACK_LEVELS = [
+  { concurrency: 1, rounds: 200 },
+  { concurrency: 10, rounds: 30 },
+  { concurrency: 50, rounds: 4 },
+  { concurrency: 200, rounds: 2 },
+];
+
+/**
+ * Start-up, idle memory, acknowledgement latency per concurrency level, approve → Authorize one at a
+ * time, and (optionally) a 1,000-grant approval burst against the default rate limit.
+ */
+export async function steadyRun(redisUrl: string, latencyMs: number, withBurst: boolean): Promise<SteadyResult> {
+  const rateLimit = 10;
+  const session = await openSession(redisUrl, { latencyMs, rateLimit });
+  const { bot, driver } = session;
+  try {
+    await sleep(2_000);
+    const idleRssMb = bot.memory().rssMb;
+
+    const pending: Submitted[] = [];
+    const ack: SteadyResult['ack'] = [];
+    for (const level of ACK_LEVELS) {
+      const samples: number[] = [];
+      for (let round = 0; round < level.rounds; round++) {
+        const burst = await Promise.all(Array.from({ length: level.concurrency }, () => driver.command('1h')));
+        samples.push(...burst.map((submitted) => submitted.ackMs));
+        pending.push(...burst);
+        // The work after each ack must not spill into the next round's measurements.
+        await driver.drain(pending.length);
+      }
+      ack.push({ concurrency: level.concurrency, summary: summary(samples) });
+    }
+
+    const oneAtATime: number[] = [];
+    for (const submitted of pending.splice(0, 100)) {
+      const [requestId, click] = [...(await driver.approveAll([submitted], 1))][0]!;
+      await bot.waitForCalls('authorize', oneAtATime.length + 1, 10_000);
+      const call = bot.calls.find((c) => c.type === 'authorize' && c.grantId === requestId)!;
+      oneAtATime.push(call.at - click.clickedAt);
+      // Leave the limiter's token to refill, so this measures the bot rather than the queue behind it.
+      await sleep(1000 / rateLimit + 10);
+    }
+
+    let burst: SteadyResult['burst'];
+    if (withBurst) {
+      const grants = 1000;
+      const before = bot.calls.length;
+      await driver.approveAll(pending.splice(0, grants), 50);
+      await bot.waitForCalls('authorize', 100 + grants, 300_000);
+      const times = bot.calls.slice(before).filter((c) => c.type === 'authorize').map((c) => c.at);
+      burst = { grants, rateLimit, busiestSecond: busiestWindow(times, 1000), activatedPerSecond: ratePerSecond(times) };
+    }
+    return {
+      startupMs: bot.startupMs,
+      idleRssMb,
+      ack,
+      approveToAuthorize: summary(oneAtATime),
+      burst,
+      peakRssMb: bot.memory().peakRssMb,
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+export interface FlowResult {
+  grants: number;
+  rateLimit: number;
+  /** Per stage, per second: commands fully processed, clicks acknowledged, Authorize calls, Revoke calls. */
+  requestedPerSecond: number;
+  approvedPerSecond: number;
+  activatedPerSecond: number;
+  revokedPerSecond: number;
+  /** First command sent to last Revoke issued. */
+  endToEndPerSecond: number;
+  revocationLag: Summary;
+  busiestSecond: number;
+  peakRssMb: number;
+}
+
+/**
+ * `grants` grants through the whole flow: requested, approved, activated, and revoked at expiry, with
+ * `durationOf(i)` seconds each. Revocation lag = Revoke issued minus the stored expiry.
+ */
+export async function flowRun(
+  redisUrl: string,
+  options: { latencyMs: number; rateLimit: number; grants: number; durationOf: (i: number) => number },
+): Promise<FlowResult> {
+  const session = await openSession(redisUrl, options);
+  const { bot, driver } = session;
+  try {
+    const submitted: Submitted[] = [];
+    const firstSent = Date.now();
+    await runPool(options.grants, 50, async (i) => {
+      submitted.push(await driver.command(`${options.durationOf(i)}s`));
+    });
+    // Clicks go out as approval messages appear, so requesting and approving overlap.
+    const clicks = await driver.approveAll(submitted, 50);
+    const requestedSpan = (Date.now() - firstSent) / 1000;
+    await bot.waitForCalls('revoke', options.grants, 300_000);
+
+    const requestIds = [...clicks.keys()];
+    const expiries = driver.expiries(requestIds);
+    const revokes = new Map(bot.calls.filter((c) => c.type === 'revoke').map((c) => [c.grantId!, c.at]));
+    const lags = requestIds.map((id) => revokes.get(id)! - expiries.get(id)!);
+    const mutating = bot.calls.map((c) => c.at);
+    const clickTimes = [...clicks.values()].map((c) => c.clickedAt + c.ackMs);
+    return {
+      grants: options.grants,
+      rateLimit: options.rateLimit,
+      requestedPerSecond: options.grants / requestedSpan,
+      approvedPerSecond: ratePerSecond(clickTimes),
+      activatedPerSecond: ratePerSecond(bot.calls.filter((c) => c.type === 'authorize').map((c) => c.at)),
+      revokedPerSecond: ratePerSecond([...revokes.values()]),
+      endToEndPerSecond: options.grants / ((Math.max(...revokes.values()) - firstSent) / 1000),
+      revocationLag: summary(lags),
+      busiestSecond: busiestWindow(mutating, 1000),
+      peakRssMb: bot.memory().peakRssMb,
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+export interface ScaleResult {
+  grants: number;
+  active: number;
+  seedSeconds: number;
+  /** First pass (creates the 1,000 revoke jobs) and a second, steady one. */
+  reconcileFirstMs: number;
+  reconcileSteadyMs: number;
+  rssMb: number;
+  peakRssMb: number;
+  startupMs: number;
+}
+
+/** Reconciler pass time over a database of `grants` grants, and the bot's memory running on it. */
+export async function scaleRun(redisUrl: string, grants: number, active: number): Promise<ScaleResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'cache-access-bench-'));
+  const databasePath = join(dir, 'cache-access.db');
+  const policyFile = join(dir, 'policy.yml');
+  writeFileSync(policyFile, BENCH_POLICY);
+  const database = openDatabase(databasePath);
+  const store = new SqliteGrantStore(database.db);
+  const aws = new InMemoryAws({ latencyMs: 0 });
+  const seedStarted = performance.now();
+  seedGrants(store, aws, grants, active);
+  const seedSeconds = (performance.now() - seedStarted) / 1000;
+
+  const scheduler = new BullmqScheduler({ url: redisUrl, prefix: `bench-${randomUUID()}` });
+  // A clean pass over consistent data tells no one anything: any Slack call fails the run.
+  const refuse = () => () => Promise.reject(new Error('a clean reconcile pass talks to no one'));
+  const policy = loadPolicy(policyFile);
+  const deps: UseCaseDeps = {
+    store,
+    directory: aws.directory,
+    firewall: aws.firewall,
+    people: new Proxy({} as PeopleDirectory, { get: refuse }),
+    notifier: new Proxy({} as Notifier, { get: refuse }),
+    scheduler,
+    clock: { now: () => new Date() },
+    policy: () => policy,
+    logger: pino({ level: 'silent' }),
+  };
+  const timedPass = async () => {
+    const started = performance.now();
+    const report = await reconcile(deps);
+    if (report.errors.length > 0 || report.revokesEnsured.length !== active) {
+      throw new Error(`unexpected reconcile report: ${JSON.stringify({ ...report, revokesEnsured: report.revokesEnsured.length })}`);
+    }
+    return performance.now() - started;
+  };
+  const reconcileFirstMs = await timedPass();
+  const reconcileSteadyMs = await timedPass();
+  await scheduler.close();
+  database.close();
+
+  const session = await openSession(redisUrl, { latencyMs: 0, rateLimit: 10, dir, adoptRecordedRules: true });
+  try {
+    // Let the start-up reconcile pass over the recorded grants finish.
+    await sleep(5_000);
+    const { rssMb, peakRssMb } = session.bot.memory();
+    return { grants, active, seedSeconds, reconcileFirstMs, reconcileSteadyMs, rssMb, peakRssMb, startupMs: session.bot.startupMs };
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Records grants straight through the GrantStore (no Slack): a history of ended grants and a number of
+ * active ones whose rules are in place, as a long-running installation would have.
+ */
+import type { SqliteGrantStore } from '../src/adapters/db/grant-store.js';
+import type { RuleSpec } from '../src/app/ports.js';
+import type { AccessRequest } from '../src/domain/request.js';
+import { clusterName, groupOf, type InMemoryAws } from './in-memory-aws.js';
+import { APPROVER } from './slack-driver.js';
+
+export function seedGrants(store: SqliteGrantStore, aws: InMemoryAws, total: number, active: number): void {
+  const now = Date.now();
+  for (let i = 0; i < total; i++) {
+    const clusterId = clusterName(i);
+    const cidr = `10.200.${(i >> 8) & 255}.${i & 255}/32`;
+    const createdAt = new Date(now - (total - i) * 60_000);
+    const { request } = store.create(
+      {
+        requesterId: `U0SEED${i}`,
+        requesterName: `seed${i}`,
+        clusterId,
+        engine: 'redis',
+        endpoint: `${clusterId}.abc123.euw1.cache.amazonaws.com`,
+        port: 6379,
+        vpcId: 'vpc-0bench000',
+        targetGroupId: groupOf(clusterId),
+        source: { kind: 'cidr', cidr },
+        durationSeconds: 3600,
+        reason: 'seeded',
+        policyMatch: 'bench-*',
+        approvalsRequired: 1,
+        createdAt,
+      },
+      { at: createdAt, actor: `U0SEED${i}`, type: 'requested' },
+    );
+    const approved: AccessRequest = {
+      ...request,
+      status: 'approved',
+      approvals: [{ userId: APPROVER, at: createdAt }],
+      approvedAt: createdAt,
+      version: 2,
+    };
+    store.save(approved, [{ at: createdAt, actor: APPROVER, type: 'approved' }]);
+    const spec: RuleSpec = { securityGroupId: approved.targetGroupId, protocol: 'tcp', port: 6379, source: approved.source };
+    const rule = store.recordRuleIntent({ ...approved, version: 3 }, spec, [{ at: createdAt, actor: 'system', type: 'rule-requested' }]);
+    const isActive = i >= total - active;
+    const activatedAt = isActive ? new Date(now) : createdAt;
+    const expiresAt = new Date(activatedAt.getTime() + 3_600_000);
+    const awsRuleId = isActive ? aws.seedRule(spec, request.id) : `sgr-seeded${String(i).padStart(8, '0')}`;
+    store.markRuleInPlace(rule.id, awsRuleId, 'cache-access');
+    const activeGrant: AccessRequest = { ...approved, status: 'active', ruleRecordId: rule.id, activatedAt, expiresAt, version: 4 };
+    store.save(activeGrant, [{ at: activatedAt, actor: 'system', type: 'activated', detail: { awsRuleId } }]);
+    if (isActive) continue;
+    store.releaseRule(rule.id, request.id);
+    store.markRuleRemoved(rule.id, expiresAt);
+    store.save({ ...activeGrant, status: 'expired', endedAt: expiresAt, endedBy: 'system', version: 5 }, [
+      { at: expiresAt, actor: 'system', type: 'expired', detail: { awsRuleId } },
+    ]);
+  }
+}

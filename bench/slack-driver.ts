@@ -1,0 +1,146 @@
+/**
+ * Drives the bot as Slack does (signed slash commands and button clicks to /slack/events) and reads
+ * its SQLite file, read-only, to find the request and approval message each command produced.
+ */
+import Database from 'better-sqlite3';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FakeSlack } from '../test/fakes/fake-slack-server.js';
+import { blockActionBody, postToSlackEndpoint, slashCommandBody } from '../test/support/slack-request.js';
+import { clusterName } from './in-memory-aws.js';
+import { runPool } from './stats.js';
+
+export const SIGNING_SECRET = 'bench-signing-secret';
+export const APPROVER = 'U0APPROVER';
+export const APPROVAL_CHANNEL = 'C0APPROVALS';
+
+/** The bench's own policy: one-second grants allowed, and room for 1,000 rules per group. */
+export const BENCH_POLICY = `
+defaults:
+  minDuration: 1s
+  maxDuration: 8h
+  ruleQuota: 1000
+clusters:
+  - match: "bench-*"
+    approvers: [${APPROVER}]
+    channel: ${APPROVAL_CHANNEL}
+    allowedCidrs: [10.0.0.0/8]
+`;
+
+let sequence = 0;
+
+export interface Submitted {
+  triggerId: string;
+  ackMs: number;
+  sentAt: number;
+}
+
+export class SlackDriver {
+  private readonly reader: Database.Database;
+
+  constructor(
+    private readonly slack: FakeSlack,
+    private readonly eventsUrl: string,
+    databasePath: string,
+  ) {
+    this.reader = new Database(databasePath, { readonly: true, fileMustExist: true });
+  }
+
+  /** `/cache-access bench-NN 10.x.y.z/32 <duration> bench` from a distinct requester and source. */
+  async command(duration: string): Promise<Submitted> {
+    const n = ++sequence;
+    const triggerId = `bench-${n}`;
+    const body = slashCommandBody({
+      text: `${clusterName(n)} 10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}/32 ${duration} bench`,
+      userId: `U0REQ${n}`,
+      responseUrl: this.slack.responseUrl(`cmd-${n}`),
+      triggerId,
+    });
+    const sentAt = Date.now();
+    const started = performance.now();
+    const reply = await postToSlackEndpoint(this.eventsUrl, SIGNING_SECRET, body);
+    const ackMs = performance.now() - started;
+    if (reply.status !== 200) throw new Error(`command answered ${reply.status}: ${reply.text}`);
+    return { triggerId, ackMs, sentAt };
+  }
+
+  /**
+   * Clicks Approve on each command's approval message as soon as it is posted, `concurrency` at a time.
+   * Returns, per request id, when its click was sent (Date.now()) and how long the ack took.
+   */
+  async approveAll(
+    submitted: Submitted[],
+    concurrency: number,
+    timeoutMs = 120_000,
+  ): Promise<Map<number, { clickedAt: number; ackMs: number }>> {
+    const wanted = new Set(submitted.map((s) => `slash:${s.triggerId}`));
+    const clicked = new Map<number, { clickedAt: number; ackMs: number }>();
+    const deadline = Date.now() + timeoutMs;
+    while (clicked.size < wanted.size) {
+      if (Date.now() > deadline) {
+        const last = this.slack.responses.at(-1);
+        throw new Error(`only ${clicked.size} of ${wanted.size} approval messages appeared; last reply: ${JSON.stringify(last?.body)}`);
+      }
+      const ready = this.approvalMessages().filter((m) => wanted.has(m.dedupeKey) && !clicked.has(m.requestId));
+      await runPool(ready.length, concurrency, async (i) => {
+        const message = ready[i]!;
+        clicked.set(message.requestId, await this.approve(message));
+      });
+      if (ready.length === 0) await sleep(20);
+    }
+    return clicked;
+  }
+
+  /** Stored expiry (ms) of each request. */
+  expiries(requestIds: number[]): Map<number, number> {
+    const rows = this.reader
+      .prepare(`select id, expires_at as expiresAt from requests where id in (${requestIds.map(() => '?').join(',')})`)
+      .all(...requestIds) as Array<{ id: number; expiresAt: number | null }>;
+    return new Map(rows.filter((r) => r.expiresAt !== null).map((r) => [r.id, r.expiresAt!]));
+  }
+
+  /** How many requests the bot has stored and posted an approval message for. */
+  countApprovalMessages(): number {
+    return (this.reader.prepare("select count(*) as n from slack_messages where kind = 'approval'").get() as { n: number }).n;
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+
+  private approvalMessages(): Array<{ requestId: number; dedupeKey: string; channel: string; ts: string }> {
+    return this.reader
+      .prepare(
+        `select r.id as requestId, r.dedupe_key as dedupeKey, m.channel, m.ts from requests r
+         join slack_messages m on m.request_id = r.id and m.kind = 'approval' where r.status = 'pending'`,
+      )
+      .all() as Array<{ requestId: number; dedupeKey: string; channel: string; ts: string }>;
+  }
+
+  private async approve(message: { requestId: number; channel: string; ts: string }) {
+    const body = blockActionBody({
+      userId: APPROVER,
+      actionId: 'approve',
+      value: String(message.requestId),
+      messageTs: message.ts,
+      channelId: message.channel,
+      responseUrl: this.slack.responseUrl(`click-${message.requestId}`),
+    });
+    const clickedAt = Date.now();
+    const started = performance.now();
+    const reply = await postToSlackEndpoint(this.eventsUrl, SIGNING_SECRET, body);
+    if (reply.status !== 200) throw new Error(`approve answered ${reply.status}: ${reply.text}`);
+    return { clickedAt, ackMs: performance.now() - started };
+  }
+
+  /** Waits until the bot has posted `count` approval messages in all (the work after each ack is done). */
+  async drain(count: number, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.countApprovalMessages() < count) {
+      if (Date.now() > deadline) {
+        const last = this.slack.responses.at(-1);
+        throw new Error(`only ${this.countApprovalMessages()} of ${count} requests processed; last reply: ${JSON.stringify(last?.body)}`);
+      }
+      await sleep(20);
+    }
+  }
+}
