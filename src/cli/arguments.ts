@@ -1,0 +1,114 @@
+/** Reads the admin CLI's command line into a command. Pure: the caller supplies $USER. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseDuration } from '../domain/durations.js';
+import { InvalidInputError } from '../domain/errors.js';
+import { STATUSES, type Status } from '../domain/request.js';
+import { COMMAND_NAMES, type CommandName } from './help.js';
+
+export const AUDIT_FORMATS = ['csv', 'json'] as const;
+export type AuditFormat = (typeof AUDIT_FORMATS)[number];
+
+export type CliCommand =
+  | { kind: 'help'; command?: CommandName }
+  | { kind: 'grants'; status?: Status; clusterId?: string }
+  | { kind: 'show'; requestId: number }
+  | { kind: 'revoke'; requestId: number; reason: string; operator: string }
+  | { kind: 'reconcile' }
+  | { kind: 'audit'; sinceSeconds: number; format: AuditFormat };
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const HELP: Options = { help: { type: 'boolean', short: 'h' } };
+const OPTIONS: Record<CommandName, Options> = {
+  grants: { ...HELP, status: { type: 'string' }, cluster: { type: 'string' } },
+  show: HELP,
+  revoke: { ...HELP, reason: { type: 'string' }, operator: { type: 'string' } },
+  reconcile: HELP,
+  audit: { ...HELP, since: { type: 'string' }, format: { type: 'string', default: 'csv' } },
+};
+const POSITIONALS: Record<CommandName, number> = { grants: 0, show: 1, revoke: 1, reconcile: 0, audit: 0 };
+
+const REQUEST_ID = /^#?(\d{1,15})$/;
+
+/** Throws InvalidInputError (a usage error) for anything it cannot read. */
+export function parseCliArgs(argv: string[], user: string | undefined): CliCommand {
+  const [name, ...rest] = argv;
+  if (name === undefined) throw new InvalidInputError('A command is required: run cache-access --help.');
+  if (name === '--help' || name === '-h') return { kind: 'help' };
+  if (!isCommandName(name)) throw new InvalidInputError(`Unknown command "${name}": run cache-access --help.`);
+
+  const { values, positionals } = readOptions(name, rest);
+  if (values.help) return { kind: 'help', command: name };
+  const expected = POSITIONALS[name];
+  if (positionals.length !== expected) {
+    throw new InvalidInputError(
+      expected === 0
+        ? `${name} takes no arguments, got "${positionals.join(' ')}": run cache-access ${name} --help.`
+        : `${name} needs exactly one request id: run cache-access ${name} --help.`,
+    );
+  }
+  switch (name) {
+    case 'grants':
+      return { kind: 'grants', status: statusOf(values.status), clusterId: nonEmpty(values.cluster, '--cluster') };
+    case 'show':
+      return { kind: 'show', requestId: requestIdOf(positionals[0]!) };
+    case 'revoke': {
+      const reason = nonEmpty(values.reason, '--reason');
+      if (reason === undefined) throw new InvalidInputError('revoke needs --reason "<why>", for the audit trail.');
+      const operator = nonEmpty(values.operator, '--operator') ?? nonEmpty(user, '$USER');
+      if (operator === undefined) throw new InvalidInputError('revoke needs --operator <name> when $USER is not set.');
+      return { kind: 'revoke', requestId: requestIdOf(positionals[0]!), reason, operator };
+    }
+    case 'reconcile':
+      return { kind: 'reconcile' };
+    case 'audit': {
+      const since = nonEmpty(values.since, '--since');
+      if (since === undefined) throw new InvalidInputError('audit needs --since <duration>, e.g. --since 7d.');
+      return { kind: 'audit', sinceSeconds: parseDuration(since), format: formatOf(values.format) };
+    }
+  }
+}
+
+function readOptions(name: CommandName, args: string[]) {
+  try {
+    const { values, positionals } = parseArgs({ args, options: OPTIONS[name], allowPositionals: true, strict: true });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
+  } catch (error) {
+    // node's ERR_PARSE_ARGS_* messages name the option; add where to look.
+    throw new InvalidInputError(`${(error as Error).message}\nRun cache-access ${name} --help.`);
+  }
+}
+
+function isCommandName(name: string): name is CommandName {
+  return (COMMAND_NAMES as readonly string[]).includes(name);
+}
+
+function nonEmpty(value: string | boolean | undefined, what: string): string | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  if (text === '') throw new InvalidInputError(`${what} must not be empty.`);
+  return text;
+}
+
+function requestIdOf(text: string): number {
+  const match = REQUEST_ID.exec(text);
+  if (!match) throw new InvalidInputError(`"${text}" is not a request id: use a number such as 42 or #42.`);
+  return Number(match[1]);
+}
+
+function statusOf(value: string | boolean | undefined): Status | undefined {
+  const text = nonEmpty(value, '--status');
+  if (text === undefined) return undefined;
+  if (!(STATUSES as readonly string[]).includes(text)) {
+    throw new InvalidInputError(`--status must be one of ${STATUSES.join(', ')}; got "${text}".`);
+  }
+  return text as Status;
+}
+
+function formatOf(value: string | boolean | undefined): AuditFormat {
+  const text = String(value);
+  if (!(AUDIT_FORMATS as readonly string[]).includes(text)) {
+    throw new InvalidInputError(`--format must be csv or json; got "${text}".`);
+  }
+  return text as AuditFormat;
+}

@@ -1,0 +1,55 @@
+/** What each admin command does, given the wired services; returns the text to print and the exit code. */
+import { reconcile } from '../app/reconcile.js';
+import { requestRevocation } from '../app/request-revocation.js';
+import { NotFoundError } from '../domain/errors.js';
+import { STATUSES, formatId } from '../domain/request.js';
+import type { CliCommand } from './arguments.js';
+import { exportAudit } from './audit-export.js';
+import type { CliServices } from './composition.js';
+import { EXIT } from './exit-codes.js';
+import { grantsTable } from './grants-table.js';
+import { reconcileSummary } from './reconcile-summary.js';
+import { requestReport } from './request-report.js';
+
+export interface CommandResult {
+  output: string;
+  exitCode: number;
+}
+
+type RunnableCommand = Exclude<CliCommand, { kind: 'help' }>;
+
+export async function runCommand(command: RunnableCommand, services: CliServices): Promise<CommandResult> {
+  switch (command.kind) {
+    case 'grants': {
+      const store = services.store();
+      const requests = (command.status ? [command.status] : STATUSES)
+        .flatMap((status) => store.findByStatus(status))
+        .filter((request) => command.clusterId === undefined || request.clusterId === command.clusterId)
+        .sort((a, b) => a.id - b.id);
+      return ok(grantsTable(requests));
+    }
+    case 'show': {
+      const store = services.store();
+      const request = store.get(command.requestId);
+      if (!request) throw new NotFoundError(`There is no request ${formatId(command.requestId)}.`);
+      return ok(requestReport(request, store.history(request.id)));
+    }
+    case 'revoke': {
+      const by = `operator:${command.operator}`;
+      const request = await requestRevocation(services.useCaseDeps(), { requestId: command.requestId, by, reason: command.reason });
+      return ok(`Revocation of ${formatId(request.id)} requested by ${by}; the bot's workers remove its rule now.\n`);
+    }
+    case 'reconcile': {
+      const report = await reconcile(services.useCaseDeps());
+      return { output: reconcileSummary(report), exitCode: report.errors.length === 0 ? EXIT.ok : EXIT.failure };
+    }
+    case 'audit': {
+      const since = new Date(Date.now() - command.sinceSeconds * 1000);
+      return ok(exportAudit(services.eventsSince(since), command.format));
+    }
+  }
+}
+
+function ok(output: string): CommandResult {
+  return { output, exitCode: EXIT.ok };
+}

@@ -1,0 +1,73 @@
+/** The --help texts of the admin CLI and of each of its commands. */
+import { STATUSES } from '../domain/request.js';
+
+export const COMMAND_NAMES = ['grants', 'show', 'revoke', 'reconcile', 'audit'] as const;
+export type CommandName = (typeof COMMAND_NAMES)[number];
+
+const EXIT_CODES = [
+  'Exit codes:',
+  '  0  done',
+  '  1  failed (database, Redis or AWS unreachable; a reconcile step that could not run)',
+  '  2  usage error (unknown command or option, bad value, invalid settings)',
+  '  3  not found, or the request is in a state that forbids the command',
+].join('\n');
+
+export const PROGRAM_HELP = [
+  'Usage: cache-access <command> [options]',
+  '',
+  'Admin commands for cache-access, for when Slack is down or for audits. Settings come from the',
+  "same environment variables as the bot (DATABASE_PATH, REDIS_URL, POLICY_FILE, AWS_*, …).",
+  '',
+  'Commands:',
+  '  grants [--status S] [--cluster C]   list requests as a table',
+  '  show <id>                           one request and its full event history',
+  '  revoke <id> --reason "…"            end an active grant now (the bot\'s workers remove the rule)',
+  '  reconcile                           run one reconcile pass and print what it did',
+  '  audit --since 7d [--format csv]     the event log since then, as csv or json',
+  '',
+  'Run cache-access <command> --help for a command\'s options.',
+  '',
+  EXIT_CODES,
+].join('\n');
+
+export const COMMAND_HELP: Record<CommandName, string> = {
+  grants: [
+    'Usage: cache-access grants [--status <status>] [--cluster <cluster id>]',
+    '',
+    'Lists requests, oldest first, as a table: every request unless filtered.',
+    `  --status   one of ${STATUSES.join(', ')}`,
+    '  --cluster  only requests for this replication group or cache cluster id',
+  ].join('\n'),
+  show: [
+    'Usage: cache-access show <id>',
+    '',
+    'Prints request <id> (42 or #42) and its full event history.',
+  ].join('\n'),
+  revoke: [
+    'Usage: cache-access revoke <id> --reason "<why>" [--operator <name>]',
+    '',
+    'Ends active grant <id> now: records who asked and why in its history, and enqueues its revoke',
+    "job in Redis, due at once. The running bot's workers remove the rule; this needs Redis, not AWS.",
+    '  --reason    why, for the audit trail (required)',
+    '  --operator  who you are, recorded as operator:<name> (default: $USER)',
+  ].join('\n'),
+  reconcile: [
+    'Usage: cache-access reconcile',
+    '',
+    'Runs one reconcile pass, as the bot does every RECONCILE_INTERVAL: requeues lost grant and',
+    'revoke jobs, revokes overdue grants and orphan rules, records rules removed outside',
+    'cache-access, times out pending requests. Needs the database, Redis, AWS and the policy.',
+    'People are told in Slack when SLACK_BOT_TOKEN is set; otherwise nobody is notified.',
+  ].join('\n'),
+  audit: [
+    'Usage: cache-access audit --since <duration> [--format csv|json]',
+    '',
+    'Prints the event log of every request from <duration> ago (e.g. 30m, 7d, 1d12h) until now.',
+    '  --since   how far back (required)',
+    '  --format  csv (default: a header row, RFC 4180 quoting) or json (an array)',
+  ].join('\n'),
+};
+
+export function commandHelp(name: CommandName): string {
+  return `${COMMAND_HELP[name]}\n\n${EXIT_CODES}`;
+}

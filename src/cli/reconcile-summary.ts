@@ -1,0 +1,18 @@
+/** What one reconcile pass did, in lines an operator can read. */
+import type { ReconcileReport } from '../app/reconcile.js';
+import { formatId } from '../domain/request.js';
+
+export function reconcileSummary(report: ReconcileReport): string {
+  const ids = (list: number[]) => list.map(formatId).join(', ');
+  const lines = [
+    ['Grant jobs requeued', ids(report.grantsRequeued)],
+    ['Overdue grants revoked', ids(report.overdueRevokes)],
+    ['Revoke jobs checked', ids(report.revokesEnsured)],
+    ['Orphan rules revoked', report.orphansRevoked.join(', ')],
+    ['Rules removed outside cache-access', ids(report.revokedExternally)],
+    ['Pending requests timed out', ids(report.timedOut)],
+  ].map(([label, list]) => `${label}: ${list || 'none'}`);
+  for (const error of report.errors) lines.push(`Error: ${error}`);
+  lines.push(report.errors.length === 0 ? 'Reconcile pass complete.' : `Reconcile pass incomplete: ${report.errors.length} step(s) failed.`);
+  return lines.join('\n') + '\n';
+}
