@@ -1,4 +1,5 @@
 import type { AccessRequest } from '../domain/request.js';
+import { approversFor } from './approvers.js';
 import type { UseCaseDeps } from './deps.js';
 
 export interface AccessOverview {
@@ -14,15 +15,16 @@ export async function listAccess(deps: UseCaseDeps, userId: string): Promise<Acc
   const open = [...pending, ...deps.store.findByStatus('approved'), ...deps.store.findByStatus('active')];
   const mine = open.filter((request) => request.requesterId === userId).sort((a, b) => a.id - b.id);
   const policy = deps.policy();
-  // One expansion per policy rule, however many requests it governs.
-  const approversByRule = new Map<string, Promise<string[]>>();
+  // One look-up per policy rule (per cluster where approvers come from its tags), however many requests.
+  const approversByKey = new Map<string, Promise<string[]>>();
   const awaiting: AccessRequest[] = [];
   for (const request of pending) {
     const rule = policy.ruleFor(request.clusterId);
     if (!rule || request.approvals.some((a) => a.userId === userId)) continue;
     if (request.requesterId === userId && !rule.selfApproval) continue;
-    if (!approversByRule.has(rule.match)) approversByRule.set(rule.match, deps.people.expandApprovers(rule.approvers));
-    if ((await approversByRule.get(rule.match)!).includes(userId)) awaiting.push(request);
+    const key = rule.approversFromTags ? `cluster:${request.clusterId}` : `rule:${rule.match}`;
+    if (!approversByKey.has(key)) approversByKey.set(key, approversFor(deps, request.clusterId, rule));
+    if ((await approversByKey.get(key)!).includes(userId)) awaiting.push(request);
   }
   return { mine, awaiting };
 }

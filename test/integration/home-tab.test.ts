@@ -57,6 +57,9 @@ test('one pending request: the requester sees Cancel, the approver decides from 
   expect(json(bobHome)).toContain('Waiting for your decision');
   expect(json(bobHome)).toContain('checkout');
   await h.clickInHome('approve', 1, 'U0MALLORY', bobHome);
+  // No response_url in the Home tab: the refusal reaches Mallory by DM instead of being lost.
+  const refusal = await h.slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.channel === 'U0MALLORY');
+  expect(String(refusal.body.text)).toContain('not an approver for');
   expect(statusOf(1)).toBe('pending');
 
   const after = await h.clickInHome('approve', 1, 'U0BOB', bobHome);

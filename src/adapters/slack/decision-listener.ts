@@ -2,6 +2,7 @@ import type { App, BlockButtonAction } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { decide } from '../../app/decide.js';
 import type { UseCaseDeps } from '../../app/deps.js';
+import { replyToClick } from './click-reply.js';
 import { userMessageFor } from './user-message.js';
 
 export const DECISION_ACTIONS = { approve: 'approve', deny: 'deny' } as const;
@@ -13,7 +14,7 @@ export const DECISION_ACTIONS = { approve: 'approve', deny: 'deny' } as const;
  */
 export function registerDecisionListener(app: App, deps: UseCaseDeps, logger: Logger): void {
   for (const decision of ['approve', 'deny'] as const) {
-    app.action<BlockButtonAction>(DECISION_ACTIONS[decision], async ({ ack, body, action, respond }) => {
+    app.action<BlockButtonAction>(DECISION_ACTIONS[decision], async ({ ack, body, action, respond, client }) => {
       await ack();
       const requestId = Number.parseInt(action.value ?? '', 10);
       const context = { userId: body.user.id, requestId, decision };
@@ -21,14 +22,13 @@ export function registerDecisionListener(app: App, deps: UseCaseDeps, logger: Lo
         const outcome = await decide(deps, { requestId, userId: body.user.id, decision });
         logger.info({ ...context, status: outcome.request.status }, 'decision recorded');
         if (outcome.delayed) {
-          await respond({
-            response_type: 'ephemeral',
-            replace_original: false,
-            text: `Approved #${requestId}. Processing is delayed (the job queue is unreachable); the rule will be added as soon as it is back.`,
-          });
+          await replyToClick(
+            { body, respond, client },
+            `Approved #${requestId}. Processing is delayed (the job queue is unreachable); the rule will be added as soon as it is back.`,
+          );
         }
       } catch (error) {
-        await respond({ response_type: 'ephemeral', replace_original: false, text: userMessageFor(error, logger, context) });
+        await replyToClick({ body, respond, client }, userMessageFor(error, logger, context));
       }
     });
   }

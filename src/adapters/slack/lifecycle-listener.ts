@@ -6,6 +6,7 @@ import { decideExtension, requestExtension } from '../../app/extend.js';
 import { GRANT_ACTIONS } from './blocks.js';
 import { EXTENSION_ACTIONS } from './lifecycle-blocks.js';
 import { endedText, extensionText } from './lifecycle-commands.js';
+import { replyToClick } from './click-reply.js';
 import { userMessageFor } from './user-message.js';
 
 type Handler = (requestId: number, userId: string) => Promise<string>;
@@ -29,7 +30,7 @@ export function registerLifecycleListener(app: App, deps: UseCaseDeps, logger: L
     },
   };
   for (const [actionId, handle] of Object.entries(handlers)) {
-    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond }) => {
+    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
       await ack();
       const requestId = Number.parseInt(action.value ?? '', 10);
       const context = { userId: body.user.id, requestId, actionId };
@@ -40,7 +41,7 @@ export function registerLifecycleListener(app: App, deps: UseCaseDeps, logger: L
       } catch (error) {
         text = userMessageFor(error, logger, context);
       }
-      await respond({ response_type: 'ephemeral', replace_original: false, text });
+      await replyToClick({ body, respond, client }, text);
     });
   }
 }
