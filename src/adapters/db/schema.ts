@@ -11,22 +11,32 @@ const SOURCE_KINDS = ['security-group', 'cidr'] as const;
 const timestamp = (name: string) => integer(name, { mode: 'timestamp_ms' });
 
 /** Ingress rules as cache-access knows them. Several requests may hold the same rule. */
-export const ingressRules = sqliteTable('ingress_rules', {
-  id: integer('id').primaryKey(),
-  securityGroupId: text('security_group_id').notNull(),
-  protocol: text('protocol', { enum: ['tcp'] }).notNull(),
-  port: integer('port').notNull(),
-  sourceKind: text('source_kind', { enum: SOURCE_KINDS }).notNull(),
-  /** The source security group id or CIDR. */
-  source: text('source').notNull(),
-  /** For a source group in a peered VPC: its account and the peering connection the rule names. */
-  sourcePeering: text('source_peering', { mode: 'json' }).$type<SourcePeering>(),
-  awsRuleId: text('aws_rule_id'),
-  origin: text('origin', { enum: ['cache-access', 'pre-existing'] }).notNull(),
-  state: text('state', { enum: ['pending', 'in-place', 'removing', 'removed'] }).notNull(),
-  createdAt: timestamp('created_at').notNull(),
-  removedAt: timestamp('removed_at'),
-});
+export const ingressRules = sqliteTable(
+  'ingress_rules',
+  {
+    id: integer('id').primaryKey(),
+    securityGroupId: text('security_group_id').notNull(),
+    protocol: text('protocol', { enum: ['tcp'] }).notNull(),
+    port: integer('port').notNull(),
+    sourceKind: text('source_kind', { enum: SOURCE_KINDS }).notNull(),
+    /** The source security group id or CIDR. */
+    source: text('source').notNull(),
+    /** For a source group in a peered VPC: its account and the peering connection the rule names. */
+    sourcePeering: text('source_peering', { mode: 'json' }).$type<SourcePeering>(),
+    awsRuleId: text('aws_rule_id'),
+    origin: text('origin', { enum: ['cache-access', 'pre-existing'] }).notNull(),
+    state: text('state', { enum: ['pending', 'in-place', 'removing', 'removed'] }).notNull(),
+    createdAt: timestamp('created_at').notNull(),
+    removedAt: timestamp('removed_at'),
+  },
+  (t) => [
+    // Activation looks for a live rule with the same spec; revocation and the reconciler look rules up by
+    // AWS id and by state. Without these each of those scans every rule ever recorded.
+    index('ingress_rules_spec_idx').on(t.securityGroupId, t.source, t.port),
+    index('ingress_rules_aws_rule_id_idx').on(t.awsRuleId),
+    index('ingress_rules_state_idx').on(t.state),
+  ],
+);
 
 export const requests = sqliteTable(
   'requests',
@@ -71,6 +81,8 @@ export const requests = sqliteTable(
     index('requests_status_idx').on(t.status),
     // The reconciler looks for active grants past their expiry.
     index('requests_status_expires_at_idx').on(t.status, t.expiresAt),
+    // The holders of a rule, asked on every activation and revocation.
+    index('requests_rule_record_id_idx').on(t.ruleRecordId),
   ],
 );
 
