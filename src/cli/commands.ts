@@ -36,11 +36,11 @@ export async function runCommand(command: RunnableCommand, services: CliServices
     }
     case 'revoke': {
       const by = `operator:${command.operator}`;
-      const request = await requestRevocation(services.useCaseDeps(), { requestId: command.requestId, by, reason: command.reason });
+      const request = await requestRevocation(await services.useCaseDeps(), { requestId: command.requestId, by, reason: command.reason });
       return ok(`Revocation of ${formatId(request.id)} requested by ${by}; the bot's workers remove its rule now.\n`);
     }
     case 'reconcile': {
-      const report = await reconcile(services.useCaseDeps());
+      const report = await reconcile(await services.useCaseDeps());
       return { output: reconcileSummary(report), exitCode: report.errors.length === 0 ? EXIT.ok : EXIT.failure };
     }
     case 'audit': {
