@@ -1,0 +1,232 @@
+/**
+ * Shutdown of the real program (the compiled dist/main.js as a child process) with a grant job in
+ * flight: EC2 over HTTP holds AuthorizeSecurityGroupIngress open while SIGTERM or SIGINT arrives.
+ * Real SQLite, real Redis (a database of its own: the program uses the default queue prefix), the
+ * fake Slack Web API.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { SqliteGrantStore } from '../../src/adapters/db/grant-store.js';
+import { openDatabase } from '../../src/adapters/db/open.js';
+import { BullmqScheduler } from '../../src/adapters/queue/bullmq-scheduler.js';
+import { QUEUE_NAME } from '../../src/adapters/queue/jobs.js';
+import { transition } from '../../src/domain/lifecycle.js';
+import { buildProgram, type BuiltProgram } from '../fakes/built-program.js';
+import { startFakeEc2, type FakeEc2 } from '../fakes/fake-ec2-server.js';
+import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack-server.js';
+
+/** src/main.ts's SHUTDOWN_TIMEOUT_MS: how long stop() lets running jobs finish. */
+const DRAIN_BOUND_MS = 10_000;
+/** The drain bound plus time to close everything else and exit. */
+const EXIT_BOUND_MS = DRAIN_BOUND_MS + 5_000;
+
+const POLICY = `clusters:\n  - match: "orders-*"\n    approvers: [U0APPROVER]\n`;
+const REQUESTER = 'U0REQUESTER';
+
+function redisDatabase(url: string, db: number): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${db}`;
+  return parsed.toString();
+}
+
+interface RunningProgram {
+  child: ChildProcess;
+  /** Resolves with the first JSON log line whose msg is `msg`. */
+  logged(msg: string): Promise<Record<string, unknown>>;
+  /** Resolves with the exit code, or rejects after `ms`. */
+  exited(ms: number): Promise<number | null>;
+}
+
+describe('shutdown with a job in flight', () => {
+  let program: BuiltProgram;
+  let dir: string;
+  let databasePath: string;
+  let ec2: FakeEc2;
+  let slack: FakeSlack;
+  let running: RunningProgram | undefined;
+  // Database 4 of the run's Redis: no other test file uses it.
+  const redisUrl = redisDatabase(inject('redisUrl'), 4);
+  const queue = new Queue(QUEUE_NAME, { connection: { url: redisUrl } });
+
+  beforeAll(async () => {
+    program = await buildProgram();
+  }, 180_000);
+  afterAll(async () => {
+    await queue.close();
+    program?.remove();
+  });
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cache-access-shutdown-'));
+    databasePath = join(dir, 'cache-access.db');
+    writeFileSync(join(dir, 'policy.yml'), POLICY);
+    ec2 = await startFakeEc2();
+    slack = await startFakeSlack();
+    await queue.obliterate({ force: true });
+  });
+  afterEach(async () => {
+    if (running?.child.exitCode === null) running.child.kill('SIGKILL');
+    running = undefined;
+    await ec2.close();
+    await slack.close();
+    await queue.obliterate({ force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** An approved request with its grant job enqueued, as the approval click leaves it. */
+  async function approvedRequestWithGrantJob(): Promise<number> {
+    const database = openDatabase(databasePath);
+    const store = new SqliteGrantStore(database.db);
+    const now = new Date();
+    const { request } = store.create(
+      {
+        requesterId: REQUESTER,
+        requesterName: 'ana',
+        clusterId: 'orders-redis',
+        engine: 'redis',
+        endpoint: 'orders-redis.abc123.ng.0001.euw1.cache.amazonaws.com',
+        port: 6379,
+        vpcId: 'vpc-0123abcd',
+        targetGroupId: 'sg-0aaaaaaaaaaaaaaaa',
+        source: { kind: 'cidr', cidr: '10.1.2.0/24' },
+        durationSeconds: 7200,
+        reason: 'shutdown test',
+        policyMatch: 'orders-*',
+        approvalsRequired: 1,
+        createdAt: now,
+      },
+      { at: now, actor: REQUESTER, type: 'created' },
+    );
+    const { next } = transition(request, { type: 'approve', by: 'U0APPROVER', selfApproval: false }, now);
+    store.save(next, [{ at: now, actor: 'U0APPROVER', type: 'approved' }]);
+    // Closed before the program starts, so that its clean close is the last one (see the WAL check).
+    database.close();
+    const scheduler = new BullmqScheduler({ url: redisUrl });
+    await scheduler.scheduleGrant(request.id);
+    await scheduler.close();
+    return request.id;
+  }
+
+  function start(): RunningProgram {
+    const child = spawn(process.execPath, [join(program.dist, 'main.js')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        SLACK_BOT_TOKEN: 'xoxb-shutdown-test',
+        SLACK_SIGNING_SECRET: 'shutdown-test-secret',
+        SLACK_API_URL: slack.apiUrl,
+        PORT: '0',
+        DATABASE_PATH: databasePath,
+        REDIS_URL: redisUrl,
+        POLICY_FILE: join(dir, 'policy.yml'),
+        LOG_LEVEL: 'info',
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_ENDPOINT_URL: ec2.url,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: Array<Record<string, unknown>> = [];
+    const waiters: Array<{ msg: string; resolve: (line: Record<string, unknown>) => void }> = [];
+    let buffered = '';
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const complete = buffered.split('\n');
+      buffered = complete.pop()!;
+      for (const text of complete) {
+        const line = JSON.parse(text) as Record<string, unknown>;
+        lines.push(line);
+        for (const waiter of waiters.filter((w) => w.msg === line.msg)) waiter.resolve(line);
+      }
+    });
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return {
+      child,
+      logged: (msg) =>
+        Promise.race([
+          new Promise<Record<string, unknown>>((resolve) => {
+            const seen = lines.find((line) => line.msg === msg);
+            if (seen) resolve(seen);
+            else waiters.push({ msg, resolve });
+          }),
+          exit.then(() => {
+            throw new Error(`the program exited before logging "${msg}"; stderr: ${stderr}`);
+          }),
+        ]),
+      exited: (ms) =>
+        Promise.race([
+          exit,
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within ${ms} ms`)), ms).unref()),
+        ]),
+    };
+  }
+
+  function readBack(requestId: number) {
+    const database = openDatabase(databasePath);
+    try {
+      const store = new SqliteGrantStore(database.db);
+      const request = store.get(requestId)!;
+      return { request, rule: request.ruleRecordId === undefined ? undefined : store.getRule(request.ruleRecordId) };
+    } finally {
+      database.close();
+    }
+  }
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal}: lets the running grant finish, closes SQLite and Redis, and exits 0`, async () => {
+      const requestId = await approvedRequestWithGrantJob();
+      const authorizeArrived = ec2.holdAuthorize();
+      running = start();
+      await Promise.all([authorizeArrived, running.logged('cache-access started')]);
+
+      running.child.kill(signal);
+      await running.logged('shutting down');
+      // Only now does AWS answer: the job was in flight for the whole start of the shutdown.
+      ec2.releaseAuthorize();
+
+      expect(await running.exited(EXIT_BOUND_MS)).toBe(0);
+      await running.logged('stopped');
+      // SQLite removes the write-ahead log when the last connection closes cleanly.
+      expect(existsSync(`${databasePath}-wal`)).toBe(false);
+      // The drained job finished its work: rule recorded in place, grant active, its effects done.
+      const [awsRule] = [...ec2.rules.values()];
+      const { request, rule } = readBack(requestId);
+      expect(request.status).toBe('active');
+      expect(rule).toMatchObject({ state: 'in-place', awsRuleId: awsRule!.ruleId, origin: 'cache-access' });
+      expect(awsRule!.tags['cache-access:grant-id']).toBe(String(requestId));
+      expect(await queue.getJobState(`revoke-${requestId}`)).toBe('delayed');
+      expect(slack.callsTo('conversations.open').map((call) => call.body.users)).toEqual([REQUESTER]);
+      expect(slack.callsTo('chat.postMessage')).toHaveLength(1);
+    }, 60_000);
+  }
+
+  it('SIGTERM with AWS hanging past the drain bound: exits 0 anyway, leaving the grant approved with a pending rule to retry', async () => {
+    const requestId = await approvedRequestWithGrantJob();
+    const authorizeArrived = ec2.holdAuthorize();
+    running = start();
+    await Promise.all([authorizeArrived, running.logged('cache-access started')]);
+
+    running.child.kill('SIGTERM');
+
+    expect(await running.exited(EXIT_BOUND_MS)).toBe(0);
+    await running.logged('queue workers did not stop in time; disconnecting from Redis');
+    expect(existsSync(`${databasePath}-wal`)).toBe(false);
+    // The intent was recorded before AWS was called, so nothing is lost: the grant is still approved
+    // and its pending rule record names the exact rule. The job stays in Redis and runs again once its
+    // lock expires (and the reconciler re-enqueues approved grants); that run finds AWS's rule, tagged
+    // with this grant's id, and adopts it rather than adding a second one.
+    const { request, rule } = readBack(requestId);
+    expect(request.status).toBe('approved');
+    expect(rule).toMatchObject({ state: 'pending', securityGroupId: 'sg-0aaaaaaaaaaaaaaaa', port: 6379 });
+    expect(await queue.getJobState(`grant-${requestId}`)).not.toBe('unknown');
+  }, 60_000);
+});
