@@ -247,6 +247,9 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => {
     if (!stopping) bot.reloadPolicy();
   });
+  // During a Redis outage BullMQ can leave a rejected connection-handshake promise unhandled; Node
+  // would end the process for it. Log it instead: the queue recovers when Redis does.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -8,6 +8,11 @@ import { Redis } from 'ioredis';
 /** Where to reach Redis: a URL (the adapter owns and closes the connection) or a caller-owned connection. */
 export type RedisTarget = { url: string } | { connection: Redis };
 
+/** Keep trying, at most 2 s apart, so work resumes within seconds of Redis coming back. */
+function reconnectDelay(attempt: number): number {
+  return Math.min(attempt * 250, 2_000);
+}
+
 /**
  * For a Queue: no offline queue, so a command issued while disconnected rejects instead of waiting for a
  * reconnect, and commands already sent are rejected after one failed reconnect attempt.
@@ -15,12 +20,12 @@ export type RedisTarget = { url: string } | { connection: Redis };
 export function createProducerConnection(url: string): Redis {
   // No ready check: its INFO command, sent without an offline queue, rejects unhandled inside ioredis
   // when the connection is closed between connect and ready (a quick shutdown).
-  return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableReadyCheck: false });
+  return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableReadyCheck: false, retryStrategy: reconnectDelay });
 }
 
 /** For a Worker: BullMQ requires maxRetriesPerRequest null so its blocking commands wait out outages. */
 export function createWorkerConnection(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null });
+  return new Redis(url, { maxRetriesPerRequest: null, retryStrategy: reconnectDelay });
 }
 
 /**

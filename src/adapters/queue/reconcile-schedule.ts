@@ -47,8 +47,8 @@ export function startReconcileSchedule({ url, prefix, everyMs, run, logger }: Re
     queue.upsertJobScheduler(SCHEDULER_ID, { every: everyMs }, { name: SCHEDULER_ID, opts: { removeOnComplete: true, removeOnFail: true } });
 
   const watchdog = setInterval(() => {
-    void queue
-      .getJobScheduler(SCHEDULER_ID)
+    // BullMQ waits for a connection without limit (it never answers while Redis is down), so bound it.
+    void withinMs(queue.getJobScheduler(SCHEDULER_ID), Math.min(everyMs, 5_000))
       .then(async (existing) => {
         if (existing) return;
         logger.warn('reconcile scheduler missing from Redis (data lost?): running a pass and re-creating it');
@@ -78,4 +78,12 @@ export function startReconcileSchedule({ url, prefix, everyMs, run, logger }: Re
       }
     },
   };
+}
+
+function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
