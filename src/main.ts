@@ -103,7 +103,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const role = options.role ?? 'all';
   const runsJobs = role !== 'web';
   // Queue depths read through the health connection: a scrape never waits on a reconnect.
-  const depthQueue = new Queue(QUEUE_NAME, { connection: healthRedis, prefix: options.queuePrefix });
+  const depthQueue = new Queue(QUEUE_NAME, { connection: healthRedis, prefix: options.queuePrefix, skipVersionCheck: true });
   depthQueue.on('error', () => {});
   const metrics = new Metrics({
     ...sqliteMetricSources(database.sqlite, () => new Date()),
@@ -247,8 +247,8 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => {
     if (!stopping) bot.reloadPolicy();
   });
-  // During a Redis outage BullMQ can leave a rejected connection-handshake promise unhandled; Node
-  // would end the process for it. Log it instead: the queue recovers when Redis does.
+  // A stray rejection in a dependency (seen in BullMQ's handshake during Redis outages) must not end
+  // the process that revokes access on time: log it loudly instead.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 }
 

@@ -99,7 +99,8 @@ async function revokeJobs(id: number) {
 }
 
 function lastUpdateOf(channel: string): string {
-  return JSON.stringify(h.slack.callsTo('chat.update').filter((c) => c.body.channel === channel).at(-1)?.body.blocks);
+  // '' until the first update arrives, so waitUntil keeps polling instead of throwing.
+  return JSON.stringify(h.slack.callsTo('chat.update').filter((c) => c.body.channel === channel).at(-1)?.body.blocks) ?? '';
 }
 
 describe('list and status', () => {

@@ -183,3 +183,26 @@ describe('delivered twice, done once', () => {
     expect(h.aws.rules.size).toBe(1);
   });
 });
+
+describe('Redis down', () => {
+  test('requests are still stored and approvers asked; an approval is recorded, the requester told it is delayed, and the grant enqueued by the running bot once Redis is back', async () => {
+    await redis.kill();
+    const reply = await h.command(`orders-redis ${SOURCE_GROUP} 1h testing`, 'U0ALICE');
+    expect(reply.status).toBe(200);
+    await h.approvalMessage(1);
+    expect(statusOf(1)).toBe('pending');
+
+    await h.click('approve', 1, 'U0BOB');
+    await waitForStatus(1, 'approved');
+    await h.slack.waitFor((c) => c.method === 'chat.postMessage' && JSON.stringify(c.body).includes('Processing is delayed'), {
+      timeoutMs: 15_000,
+    });
+    expect(h.aws.rules.size).toBe(0);
+
+    // Redis comes back, empty: the running bot's reconciler (its watchdog: the job scheduler is gone too)
+    // enqueues the grant within about one interval plus a reconnect.
+    await redis.start();
+    await waitForStatus(1, 'active', 10_000);
+    expect(h.aws.rules.size).toBe(1);
+  }, 60_000);
+});

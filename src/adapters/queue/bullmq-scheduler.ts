@@ -31,7 +31,7 @@ export class BullmqScheduler implements Scheduler {
   constructor(options: BullmqSchedulerOptions) {
     const connection = 'url' in options ? createProducerConnection(options.url) : options.connection;
     this.ownedConnection = 'url' in options ? connection : undefined;
-    this.queue = new Queue<JobData, void, JobName>(QUEUE_NAME, { connection, prefix: options.prefix });
+    this.queue = new Queue<JobData, void, JobName>(QUEUE_NAME, { connection, prefix: options.prefix, skipVersionCheck: true });
     // Failures reach callers as UpstreamError; without a listener EventEmitter would crash the process instead.
     this.queue.on('error', () => {});
     this.clock = options.clock ?? systemClock;

@@ -37,10 +37,10 @@ export function startReconcileSchedule({ url, prefix, everyMs, run, logger }: Re
       }));
 
   const producer = createProducerConnection(url);
-  const queue = new Queue(MAINTENANCE_QUEUE, { connection: producer, prefix });
+  const queue = new Queue(MAINTENANCE_QUEUE, { connection: producer, prefix, skipVersionCheck: true });
   queue.on('error', () => {}); // Redis outages are handled by the watchdog below
   const workerConnection = createWorkerConnection(url);
-  const worker = new Worker(MAINTENANCE_QUEUE, () => runOnce('scheduler'), { connection: workerConnection, prefix, concurrency: 1 });
+  const worker = new Worker(MAINTENANCE_QUEUE, () => runOnce('scheduler'), { connection: workerConnection, prefix, concurrency: 1, skipVersionCheck: true });
   worker.on('error', (error) => logger.warn({ err: error }, 'reconcile worker error'));
 
   const ensureScheduler = () =>

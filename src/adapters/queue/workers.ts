@@ -48,6 +48,7 @@ export function startWorkers(options: WorkersOptions): Workers {
     {
       connection,
       prefix: options.prefix,
+      skipVersionCheck: true, // see createProducerConnection
       concurrency: options.concurrency ?? 4,
       // Only revoke jobs use a custom backoff type; grant and remind jobs use BullMQ's built-in exponential one.
       settings: { backoffStrategy: (attemptsMade: number) => revokeRetryDelayMs(attemptsMade) },
