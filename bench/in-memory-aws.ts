@@ -31,7 +31,7 @@ export function groupOf(clusterId: string): string {
 export interface AwsCall {
   type: 'authorize' | 'revoke';
   grantId?: number;
-  /** Date.now() when the call was issued, before its latency. */
+  /** Wall-clock ms (sub-millisecond) when the call was issued, before its latency. */
   at: number;
 }
 
@@ -58,7 +58,7 @@ export class InMemoryAws {
 
   readonly firewall: Firewall = {
     authorize: async (spec: RuleSpec, _description: string, tags: RuleTags): Promise<AuthorizeResult> => {
-      this.options.onCall?.({ type: 'authorize', grantId: tags.grantId, at: Date.now() });
+      this.options.onCall?.({ type: 'authorize', grantId: tags.grantId, at: performance.timeOrigin + performance.now() });
       await this.latency();
       const key = keyOf(spec);
       const existing = this.byKey.get(key);
@@ -66,7 +66,7 @@ export class InMemoryAws {
       return { outcome: 'created', awsRuleId: this.seedRule(spec, tags.grantId) };
     },
     revoke: async (_group: string, awsRuleId: string) => {
-      this.options.onCall?.({ type: 'revoke', grantId: this.rules.get(awsRuleId)?.grantId, at: Date.now() });
+      this.options.onCall?.({ type: 'revoke', grantId: this.rules.get(awsRuleId)?.grantId, at: performance.timeOrigin + performance.now() });
       await this.latency();
       const rule = this.rules.get(awsRuleId);
       if (!rule) return 'already-gone';

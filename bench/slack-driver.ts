@@ -57,7 +57,7 @@ export class SlackDriver {
     });
     const sentAt = Date.now();
     const started = performance.now();
-    const reply = await postToSlackEndpoint(this.eventsUrl, SIGNING_SECRET, body);
+    const reply = await this.post(body);
     const ackMs = performance.now() - started;
     if (reply.status !== 200) throw new Error(`command answered ${reply.status}: ${reply.text}`);
     return { triggerId, ackMs, sentAt };
@@ -88,6 +88,21 @@ export class SlackDriver {
       if (ready.length === 0) await sleep(20);
     }
     return clicked;
+  }
+
+  /** Clicks Approve on one command's approval message once it is posted. */
+  async approveWhenPosted(submitted: Submitted, timeoutMs = 60_000): Promise<{ requestId: number; clickedAt: number; ackMs: number }> {
+    const deadline = Date.now() + timeoutMs;
+    const lookup = this.reader.prepare(
+      `select r.id as requestId, m.channel, m.ts from requests r
+       join slack_messages m on m.request_id = r.id and m.kind = 'approval' where r.dedupe_key = ?`,
+    );
+    for (;;) {
+      const message = lookup.get(`slash:${submitted.triggerId}`) as { requestId: number; channel: string; ts: string } | undefined;
+      if (message) return { requestId: message.requestId, ...(await this.approve(message)) };
+      if (Date.now() > deadline) throw new Error(`no approval message for ${submitted.triggerId} within ${timeoutMs} ms`);
+      await sleep(10);
+    }
   }
 
   /** Stored expiry (ms) of each request. */
@@ -127,9 +142,22 @@ export class SlackDriver {
     });
     const clickedAt = Date.now();
     const started = performance.now();
-    const reply = await postToSlackEndpoint(this.eventsUrl, SIGNING_SECRET, body);
+    const reply = await this.post(body);
     if (reply.status !== 200) throw new Error(`approve answered ${reply.status}: ${reply.text}`);
     return { clickedAt, ackMs: performance.now() - started };
+  }
+
+  /**
+   * Node's HTTP server closes idle keep-alive connections after 5 s; a request sent on one just as it closes
+   * is reset before it is read. Sent again, as Slack retries; the bot deduplicates commands and repeated clicks.
+   */
+  private async post(body: string): Promise<{ status: number; text: string }> {
+    try {
+      return await postToSlackEndpoint(this.eventsUrl, SIGNING_SECRET, body);
+    } catch (error) {
+      if ((error as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw error;
+      return postToSlackEndpoint(this.eventsUrl, SIGNING_SECRET, body);
+    }
   }
 
   /** Waits until the bot has posted `count` approval messages in all (the work after each ack is done). */

@@ -101,6 +101,24 @@ describe('RateLimitedFirewall', () => {
     expect(busiestWindow(calls.map((c) => c.at), 1000)).toBe(10);
   });
 
+  it('spaces calls from when they really started, so callers woken late together do not start together', async () => {
+    const clock = new ManualClock();
+    const { firewall, calls } = recordingFirewall(clock);
+    const limited = new RateLimitedFirewall(firewall, { perSecond: 10, now: clock.now, wait: clock.wait });
+
+    const results = Array.from({ length: 20 }, (_, i) => limited.revoke('sg-0123abcd', `sgr-${i}`));
+    await flush();
+    // The event loop stalls for 1.5 s: every caller that was due meanwhile wakes at once.
+    clock.time = 1_500;
+    while (clock.pending > 0) await clock.advanceToNext();
+    await Promise.all(results);
+
+    const times = calls.map((c) => c.at);
+    expect(times).toHaveLength(20);
+    expect(busiestWindow(times, 1000)).toBe(10);
+    expect(times.slice(1).every((t, i) => t - times[i]! >= 100)).toBe(true);
+  });
+
   it('does not delay a call after an idle period, nor the read calls at any time', async () => {
     const clock = new ManualClock();
     const { firewall, calls } = recordingFirewall(clock);

@@ -15,16 +15,18 @@ export interface RateLimitOptions {
 }
 
 /**
- * The bucket holds a single token, refilled every 1/perSecond s: calls start at least that far apart,
- * in arrival order, so any one-second window sees at most `perSecond` of them. A larger bucket would let
- * a burst through at once and double the rate seen in the window that follows it.
+ * The bucket holds a single token, refilled 1/perSecond s after the previous call actually started:
+ * calls start at least that far apart, in arrival order, so any one-second window sees at most
+ * `perSecond` of them, even when a busy event loop wakes several waiting callers late at once. A
+ * larger bucket would let a burst through at once and double the rate seen in the window that follows.
  */
 export class RateLimitedFirewall implements Firewall {
   private readonly intervalMs: number;
   private readonly now: () => number;
   private readonly wait: (ms: number) => Promise<unknown>;
-  /** When the next token is available. */
-  private nextTokenAt = -Infinity;
+  /** Callers queue here, one token each. */
+  private queue: Promise<void> = Promise.resolve();
+  private lastStartAt = -Infinity;
 
   constructor(
     private readonly inner: Firewall,
@@ -54,11 +56,16 @@ export class RateLimitedFirewall implements Firewall {
     return this.inner.listTaggedRules(...args);
   }
 
-  /** Reserves the next free slot synchronously (so callers keep their order), then waits for it. */
-  private async takeToken(): Promise<void> {
-    const slot = Math.max(this.now(), this.nextTokenAt);
-    this.nextTokenAt = slot + this.intervalMs;
-    // Timers may fire up to a millisecond early; starting early would let one call too many into a second.
-    for (let now = this.now(); now < slot; now = this.now()) await this.wait(slot - now);
+  /** Waits for the callers ahead, then for the token; the caller's AWS call starts right after. */
+  private takeToken(): Promise<void> {
+    const turn = this.queue.then(async () => {
+      // Loops because timers may fire up to a millisecond early.
+      for (let now = this.now(); now < this.lastStartAt + this.intervalMs; now = this.now()) {
+        await this.wait(this.lastStartAt + this.intervalMs - now);
+      }
+      this.lastStartAt = this.now();
+    });
+    this.queue = turn;
+    return turn;
   }
 }
