@@ -267,7 +267,8 @@ describe('reminder', () => {
     const blocks = JSON.stringify(reminder.body.blocks);
     expect(blocks).toContain('"action_id":"extend-access"');
     expect(blocks).toContain('"action_id":"end-access"');
-    expect(h.query("select type from events where request_id = 1 and type = 'reminded'")).toHaveLength(1);
+    // Recorded once Slack has answered the post, a moment after the fake saw it.
+    await waitUntil(() => h.query("select type from events where request_id = 1 and type = 'reminded'").length === 1, 5_000, 'the reminder event');
 
     expect(await clickButton('end-access', 1, 'U0ALICE')).toContain('Revoking #1 now');
     await waitForStatus(1, 'revoked');

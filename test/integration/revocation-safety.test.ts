@@ -200,9 +200,10 @@ describe('Redis down', () => {
     expect(h.aws.rules.size).toBe(0);
 
     // Redis comes back, empty: the running bot's reconciler (its watchdog: the job scheduler is gone too)
-    // enqueues the grant within about one interval plus a reconnect.
+    // enqueues the grant within about one interval plus a reconnect; BullMQ's worker resumes its loop
+    // up to 15 s after a connection error (its runRetryDelay), so allow for that.
     await redis.start();
-    await waitForStatus(1, 'active', 10_000);
+    await waitForStatus(1, 'active', 30_000);
     expect(h.aws.rules.size).toBe(1);
   }, 60_000);
 });
