@@ -15,41 +15,16 @@ import { transition } from '../../src/domain/lifecycle.js';
 import type { AccessRequest, NewAccessRequest } from '../../src/domain/request.js';
 import { buildProgram, runProgram, type BuiltProgram } from '../fakes/built-program.js';
 import { startFakeEc2, type FakeEc2 } from '../fakes/fake-ec2-server.js';
+import { redisDatabase } from '../support/redis-database.js';
+import { requestDraft } from '../support/request-fixtures.js';
 
 const DAY_MS = 86_400_000;
 const now = Date.now();
 const ago = (ms: number) => new Date(now - ms);
 
-/** Redis database 3 of the run's server: no other test file uses it. */
-function redisDatabase(url: string, db: number): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${db}`;
-  return parsed.toString();
-}
-
 const PAST_TENSE = { approve: 'approved', deny: 'denied', activate: 'activated', expire: 'expired' } as const;
 
 const POLICY = `clusters:\n  - match: "orders-*"\n    approvers: [U0APPROVER]\n`;
-
-function draft(overrides: Partial<NewAccessRequest> = {}): NewAccessRequest {
-  return {
-    requesterId: 'U0REQUESTER',
-    requesterName: 'ana',
-    clusterId: 'orders-redis',
-    engine: 'redis',
-    endpoint: 'orders-redis.abc123.ng.0001.euw1.cache.amazonaws.com',
-    port: 6379,
-    vpcId: 'vpc-0123abcd',
-    targetGroupId: 'sg-0aaaaaaaaaaaaaaaa',
-    source: { kind: 'security-group', groupId: 'sg-0bbbbbbbbbbbbbbbb' },
-    durationSeconds: 7200,
-    reason: 'investigating checkout latency',
-    policyMatch: 'orders-*',
-    approvalsRequired: 1,
-    createdAt: ago(DAY_MS),
-    ...overrides,
-  };
-}
 
 describe('cache-access admin CLI', () => {
   let program: BuiltProgram;
@@ -57,6 +32,7 @@ describe('cache-access admin CLI', () => {
   let database: OpenedDatabase;
   let store: SqliteGrantStore;
   let env: Record<string, string>;
+  /** Database 3 of the run's server: no other test file uses it. */
   const redisUrl = redisDatabase(inject('redisUrl'), 3);
   const queue = new Queue(QUEUE_NAME, { connection: { url: redisUrl } });
 
@@ -98,7 +74,7 @@ describe('cache-access admin CLI', () => {
 
   /** A stored request moved through `events` of the lifecycle, each recorded at `at`. */
   function seed(overrides: Partial<NewAccessRequest>, path: Array<'approve' | 'activate' | 'expire' | 'deny'>, at = ago(DAY_MS)): AccessRequest {
-    let request = store.create(draft({ createdAt: at, ...overrides }), { at, actor: 'U0REQUESTER', type: 'created', detail: { via: 'cli-test' } }).request;
+    let request = store.create(requestDraft({ createdAt: at, ...overrides }), { at, actor: 'U0REQUESTER', type: 'created', detail: { via: 'cli-test' } }).request;
     for (const step of path) {
       if (step === 'activate') {
         const rule = store.recordRuleIntent({ ...request, version: request.version + 1 }, ruleOf(request), [{ at, actor: 'system', type: 'rule-requested' }]);

@@ -8,29 +8,14 @@ import type { RuleRecord, RuleSpec } from '../../src/app/ports.js';
 import { ConflictError, NotFoundError } from '../../src/domain/errors.js';
 import { transition, type LifecycleEvent } from '../../src/domain/lifecycle.js';
 import type { AccessRequest, NewAccessRequest } from '../../src/domain/request.js';
+import { requestDraft } from '../support/request-fixtures.js';
 
 const T0 = new Date('2026-03-01T10:00:00.123Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
-function draft(overrides: Partial<NewAccessRequest> = {}): NewAccessRequest {
-  return {
-    requesterId: 'U0REQUESTER',
-    requesterName: 'ana',
-    clusterId: 'orders-redis',
-    engine: 'redis',
-    endpoint: 'orders-redis.abc123.ng.0001.euw1.cache.amazonaws.com',
-    port: 6379,
-    vpcId: 'vpc-0123abcd',
-    targetGroupId: 'sg-0aaaaaaaaaaaaaaaa',
-    source: { kind: 'security-group', groupId: 'sg-0bbbbbbbbbbbbbbbb' },
-    durationSeconds: 7200,
-    reason: 'investigating checkout latency',
-    policyMatch: 'orders-*',
-    approvalsRequired: 2,
-    createdAt: T0,
-    ...overrides,
-  };
-}
+/** Two approvals, so that the approval tests have a partly approved state to store. */
+const draft = (overrides: Partial<NewAccessRequest> = {}): NewAccessRequest =>
+  requestDraft({ approvalsRequired: 2, createdAt: T0, ...overrides });
 
 const created = { at: T0, actor: 'U0REQUESTER', type: 'created', detail: { via: 'slash-command' } };
 

@@ -18,6 +18,8 @@ import { transition } from '../../src/domain/lifecycle.js';
 import { buildProgram, type BuiltProgram } from '../fakes/built-program.js';
 import { startFakeEc2, type FakeEc2 } from '../fakes/fake-ec2-server.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack-server.js';
+import { redisDatabase } from '../support/redis-database.js';
+import { requestDraft } from '../support/request-fixtures.js';
 
 /** src/main.ts's SHUTDOWN_TIMEOUT_MS: how long stop() lets running jobs finish. */
 const DRAIN_BOUND_MS = 10_000;
@@ -26,12 +28,6 @@ const EXIT_BOUND_MS = DRAIN_BOUND_MS + 5_000;
 
 const POLICY = `clusters:\n  - match: "orders-*"\n    approvers: [U0APPROVER]\n`;
 const REQUESTER = 'U0REQUESTER';
-
-function redisDatabase(url: string, db: number): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${db}`;
-  return parsed.toString();
-}
 
 interface RunningProgram {
   child: ChildProcess;
@@ -83,22 +79,7 @@ describe('shutdown with a job in flight', () => {
     const store = new SqliteGrantStore(database.db);
     const now = new Date();
     const { request } = store.create(
-      {
-        requesterId: REQUESTER,
-        requesterName: 'ana',
-        clusterId: 'orders-redis',
-        engine: 'redis',
-        endpoint: 'orders-redis.abc123.ng.0001.euw1.cache.amazonaws.com',
-        port: 6379,
-        vpcId: 'vpc-0123abcd',
-        targetGroupId: 'sg-0aaaaaaaaaaaaaaaa',
-        source: { kind: 'cidr', cidr: '10.1.2.0/24' },
-        durationSeconds: 7200,
-        reason: 'shutdown test',
-        policyMatch: 'orders-*',
-        approvalsRequired: 1,
-        createdAt: now,
-      },
+      requestDraft({ requesterId: REQUESTER, source: { kind: 'cidr', cidr: '10.1.2.0/24' }, reason: 'shutdown test', createdAt: now }),
       { at: now, actor: REQUESTER, type: 'created' },
     );
     const { next } = transition(request, { type: 'approve', by: 'U0APPROVER', selfApproval: false }, now);
