@@ -20,6 +20,8 @@ clusters:
 const TARGET_GROUP = 'sg-0c1a57000000000a1';
 const SOURCE_GROUP = 'sg-0a1b2c3d4e5f60789';
 const RECONCILE_SECONDS = 1;
+/** Time for the pass itself and the revoke job, on a loaded 2-core CI machine. */
+const SLACK_MS = 2_500;
 
 let redis: RedisServer;
 let h: BotHarness;
@@ -128,7 +130,7 @@ describe('crashes and lost jobs', () => {
     await waitForStatus(2, 'expired', 10_000);
     expect(h.aws.rules.size).toBe(0);
     for (const id of [1, 2]) {
-      expect(endedAt(id) - expiresAt(id)).toBeLessThanOrEqual(RECONCILE_SECONDS * 1000 + 1_500);
+      expect(endedAt(id) - expiresAt(id)).toBeLessThanOrEqual(RECONCILE_SECONDS * 1000 + SLACK_MS);
     }
   });
 
@@ -140,7 +142,7 @@ describe('crashes and lost jobs', () => {
     const restartedAt = Date.now();
     await h.restart();
     await waitForStatus(1, 'expired', 5_000);
-    expect(endedAt(1) - restartedAt).toBeLessThanOrEqual(RECONCILE_SECONDS * 1000 + 1_000);
+    expect(endedAt(1) - restartedAt).toBeLessThanOrEqual(RECONCILE_SECONDS * 1000 + SLACK_MS);
     expect(h.aws.rules.size).toBe(0);
   });
 });
