@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Queue } from 'bullmq';
 import pino from 'pino';
 import { afterEach, expect, inject, test, vi } from 'vitest';
@@ -7,6 +6,7 @@ import { BullmqScheduler, type BullmqSchedulerOptions } from '../../src/adapters
 import { QUEUE_NAME } from '../../src/adapters/queue/jobs.js';
 import { startWorkers, type JobHandler, type Workers } from '../../src/adapters/queue/workers.js';
 import { UpstreamError } from '../../src/domain/errors.js';
+import { freePort } from '../support/free-port.js';
 
 const redisUrl = inject('redisUrl');
 // Delayed jobs are due at a millisecond timestamp; allow for clock granularity only.
@@ -157,19 +157,8 @@ test('rescheduling while the revoke is running schedules a new run after it fini
 });
 
 test('with no Redis listening, calls fail with a retryable UpstreamError instead of hanging', async () => {
-  const { scheduler } = setup({ url: `redis://127.0.0.1:${await unusedPort()}`, connectTimeoutMs: 300 });
+  const { scheduler } = setup({ url: `redis://127.0.0.1:${await freePort()}`, connectTimeoutMs: 300 });
   const failure = await scheduler.scheduleGrant(1).catch((error: unknown) => error);
   expect(failure).toBeInstanceOf(UpstreamError);
   expect(failure).toMatchObject({ service: 'redis', retryable: true });
 });
-
-async function unusedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
