@@ -1,35 +1,20 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { App, LogLevel, webApi } from '@slack/bolt';
+import { App, webApi } from '@slack/bolt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeSlack, validateBlocks, type FakeSlack } from '../fakes/fake-slack-server.js';
+import { fakeSlackClient, quietSlackLogger } from '../support/slack-client.js';
 import { blockActionBody, postToSlackEndpoint, slashCommandBody } from '../support/slack-request.js';
 
 const { WebClient } = webApi;
 type WebClient = webApi.WebClient;
-
-// Slack's SDKs log the error details they receive; the tests assert on them instead.
-const quiet: webApi.Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  setLevel: () => {},
-  getLevel: () => LogLevel.ERROR,
-  setName: () => {},
-};
 
 let fake: FakeSlack;
 let client: WebClient;
 
 beforeEach(async () => {
   fake = await startFakeSlack();
-  client = new WebClient('xoxb-test', {
-    slackApiUrl: fake.apiUrl,
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    logger: quiet,
-  });
+  client = fakeSlackClient(fake);
 });
 afterEach(() => fake.close());
 
@@ -299,7 +284,7 @@ describe('driving Bolt as Slack does', () => {
   let endpoint: string;
 
   beforeEach(async () => {
-    app = new App({ token: 'xoxb-test', signingSecret: secret, clientOptions: { slackApiUrl: fake.apiUrl }, logger: quiet });
+    app = new App({ token: 'xoxb-test', signingSecret: secret, clientOptions: { slackApiUrl: fake.apiUrl }, logger: quietSlackLogger });
     app.command('/cache-access', async ({ ack, command, respond }) => {
       await ack();
       await respond({ text: `heard ${command.text} from ${command.user_id}` });

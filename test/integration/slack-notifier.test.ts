@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { LogLevel, webApi } from '@slack/bolt';
+import type { webApi } from '@slack/bolt';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SlackNotifier } from '../../src/adapters/slack/notifier.js';
@@ -9,16 +9,7 @@ import { InvalidInputError, NotFoundError, UpstreamError } from '../../src/domai
 import { transition } from '../../src/domain/lifecycle.js';
 import type { AccessRequest } from '../../src/domain/request.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack-server.js';
-
-const quiet: webApi.Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  setLevel: () => {},
-  getLevel: () => LogLevel.ERROR,
-  setName: () => {},
-};
+import { fakeSlackClient } from '../support/slack-client.js';
 
 const request: AccessRequest = {
   id: 42,
@@ -49,12 +40,7 @@ let notifier: SlackNotifier;
 
 beforeEach(async () => {
   fake = await startFakeSlack();
-  client = new webApi.WebClient('xoxb-test', {
-    slackApiUrl: fake.apiUrl,
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    logger: quiet,
-  });
+  client = fakeSlackClient(fake);
   logLines = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
