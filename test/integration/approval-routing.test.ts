@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { addRedisClusters, SOURCE_GROUP } from '../support/redis-clusters.js';
 
 const POLICY = `
 defaults:
@@ -25,18 +26,12 @@ clusters:
     approvals: 2
     autoApprove: { maxDuration: 30m, requesters: [S0ONCALL] }
 `;
-const TARGET_GROUP = 'sg-0c1a57000000000a1';
-const SOURCE_GROUP = 'sg-0a1b2c3d4e5f60789';
 
 let h: BotHarness;
 
 beforeEach(async () => {
   h = await startHarness(POLICY, { usergroups: { S0ONCALL: ['U0ALICE'], S0OWNERS: ['U0OWEN'] } });
-  h.aws.addGroup(TARGET_GROUP);
-  h.aws.addGroup(SOURCE_GROUP);
-  for (const id of ['two-redis', 'tagged-redis', 'untagged-redis', 'oncall-redis']) {
-    h.aws.addReplicationGroup({ id, engine: 'redis', port: 6379, securityGroupIds: [TARGET_GROUP] });
-  }
+  addRedisClusters(h.aws, ['two-redis', 'tagged-redis', 'untagged-redis', 'oncall-redis']);
 });
 
 afterEach(async () => {

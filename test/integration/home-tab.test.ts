@@ -7,6 +7,7 @@ import { SqliteGrantStore } from '../../src/adapters/db/grant-store.js';
 import { openDatabase } from '../../src/adapters/db/open.js';
 import type { NewAccessRequest } from '../../src/domain/request.js';
 import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { addRedisClusters, SOURCE_GROUP, TARGET_GROUP } from '../support/redis-clusters.js';
 
 const POLICY = `
 defaults:
@@ -15,16 +16,12 @@ clusters:
   - match: "orders-*"
     approvers: [U0BOB]
 `;
-const TARGET_GROUP = 'sg-0c1a57000000000a1';
-const SOURCE_GROUP = 'sg-0a1b2c3d4e5f60789';
 
 let h: BotHarness;
 
 beforeEach(async () => {
   h = await startHarness(POLICY);
-  h.aws.addGroup(TARGET_GROUP);
-  h.aws.addGroup(SOURCE_GROUP);
-  h.aws.addReplicationGroup({ id: 'orders-redis', engine: 'redis', port: 6379, securityGroupIds: [TARGET_GROUP] });
+  addRedisClusters(h.aws);
 });
 
 afterEach(async () => {

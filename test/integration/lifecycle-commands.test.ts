@@ -7,6 +7,7 @@ import { Queue } from 'bullmq';
 import { afterEach, describe, expect, inject, test } from 'vitest';
 import { QUEUE_NAME } from '../../src/adapters/queue/jobs.js';
 import { startHarness, SIGNING_SECRET, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { addRedisClusters, SOURCE_GROUP, TARGET_GROUP } from '../support/redis-clusters.js';
 import { blockActionBody, postToSlackEndpoint } from '../support/slack-request.js';
 
 const POLICY = `
@@ -24,18 +25,12 @@ clusters:
     channel: C0APPROVALS
     pendingTimeout: 2s
 `;
-const TARGET_GROUP = 'sg-0c1a57000000000a1';
-const SOURCE_GROUP = 'sg-0a1b2c3d4e5f60789';
 
 let h: BotHarness;
 
 async function start(): Promise<BotHarness> {
   h = await startHarness(POLICY, { env: { RECONCILE_INTERVAL: '1s' } });
-  h.aws.addGroup(TARGET_GROUP);
-  h.aws.addGroup(SOURCE_GROUP);
-  for (const id of ['orders-redis', 'quick-redis']) {
-    h.aws.addReplicationGroup({ id, engine: 'redis', port: 6379, securityGroupIds: [TARGET_GROUP] });
-  }
+  addRedisClusters(h.aws, ['orders-redis', 'quick-redis']);
   return h;
 }
 

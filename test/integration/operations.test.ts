@@ -19,6 +19,7 @@ import { startBot, type RunningBot } from '../../src/main.js';
 import { FakeAwsAccount } from '../fakes/aws-account.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack-server.js';
 import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { addRedisClusters, SOURCE_GROUP } from '../support/redis-clusters.js';
 import { blockActionBody, postToSlackEndpoint, slashCommandBody } from '../support/slack-request.js';
 
 const POLICY = `
@@ -29,8 +30,6 @@ clusters:
     approvers: [U0BOB]
     channel: C0APPROVALS
 `;
-const TARGET_GROUP = 'sg-0c1a57000000000a1';
-const SOURCE_GROUP = 'sg-0a1b2c3d4e5f60789';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -54,16 +53,10 @@ async function scrape(port: number): Promise<Map<string, number>> {
   return parseMetrics(await response.text());
 }
 
-function addCluster(aws: FakeAwsAccount) {
-  aws.addGroup(TARGET_GROUP);
-  aws.addGroup(SOURCE_GROUP);
-  aws.addReplicationGroup({ id: 'orders-redis', engine: 'redis', port: 6379, securityGroupIds: [TARGET_GROUP] });
-}
-
 async function withHarness(): Promise<BotHarness> {
   const h = await startHarness(POLICY);
   cleanups.push(() => h.stop());
-  addCluster(h.aws);
+  addRedisClusters(h.aws);
   return h;
 }
 
@@ -171,7 +164,7 @@ describe('process roles', () => {
     cleanups.push(() => slack.close());
     const aws = new FakeAwsAccount();
     cleanups.push(() => aws.restore());
-    addCluster(aws);
+    addRedisClusters(aws);
     const config = loadConfig({
       SLACK_BOT_TOKEN: 'xoxb-test-token',
       SLACK_SIGNING_SECRET: 'roles-secret',

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { addRedisClusters, SOURCE_GROUP } from '../support/redis-clusters.js';
 
 const POLICY = `
 defaults:
@@ -15,8 +16,6 @@ clusters:
   - match: "orders-*"
     approvers: [U0BOB]
 `;
-const TARGET_GROUP = 'sg-0c1a57000000000a1';
-const SOURCE_GROUP = 'sg-0a1b2c3d4e5f60789';
 
 let h: BotHarness;
 let logLines: Array<Record<string, any>>;
@@ -30,11 +29,7 @@ beforeEach(async () => {
     },
   });
   h = await startHarness(POLICY, { logger: pino({ level: 'info' }, sink) });
-  h.aws.addGroup(TARGET_GROUP);
-  h.aws.addGroup(SOURCE_GROUP);
-  for (const id of ['orders-redis', 'payments-redis']) {
-    h.aws.addReplicationGroup({ id, engine: 'redis', port: 6379, securityGroupIds: [TARGET_GROUP] });
-  }
+  addRedisClusters(h.aws, ['orders-redis', 'payments-redis']);
 });
 
 afterEach(async () => {

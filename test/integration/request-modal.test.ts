@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { addRedisClusters, SOURCE_GROUP } from '../support/redis-clusters.js';
 
 const POLICY = `
 defaults:
@@ -18,18 +19,12 @@ clusters:
     approvers: [U0BOB]
     maxDuration: 4h
 `;
-const TARGET_GROUP = 'sg-0c1a57000000000a1';
-const SOURCE_GROUP = 'sg-0a1b2c3d4e5f60789';
 
 let h: BotHarness;
 
 beforeEach(async () => {
   h = await startHarness(POLICY);
-  h.aws.addGroup(TARGET_GROUP);
-  h.aws.addGroup(SOURCE_GROUP);
-  for (const id of ['orders-redis', 'team-sessions', 'unlisted-redis']) {
-    h.aws.addReplicationGroup({ id, engine: 'redis', port: 6379, securityGroupIds: [TARGET_GROUP] });
-  }
+  addRedisClusters(h.aws, ['orders-redis', 'team-sessions', 'unlisted-redis']);
 });
 
 afterEach(async () => {

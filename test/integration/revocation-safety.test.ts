@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { ec2Error } from '../fakes/aws-account.js';
 import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { addRedisClusters, SOURCE_GROUP, TARGET_GROUP } from '../support/redis-clusters.js';
 import { startRedisServer, type RedisServer } from '../support/redis-global-setup.js';
 
 const POLICY = `
@@ -17,8 +18,6 @@ clusters:
     approvers: [U0BOB]
     channel: C0APPROVALS
 `;
-const TARGET_GROUP = 'sg-0c1a57000000000a1';
-const SOURCE_GROUP = 'sg-0a1b2c3d4e5f60789';
 const RECONCILE_SECONDS = 1;
 /** Time for the pass itself and the revoke job, on a loaded 2-core CI machine. */
 const SLACK_MS = 2_500;
@@ -35,9 +34,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   h = await startHarness(POLICY, { redisUrl: redis.url, env: { RECONCILE_INTERVAL: `${RECONCILE_SECONDS}s` } });
-  h.aws.addGroup(TARGET_GROUP);
-  h.aws.addGroup(SOURCE_GROUP);
-  h.aws.addReplicationGroup({ id: 'orders-redis', engine: 'redis', port: 6379, securityGroupIds: [TARGET_GROUP] });
+  addRedisClusters(h.aws);
 });
 afterEach(async () => {
   await h.stop();

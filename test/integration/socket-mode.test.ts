@@ -17,6 +17,7 @@ import { FakeAwsAccount } from '../fakes/aws-account.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack-server.js';
 import { startFakeSocketMode, type FakeSocketMode } from '../fakes/fake-socket-mode-server.js';
 import { waitUntil } from '../support/bot-harness.js';
+import { addRedisClusters, SOURCE_GROUP } from '../support/redis-clusters.js';
 import { blockActionBody, slashCommandBody } from '../support/slack-request.js';
 
 const APP_TOKEN = 'xapp-1-A0CACHE001-1234567890-socketmodetoken';
@@ -26,8 +27,6 @@ clusters:
     approvers: [U0BOB]
     channel: C0APPROVALS
 `;
-const TARGET_GROUP = 'sg-0c1a57000000000a1';
-const SOURCE_GROUP = 'sg-0a1b2c3d4e5f60789';
 
 let dir: string;
 let socket: FakeSocketMode;
@@ -43,9 +42,7 @@ beforeEach(async () => {
   socket = await startFakeSocketMode();
   slack = await startFakeSlack({ socketModeUrl: socket.url });
   aws = new FakeAwsAccount();
-  aws.addGroup(TARGET_GROUP);
-  aws.addGroup(SOURCE_GROUP);
-  aws.addReplicationGroup({ id: 'orders-redis', engine: 'redis', port: 6379, securityGroupIds: [TARGET_GROUP] });
+  addRedisClusters(aws);
   const config = loadConfig({
     SLACK_BOT_TOKEN: 'xoxb-test-token',
     SLACK_APP_TOKEN: APP_TOKEN,

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { ec2Error, OTHER_VPC } from '../fakes/aws-account.js';
 import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { addRedisClusters, SOURCE_GROUP, TARGET_GROUP } from '../support/redis-clusters.js';
 
 const POLICY = `
 defaults:
@@ -23,20 +24,14 @@ clusters:
   - match: "mine-*"
     approvers: [U0ALICE, U0BOB]
 `;
-const TARGET_GROUP = 'sg-0c1a57000000000a1';
-const SOURCE_GROUP = 'sg-0a1b2c3d4e5f60789';
 const FOREIGN_GROUP = 'sg-0ffff000000000001';
 
 let h: BotHarness;
 
 beforeEach(async () => {
   h = await startHarness(POLICY, { usergroups: { S0PLATFORM: ['U0DAVE', 'U0ERIN'] } });
-  h.aws.addGroup(TARGET_GROUP);
-  h.aws.addGroup(SOURCE_GROUP);
+  addRedisClusters(h.aws, ['orders-redis', 'self-redis', 'unlisted-redis', 'mine-redis']);
   h.aws.addGroup(FOREIGN_GROUP, OTHER_VPC);
-  for (const id of ['orders-redis', 'self-redis', 'unlisted-redis', 'mine-redis']) {
-    h.aws.addReplicationGroup({ id, engine: 'redis', port: 6379, securityGroupIds: [TARGET_GROUP] });
-  }
   h.aws.addReplicationGroup({ id: 'platform-valkey', engine: 'valkey', port: 6380, securityGroupIds: [TARGET_GROUP] });
   h.aws.addReplicationGroup({ id: 'orders-classic', engine: 'redis', port: 6379, securityGroupIds: [] });
 });
