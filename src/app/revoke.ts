@@ -1,3 +1,4 @@
+import { ConflictError } from '../domain/errors.js';
 import { transition } from '../domain/lifecycle.js';
 import { formatDuration } from '../domain/durations.js';
 import type { AccessRequest } from '../domain/request.js';
@@ -43,12 +44,17 @@ export async function revokeExpired(deps: UseCaseDeps, requestId: number, attemp
   const overdue = isOverdue(deps, requestId);
   const lateBy = formatDuration((endedAt.getTime() - request.expiresAt.getTime()) / 1000);
   const { next, effects } = transition(request, early ? { type: 'revoke', by: early.by } : { type: 'expire' }, endedAt);
-  deps.store.save(next, [
-    early
-      ? { at: endedAt, actor: early.by, type: 'revoked', detail: { outcome, reason: early.reason } }
-      : { at: endedAt, actor: 'system', type: 'expired', detail: { outcome } },
-    ...(overdue ? [{ at: endedAt, actor: 'system', type: 'revocation-overdue-cleared', detail: { lateBy } }] : []),
-  ]);
+  try {
+    deps.store.save(next, [
+      early
+        ? { at: endedAt, actor: early.by, type: 'revoked', detail: { outcome, reason: early.reason } }
+        : { at: endedAt, actor: 'system', type: 'expired', detail: { outcome } },
+      ...(overdue ? [{ at: endedAt, actor: 'system', type: 'revocation-overdue-cleared', detail: { lateBy } }] : []),
+    ]);
+  } catch (error) {
+    if (error instanceof ConflictError) return; // a second delivery of this job recorded the end first
+    throw error;
+  }
   if (overdue) deps.logger.warn({ requestId, lateBy }, 'overdue revocation cleared');
   await applyEffects(deps, next, effects, OUTCOME_NOTES[outcome]);
   await postToThreads(

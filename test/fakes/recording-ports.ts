@@ -1,0 +1,38 @@
+/** Fakes of the Slack and queue ports that record what the use cases asked of them. */
+import type { AccessRequest } from '../../src/domain/request.js';
+import type { MessageRef, Notifier, Scheduler } from '../../src/app/ports.js';
+
+export class RecordingNotifier implements Notifier {
+  readonly told: Array<{ id: number; status: string; note?: string }> = [];
+
+  async requestApproval(): Promise<MessageRef[]> {
+    return [];
+  }
+  async refreshMessages(): Promise<void> {}
+  async tellRequester(request: AccessRequest, note?: string): Promise<MessageRef> {
+    this.told.push({ id: request.id, status: request.status, note });
+    return { requestId: request.id, kind: 'requester', channel: 'D0REQUESTER', ts: `${Date.now()}.${this.told.length}` };
+  }
+  async requestExtension(): Promise<[]> {
+    return [];
+  }
+  async refreshExtension(): Promise<void> {}
+  async postToThreads(): Promise<void> {}
+}
+
+export class RecordingScheduler implements Scheduler {
+  readonly calls: string[] = [];
+
+  async scheduleGrant(requestId: number): Promise<void> {
+    this.calls.push(`grant-${requestId}`);
+  }
+  async scheduleRevoke(requestId: number): Promise<void> {
+    this.calls.push(`revoke-${requestId}`);
+  }
+  async ensureRevoke(requestId: number): Promise<void> {
+    this.calls.push(`ensure-revoke-${requestId}`);
+  }
+  async scheduleReminder(requestId: number): Promise<void> {
+    this.calls.push(`remind-${requestId}`);
+  }
+}
