@@ -63,7 +63,7 @@ test('scheduling a grant twice leaves one job that runs once, and a finished gra
   const { scheduler, inspector, runs, work } = setup();
   await scheduler.scheduleGrant(7);
   await scheduler.scheduleGrant(7);
-  expect(await inspector.getWaitingCount()).toBe(1);
+  expect(await inspector.getJobCountByTypes('waiting', 'prioritized')).toBe(1);
 
   work();
   await vi.waitFor(async () => expect(await inspector.getJobState('grant-7')).toBe('unknown'));

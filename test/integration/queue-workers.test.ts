@@ -177,3 +177,29 @@ test('scheduler and workers can use a caller-owned connection, and leave it open
 test('revoke retries back off exponentially from 1 s up to a cap of 60 s', () => {
   expect([1, 2, 3, 6, 7, 8, 1_000].map(revokeRetryDelayMs)).toEqual([1_000, 2_000, 4_000, 32_000, 60_000, 60_000, 60_000]);
 });
+
+test('a due revocation runs before grant jobs that were waiting longer', async () => {
+  const prefix = `test-${randomUUID()}`;
+  const scheduler = new BullmqScheduler({ url: redisUrl, prefix });
+  for (const id of [1, 2, 3, 4, 5]) await scheduler.scheduleGrant(id);
+  await scheduler.scheduleRevoke(9, new Date(Date.now() - 1_000));
+  const order: string[] = [];
+  const record = (name: string): JobHandler => async (requestId) => void order.push(`${name}-${requestId}`);
+  const workers = startWorkers({
+    url: redisUrl,
+    prefix,
+    concurrency: 1,
+    logger: pino({ level: 'silent' }),
+    handlers: { grant: record('grant'), revoke: record('revoke'), remind: record('remind') },
+  });
+  const inspector = new Queue(QUEUE_NAME, { connection: { url: redisUrl }, prefix });
+  cleanups.push(async () => {
+    await workers.close(5_000);
+    await scheduler.close();
+    await inspector.obliterate({ force: true });
+    await inspector.close();
+  });
+  await vi.waitFor(() => expect(order).toHaveLength(6), { timeout: 10_000 });
+  expect(order[0]).toBe('revoke-9');
+  expect(order.slice(1)).toEqual(['grant-1', 'grant-2', 'grant-3', 'grant-4', 'grant-5']);
+});

@@ -41,11 +41,15 @@ export function revokeRetryDelayMs(attemptsMade: number): number {
  */
 const REMOVE_WHEN_FINISHED = { removeOnComplete: true, removeOnFail: true } as const;
 
+/**
+ * Revocations go first: BullMQ runs jobs without a priority before prioritized ones, so grant and
+ * reminder jobs carry one. A burst of grants then never delays an access that is due to end.
+ */
 export const JOB_OPTIONS: Readonly<Record<JobName, JobsOptions>> = {
   // About 31 s of retries (1+2+4+8+16 s) before the request is marked failed.
-  grant: { ...REMOVE_WHEN_FINISHED, attempts: 6, backoff: { type: 'exponential', delay: 1000 } },
+  grant: { ...REMOVE_WHEN_FINISHED, priority: 1, attempts: 6, backoff: { type: 'exponential', delay: 1000 } },
   // A revocation must never give up: a billion attempts at most a minute apart outlasts any outage.
   revoke: { ...REMOVE_WHEN_FINISHED, attempts: 1_000_000_000, backoff: { type: REVOKE_BACKOFF_TYPE } },
   // A reminder is a courtesy: a few tries through a Slack hiccup, then it is dropped.
-  remind: { ...REMOVE_WHEN_FINISHED, attempts: 3, backoff: { type: 'exponential', delay: 2000 } },
+  remind: { ...REMOVE_WHEN_FINISHED, priority: 2, attempts: 3, backoff: { type: 'exponential', delay: 2000 } },
 };
