@@ -66,7 +66,7 @@ test('once Redis goes away, scheduler calls fail with a retryable UpstreamError 
     await inspector.close();
   });
   await scheduler.scheduleGrant(1);
-  expect(await inspector.getJobState('grant-1')).toBe('waiting');
+  expect(await inspector.getJobState('grant-1')).toBe('prioritized'); // grant jobs carry a priority: revokes go first
 
   await proxy.kill();
   const failure = scheduler.scheduleGrant(2).catch((error: unknown) => error);
