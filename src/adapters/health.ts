@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { CustomRoute } from '@slack/bolt';
 import type Database from 'better-sqlite3';
+import { withinMs } from './deadline.js';
 
 export type Probe = () => Promise<void>;
 
@@ -9,16 +10,7 @@ export type Probe = () => Promise<void>;
  * Each probe has a short time limit so a hung dependency reads as down, not as a hung health check.
  */
 export function healthRoute(probes: Record<string, Probe>, timeoutMs = 1_000): CustomRoute {
-  return {
-    path: '/healthz',
-    method: ['GET'],
-    handler: (_req, res) => {
-      void runProbes(probes, timeoutMs).then((checks) => {
-        const ok = Object.values(checks).every((c) => c === 'ok');
-        sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks });
-      });
-    },
-  };
+  return probeRoute('/healthz', probes, timeoutMs, { ok: 'ok', failed: 'unavailable' });
 }
 
 /**
@@ -26,13 +18,17 @@ export function healthRoute(probes: Record<string, Probe>, timeoutMs = 1_000): C
  * answers, Slack accepted the token), else 503 with {"status":"not-ready"} naming what failed.
  */
 export function readyRoute(checks: Record<string, Probe>, timeoutMs = 2_000): CustomRoute {
+  return probeRoute('/readyz', checks, timeoutMs, { ok: 'ready', failed: 'not-ready' });
+}
+
+function probeRoute(path: string, probes: Record<string, Probe>, timeoutMs: number, status: { ok: string; failed: string }): CustomRoute {
   return {
-    path: '/readyz',
+    path,
     method: ['GET'],
     handler: (_req, res) => {
-      void runProbes(checks, timeoutMs).then((results) => {
-        const ready = Object.values(results).every((c) => c === 'ok');
-        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', checks: results });
+      void runProbes(probes, timeoutMs).then((checks) => {
+        const ok = Object.values(checks).every((c) => c === 'ok');
+        sendJson(res, ok ? 200 : 503, { status: ok ? status.ok : status.failed, checks });
       });
     },
   };
@@ -69,17 +65,11 @@ export function onceSucceeded(probe: Probe): Probe {
 async function runProbes(probes: Record<string, Probe>, timeoutMs: number): Promise<Record<string, string>> {
   const entries = await Promise.all(
     Object.entries(probes).map(async ([name, probe]) => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      });
       try {
-        await Promise.race([probe(), timeout]);
+        await withinMs(probe(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
         return [name, 'ok'] as const;
       } catch (error) {
         return [name, (error as Error).message] as const;
-      } finally {
-        clearTimeout(timer);
       }
     }),
   );

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Clock, Scheduler } from '../../app/ports.js';
 import { CacheAccessError, UpstreamError } from '../../domain/errors.js';
 import { formatId } from '../../domain/request.js';
+import { withinMs } from '../deadline.js';
 import { createProducerConnection, settled, type RedisTarget } from './connection.js';
 import { JOB_OPTIONS, jobId, QUEUE_NAME, type JobData, type JobName } from './jobs.js';
 
@@ -135,16 +136,10 @@ export class BullmqScheduler implements Scheduler {
 
   /** BullMQ waits for the first connection without limit even with the offline queue disabled; we don't. */
   private async waitUntilConnected(): Promise<void> {
-    const timeout = new AbortController();
-    try {
-      await Promise.race([
-        this.queue.waitUntilReady(),
-        sleep(this.connectTimeoutMs, undefined, { signal: timeout.signal }).then(() => {
-          throw new UpstreamError('redis', 'CONNECT_TIMEOUT', `Redis did not answer within ${this.connectTimeoutMs} ms.`, true);
-        }),
-      ]);
-    } finally {
-      timeout.abort();
-    }
+    await withinMs(
+      this.queue.waitUntilReady(),
+      this.connectTimeoutMs,
+      () => new UpstreamError('redis', 'CONNECT_TIMEOUT', `Redis did not answer within ${this.connectTimeoutMs} ms.`, true),
+    );
   }
 }

@@ -7,6 +7,7 @@
  */
 import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import { settlesWithin, withinMs } from '../deadline.js';
 import { createProducerConnection, createWorkerConnection, settled } from './connection.js';
 
 const MAINTENANCE_QUEUE = 'cache-access-maintenance';
@@ -48,7 +49,8 @@ export function startReconcileSchedule({ url, prefix, everyMs, run, logger }: Re
 
   const watchdog = setInterval(() => {
     // BullMQ waits for a connection without limit (it never answers while Redis is down), so bound it.
-    void withinMs(queue.getJobScheduler(SCHEDULER_ID), Math.min(everyMs, 5_000))
+    const limitMs = Math.min(everyMs, 5_000);
+    void withinMs(queue.getJobScheduler(SCHEDULER_ID), limitMs, () => new Error(`Redis did not answer within ${limitMs} ms`))
       .then(async (existing) => {
         if (existing) return;
         logger.warn('reconcile scheduler missing from Redis (data lost?): running a pass and re-creating it');
@@ -67,10 +69,9 @@ export function startReconcileSchedule({ url, prefix, everyMs, run, logger }: Re
       clearInterval(watchdog);
       await Promise.all([
         settled(producer, timeoutMs),
-        Promise.race([worker.waitUntilReady().catch(() => {}), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]),
+        settlesWithin(worker.waitUntilReady(), timeoutMs),
       ]);
-      const closed = Promise.allSettled([worker.close(), queue.close(), running]).then(() => true);
-      const inTime = await Promise.race([closed, new Promise<false>((resolve) => setTimeout(resolve, timeoutMs, false).unref())]);
+      const inTime = await settlesWithin(Promise.allSettled([worker.close(), queue.close(), running]), timeoutMs);
       for (const connection of [workerConnection, producer]) {
         // QUIT lets replies in flight arrive; past the deadline (Redis gone) only a hard disconnect ends it.
         if (inTime) await connection.quit().catch(() => connection.disconnect());
@@ -78,12 +79,4 @@ export function startReconcileSchedule({ url, prefix, everyMs, run, logger }: Re
       }
     },
   };
-}
-
-function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,9 +1,9 @@
 /** Runs grant, revoke and remind jobs through the given handlers, deciding which failures BullMQ may retry. */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobAttempt } from '../../app/ports.js';
 import { CacheAccessError, UpstreamError } from '../../domain/errors.js';
+import { settlesWithin } from '../deadline.js';
 import { createWorkerConnection, type RedisTarget } from './connection.js';
 import { isJobName, QUEUE_NAME, revokeRetryDelayMs, type JobData, type JobName } from './jobs.js';
 
@@ -68,7 +68,7 @@ export function startWorkers(options: WorkersOptions): Workers {
   return {
     async close(timeoutMs: number): Promise<void> {
       // Includes BullMQ's own blocking connection, which it opens after ours.
-      await settlesWithin(worker.waitUntilReady().catch(() => {}), timeoutMs);
+      await settlesWithin(worker.waitUntilReady(), timeoutMs);
       const closed = worker.close().then(
         () => true,
         (error: unknown) => {
@@ -95,16 +95,4 @@ export function startWorkers(options: WorkersOptions): Workers {
 function isPermanent(error: unknown): error is CacheAccessError {
   if (error instanceof UpstreamError) return !error.retryable;
   return error instanceof CacheAccessError;
-}
-
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  const timer = new AbortController();
-  try {
-    return await Promise.race([
-      promise.then(() => true),
-      sleep(ms, false, { signal: timer.signal }),
-    ]);
-  } finally {
-    timer.abort();
-  }
 }
