@@ -105,7 +105,8 @@ describe('request, approve, grant, expire', () => {
     ]);
     // The approval message now shows the outcome and has no buttons left.
     const updates = h.slack.callsTo('chat.update').filter((c) => c.body.channel === 'C0APPROVALS');
-    const last = JSON.stringify(updates.at(-1)?.body.blocks);
+    expect(updates.length).toBeGreaterThan(0);
+    const last = JSON.stringify(updates.at(-1)!.body.blocks);
     expect(last).not.toContain('"type":"button"');
   });
 
