@@ -24,9 +24,12 @@ export interface BotProcess {
 
 const BOT_ENTRY = new URL('./bot.js', import.meta.url);
 
+/** Node options for every bot process, e.g. `--cpu-prof` from `npm run bench -- --bot-node-arg=--cpu-prof`. */
+export const botNodeArgs: string[] = [];
+
 export async function startBotProcess(args: BotArguments): Promise<BotProcess> {
   const started = performance.now();
-  const child = spawn(process.execPath, [BOT_ENTRY.pathname, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...botNodeArgs, BOT_ENTRY.pathname, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const calls: AwsCall[] = [];
   let port: number | undefined;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -39,6 +39,7 @@ import { startReconcileSchedule } from './adapters/queue/reconcile-schedule.js';
 import { startWorkers } from './adapters/queue/workers.js';
 import { SlackNotifier } from './adapters/slack/notifier.js';
 import { SlackPeopleDirectory } from './adapters/slack/people-directory.js';
+import { PostAckQueue } from './adapters/slack/post-ack-queue.js';
 import { createSlackApp, registerListeners } from './adapters/slack/slack-app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { loadPolicy } from './policy.js';
@@ -61,6 +62,13 @@ const SHUTDOWN_TIMEOUT_MS = 10_000;
  * expiries (BENCHMARKS.md).
  */
 const JOB_CONCURRENCY = 16;
+
+/**
+ * Slack work after ack() (look-ups, storing, posting) running at once. Few enough that a request arriving
+ * mid-burst waits behind a few milliseconds of it, not all of it; Slack's replies may come later, its
+ * acknowledgements may not (BENCHMARKS.md).
+ */
+const POST_ACK_CONCURRENCY = 8;
 
 export interface StartOptions {
   logger?: Logger;
@@ -134,7 +142,8 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     policy: () => policy,
     logger,
   };
-  if (app) registerListeners(app, deps, logger);
+  const postAck = new PostAckQueue(POST_ACK_CONCURRENCY, logger);
+  if (app) registerListeners(app, deps, logger, postAck);
   void checkPolicyClusters(policy, deps.directory, logger);
   // Each job logs with its request id; its duration (and a revocation's lag) is measured.
   const job = (name: string, run: (jobDeps: UseCaseDeps, requestId: number, attempt: JobAttempt) => Promise<void>) =>
@@ -180,6 +189,8 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       logger.info('shutting down');
       await app?.stop().catch((error: unknown) => logger.warn({ err: error }, 'Slack app did not stop cleanly'));
       await opsServer?.close();
+      // Requests already acknowledged finish (or are cut off) before their database and queue close.
+      if (!(await postAck.drain(shutdownTimeoutMs))) logger.warn({ backlog: postAck.backlog }, 'Slack work still running at shutdown');
       await startupPass;
       await Promise.all([workers && workers.close(shutdownTimeoutMs), reconciler && reconciler.close(shutdownTimeoutMs)]);
       await scheduler.close();

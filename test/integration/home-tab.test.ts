@@ -63,10 +63,7 @@ test('one pending request: the requester sees Cancel, the approver decides from 
   await waitUntil(() => statusOf(1) === 'active', 10_000, '#1 to be active');
   expect(json(after)).not.toContain('"action_id":"approve"');
 
-  // The requester's tab was republished after Bob's click, without Alice opening it.
-  const latestAliceTab = () => h.slack.callsTo('views.publish').filter((c) => c.body.user_id === 'U0ALICE').at(-1);
-  await waitUntil(() => !JSON.stringify(latestAliceTab()?.body.view).includes('Waiting for approval'), 5_000, "Alice's tab to update");
-
+  // Alice's tab shows the grant the next time she opens it; a click republishes only the clicker's tab.
   const active = await h.openHome('U0ALICE');
   expect(json(active)).toMatch(/1h left|59m left/);
   expect(json(active)).toContain('"action_id":"extend-access"');

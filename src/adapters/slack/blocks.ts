@@ -204,7 +204,7 @@ function decisionButtons(request: RequestWithFacts): types.ActionsBlock {
     elements: [
       {
         type: 'button',
-        action_id: 'approve',
+        action_id: DECISION_ACTIONS.approve,
         text: plain('Approve', 75),
         style: 'primary',
         // Only locates the request: who may decide is checked against the click's signed user id.
@@ -219,7 +219,7 @@ function decisionButtons(request: RequestWithFacts): types.ActionsBlock {
           deny: plain('Cancel', 30),
         },
       },
-      { type: 'button', action_id: 'deny', text: plain('Deny', 75), style: 'danger', value: String(request.id) },
+      { type: 'button', action_id: DECISION_ACTIONS.deny, text: plain('Deny', 75), style: 'danger', value: String(request.id) },
     ],
   };
 }
@@ -324,6 +324,9 @@ export function requesterMessage(request: RequestWithFacts, note?: string, now: 
     blocks: [{ type: 'section', text: mrkdwn(fit(body, SECTION_TEXT_MAX)) }, ...extra, context(details)],
   };
 }
+
+/** Action ids of Approve / Deny on an approval message; the value is only the request id. */
+export const DECISION_ACTIONS = { approve: 'approve', deny: 'deny' } as const;
 
 /** Action ids of the buttons on a requester's own request; the value is only the request id. */
 export const GRANT_ACTIONS = { extend: 'extend-access', end: 'end-access' } as const;

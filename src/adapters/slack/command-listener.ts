@@ -7,6 +7,7 @@ import { formatDuration } from '../../domain/durations.js';
 import { InvalidInputError } from '../../domain/errors.js';
 import { describeSource } from '../../domain/request.js';
 import { isLifecycleCommand, runLifecycleCommand } from './lifecycle-commands.js';
+import type { PostAckQueue } from './post-ack-queue.js';
 import { userMessageFor } from './user-message.js';
 
 export const SLASH_COMMAND = '/cache-access';
@@ -16,9 +17,9 @@ export type OpenModal = (client: webApi.WebClient, triggerId: string) => Promise
 
 /**
  * /cache-access: parsing is pure and instant, so usage errors go back in the acknowledgement itself;
- * everything that talks to AWS or the database runs after ack(), within Slack's 3-second window.
+ * everything that talks to AWS or the database runs after ack(), through the post-ack queue.
  */
-export function registerCommandListener(app: App, deps: UseCaseDeps, logger: Logger, openModal: OpenModal): void {
+export function registerCommandListener(app: App, deps: UseCaseDeps, logger: Logger, openModal: OpenModal, work: PostAckQueue): void {
   app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
     let parsed;
     try {
@@ -38,11 +39,13 @@ export function registerCommandListener(app: App, deps: UseCaseDeps, logger: Log
     }
     if (isLifecycleCommand(parsed)) {
       await ack();
-      const context = { userId: command.user_id, command: parsed.kind };
-      const reply = await runLifecycleCommand(deps, parsed, command.user_id).catch((error: unknown) => ({
-        text: userMessageFor(error, logger, context),
-      }));
-      await respond({ response_type: 'ephemeral', ...reply });
+      work.add(async () => {
+        const context = { userId: command.user_id, command: parsed.kind };
+        const reply = await runLifecycleCommand(deps, parsed, command.user_id).catch((error: unknown) => ({
+          text: userMessageFor(error, logger, context),
+        }));
+        await respond({ response_type: 'ephemeral', ...reply });
+      });
       return;
     }
     if (parsed.kind !== 'request') {
@@ -50,24 +53,27 @@ export function registerCommandListener(app: App, deps: UseCaseDeps, logger: Log
       return;
     }
     await ack();
-    const context = { userId: command.user_id, clusterId: parsed.clusterId, triggerId: command.trigger_id };
-    let text: string;
-    try {
-      const outcome = await requestAccess(deps, {
-        requesterId: command.user_id,
-        requesterName: command.user_name,
-        clusterId: parsed.clusterId,
-        source: parsed.source,
-        durationSeconds: parsed.durationSeconds,
-        reason: parsed.reason,
-        dedupeKey: dedupeKeyOf(command),
-      });
-      logger.info({ ...context, requestId: outcome.request.id, created: outcome.created }, 'access requested');
-      text = receivedText(outcome);
-    } catch (error) {
-      text = userMessageFor(error, logger, context);
-    }
-    await respond({ response_type: 'ephemeral', text });
+    const request = parsed;
+    work.add(async () => {
+      const context = { userId: command.user_id, clusterId: request.clusterId, triggerId: command.trigger_id };
+      let text: string;
+      try {
+        const outcome = await requestAccess(deps, {
+          requesterId: command.user_id,
+          requesterName: command.user_name,
+          clusterId: request.clusterId,
+          source: request.source,
+          durationSeconds: request.durationSeconds,
+          reason: request.reason,
+          dedupeKey: dedupeKeyOf(command),
+        });
+        logger.info({ ...context, requestId: outcome.request.id, created: outcome.created }, 'access requested');
+        text = receivedText(outcome);
+      } catch (error) {
+        text = userMessageFor(error, logger, context);
+      }
+      await respond({ response_type: 'ephemeral', text });
+    });
   });
 }
 

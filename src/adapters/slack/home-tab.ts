@@ -1,16 +1,15 @@
 /**
  * The App Home tab: a person's own access and the requests waiting for their decision, with the same
  * buttons (and so the same listeners and checks) as the messages. Published when the tab is opened,
- * and again for the clicker and the requester after one of these buttons is clicked.
+ * and again after a click in it.
  */
-import type { AllMiddlewareArgs, App, types, webApi } from '@slack/bolt';
+import type { App, BlockButtonAction, types, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { UseCaseDeps } from '../../app/deps.js';
 import { listAccess, type AccessOverview } from '../../app/list-access.js';
 import { formatDuration } from '../../domain/durations.js';
 import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
-import { escapeMrkdwn, GRANT_ACTIONS, slackDate, type Block } from './blocks.js';
-import { DECISION_ACTIONS } from './decision-listener.js';
+import { DECISION_ACTIONS, escapeMrkdwn, GRANT_ACTIONS, slackDate, type Block } from './blocks.js';
 
 /** The message buttons' action ids, so the same listeners (and their checks) serve the Home tab. */
 const ACTIONS = { ...DECISION_ACTIONS, extend: GRANT_ACTIONS.extend, end: GRANT_ACTIONS.end } as const;
@@ -118,17 +117,21 @@ export async function publishHome(client: webApi.WebClient, deps: UseCaseDeps, u
   await client.views.publish({ user_id: userId, view: homeView(overview, deps.clock.now()) });
 }
 
-const HOME_ACTIONS: ReadonlySet<string> = new Set(Object.values(ACTIONS));
-
 /**
- * For a click on one of these buttons, anywhere (message or Home tab): who clicked, and on which
- * request. Its listener has run by the time `next()` returns.
+ * After a click made in the Home tab, the clicker is looking at it: republish it with the click's
+ * effect. Everyone else's tab (the requester's, other approvers') is brought up to date when opened,
+ * so a click costs one listing, not one per person involved.
  */
-function clickOn(body: unknown): { userId: string; requestId: number } | undefined {
-  const b = body as { type?: string; user?: { id?: string }; actions?: Array<{ action_id?: string; value?: string }> };
-  const action = b.actions?.find((a) => a.action_id !== undefined && HOME_ACTIONS.has(a.action_id));
-  const requestId = Number.parseInt(action?.value ?? '', 10);
-  return b.type === 'block_actions' && b.user?.id && Number.isInteger(requestId) ? { userId: b.user.id, requestId } : undefined;
+export async function refreshHomeAfterClick(
+  client: webApi.WebClient,
+  deps: UseCaseDeps,
+  logger: Logger,
+  body: BlockButtonAction,
+): Promise<void> {
+  if (body.view?.type !== 'home') return;
+  await publishHome(client, deps, body.user.id).catch((error: unknown) => {
+    logger.warn({ err: error, userId: body.user.id }, 'could not refresh the Home tab after a click');
+  });
 }
 
 export function registerHomeTab(app: App, deps: UseCaseDeps, logger: Logger): void {
@@ -137,22 +140,5 @@ export function registerHomeTab(app: App, deps: UseCaseDeps, logger: Logger): vo
     await publishHome(client, deps, event.user).catch((error: unknown) => {
       logger.warn({ err: error, userId: event.user }, 'could not publish the Home tab');
     });
-  });
-  // After a click has done its work, the clicker's and the requester's tabs show the new state.
-  // Changes made by jobs (activation, expiry, time-outs) show the next time the tab is opened.
-  app.use(async ({ body, next, client }: AllMiddlewareArgs & { body: unknown }) => {
-    try {
-      await next();
-    } finally {
-      const click = clickOn(body);
-      if (click) {
-        const requesterId = deps.store.get(click.requestId)?.requesterId;
-        for (const userId of new Set([click.userId, ...(requesterId ? [requesterId] : [])])) {
-          await publishHome(client, deps, userId).catch((error: unknown) => {
-            logger.warn({ err: error, userId }, 'could not refresh the Home tab after a click');
-          });
-        }
-      }
-    }
   });
 }

@@ -7,6 +7,8 @@ import { GRANT_ACTIONS } from './blocks.js';
 import { EXTENSION_ACTIONS } from './lifecycle-blocks.js';
 import { endedText, extensionText } from './lifecycle-commands.js';
 import { replyToClick } from './click-reply.js';
+import { refreshHomeAfterClick } from './home-tab.js';
+import type { PostAckQueue } from './post-ack-queue.js';
 import { userMessageFor } from './user-message.js';
 
 type Handler = (requestId: number, userId: string) => Promise<string>;
@@ -16,7 +18,7 @@ type Handler = (requestId: number, userId: string) => Promise<string>;
  * Deny). The value only locates the request; who may act comes from the click's signed user id. A
  * stale click is answered, ephemerally, with what already happened.
  */
-export function registerLifecycleListener(app: App, deps: UseCaseDeps, logger: Logger): void {
+export function registerLifecycleListener(app: App, deps: UseCaseDeps, logger: Logger, work: PostAckQueue): void {
   const handlers: Record<string, Handler> = {
     [GRANT_ACTIONS.end]: async (requestId, userId) => endedText(await endAccess(deps, { requestId, userId, mode: 'revoke' })),
     [GRANT_ACTIONS.extend]: async (requestId, userId) => extensionText(await requestExtension(deps, { requestId, userId })),
@@ -32,16 +34,19 @@ export function registerLifecycleListener(app: App, deps: UseCaseDeps, logger: L
   for (const [actionId, handle] of Object.entries(handlers)) {
     app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
       await ack();
-      const requestId = Number.parseInt(action.value ?? '', 10);
-      const context = { userId: body.user.id, requestId, actionId };
-      let text: string;
-      try {
-        text = await handle(requestId, body.user.id);
-        logger.info(context, 'lifecycle action');
-      } catch (error) {
-        text = userMessageFor(error, logger, context);
-      }
-      await replyToClick({ body, respond, client }, text);
+      work.add(async () => {
+        const requestId = Number.parseInt(action.value ?? '', 10);
+        const context = { userId: body.user.id, requestId, actionId };
+        let text: string;
+        try {
+          text = await handle(requestId, body.user.id);
+          logger.info(context, 'lifecycle action');
+        } catch (error) {
+          text = userMessageFor(error, logger, context);
+        }
+        await replyToClick({ body, respond, client }, text);
+        await refreshHomeAfterClick(client, deps, logger, body);
+      });
     });
   }
 }

@@ -8,6 +8,7 @@ import { registerCommandListener } from './command-listener.js';
 import { registerDecisionListener } from './decision-listener.js';
 import { registerLifecycleListener } from './lifecycle-listener.js';
 import { registerHomeTab } from './home-tab.js';
+import type { PostAckQueue } from './post-ack-queue.js';
 import { openRequestModal, registerRequestModal } from './request-modal.js';
 import { SocketModeWithRoutes } from './socket-mode-receiver.js';
 import { slackClientOptions } from './web-client.js';
@@ -57,11 +58,11 @@ export function createSlackApp({ config, logger, routes }: SlackAppOptions): App
 }
 
 /** Listeners are added once the use cases exist, since those need the app's own Web API client. */
-export function registerListeners(app: App, deps: UseCaseDeps, logger: Logger): void {
+export function registerListeners(app: App, deps: UseCaseDeps, logger: Logger, work: PostAckQueue): void {
   const catalog = new ClusterCatalog(deps);
-  registerCommandListener(app, deps, logger, (client, triggerId) => openRequestModal(client, triggerId, deps, catalog));
-  registerDecisionListener(app, deps, logger);
-  registerLifecycleListener(app, deps, logger);
+  registerCommandListener(app, deps, logger, (client, triggerId) => openRequestModal(client, triggerId, deps, catalog), work);
+  registerDecisionListener(app, deps, logger, work);
+  registerLifecycleListener(app, deps, logger, work);
   registerRequestModal(app, deps, logger);
   registerHomeTab(app, deps, logger);
 }
