@@ -16,6 +16,8 @@ import { startFakeSlack, type FakeSlack } from '../test/fakes/fake-slack-server.
 import { startBotProcess, type BotProcess } from './bot-process.js';
 import { InMemoryAws } from './in-memory-aws.js';
 import { seedGrants } from './seed.js';
+import { startFloorServer } from './floor-server.js';
+import { SignedPoster } from './signed-poster.js';
 import { BENCH_POLICY, SIGNING_SECRET, SlackDriver, type Submitted } from './slack-driver.js';
 import { busiestWindow, ratePerSecond, runPool, summary } from './stats.js';
 
@@ -77,6 +79,8 @@ export interface SteadyResult {
   startupMs: number;
   idleRssMb: number;
   ack: Array<{ concurrency: number; summary: Summary }>;
+  /** The same bursts against a server that does nothing (floor-server.ts). */
+  floor: Array<{ concurrency: number; summary: Summary }>;
   approveToAuthorize: Summary;
   peakRssMb: number;
 }
@@ -132,11 +136,33 @@ export async function steadyRun(redisUrl: string, latencyMs: number): Promise<St
       startupMs: bot.startupMs,
       idleRssMb,
       ack,
+      floor: await floorRun(),
       approveToAuthorize: summary(oneAtATime),
       peakRssMb: bot.memory().peakRssMb,
     };
   } finally {
     await session.close();
+  }
+}
+
+/** The ack bursts, same client and sizes, against a server that answers at once. */
+async function floorRun(): Promise<SteadyResult['floor']> {
+  const server = await startFloorServer();
+  const poster = new SignedPoster(server.url, SIGNING_SECRET);
+  try {
+    const floor: SteadyResult['floor'] = [];
+    for (const level of ACK_LEVELS) {
+      const samples: number[] = [];
+      for (let round = 0; round < level.rounds; round++) {
+        const burst = await Promise.all(Array.from({ length: level.concurrency }, () => poster.post('text=floor')));
+        samples.push(...burst.map((posted) => posted.ms));
+      }
+      floor.push({ concurrency: level.concurrency, summary: summary(samples) });
+    }
+    return floor;
+  } finally {
+    poster.close();
+    await server.stop();
   }
 }
 
@@ -175,6 +201,8 @@ export interface FlowResult {
   /** First command sent to last Revoke issued. */
   endToEndPerSecond: number;
   revocationLag: Summary;
+  /** Lag of the revocations issued after the last grant was added: no new grants competing. */
+  revocationLagAfterGrants: Summary;
   busiestSecond: number;
   peakRssMb: number;
 }
@@ -205,6 +233,8 @@ export async function flowRun(
     const expiries = driver.expiries(requestIds);
     const revokes = new Map(bot.calls.filter((c) => c.type === 'revoke').map((c) => [c.grantId!, c.at]));
     const lags = requestIds.map((id) => revokes.get(id)! - expiries.get(id)!);
+    const lastAuthorize = Math.max(...bot.calls.filter((c) => c.type === 'authorize').map((c) => c.at));
+    const lagsAfterGrants = requestIds.filter((id) => revokes.get(id)! > lastAuthorize).map((id) => revokes.get(id)! - expiries.get(id)!);
     const mutating = bot.calls.map((c) => c.at);
     const clickTimes = [...clicks.values()].map((c) => c.clickedAt + c.ackMs);
     return {
@@ -216,6 +246,7 @@ export async function flowRun(
       revokedPerSecond: ratePerSecond([...revokes.values()]),
       endToEndPerSecond: options.grants / ((Math.max(...revokes.values()) - firstSent) / 1000),
       revocationLag: summary(lags),
+      revocationLagAfterGrants: summary(lagsAfterGrants),
       busiestSecond: busiestWindow(mutating, 1000),
       peakRssMb: bot.memory().peakRssMb,
     };

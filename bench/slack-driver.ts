@@ -5,8 +5,9 @@
 import Database from 'better-sqlite3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FakeSlack } from '../test/fakes/fake-slack-server.js';
-import { blockActionBody, postToSlackEndpoint, slashCommandBody } from '../test/support/slack-request.js';
+import { blockActionBody, slashCommandBody } from '../test/support/slack-request.js';
 import { clusterName } from './in-memory-aws.js';
+import { SignedPoster, type Posted } from './signed-poster.js';
 import { runPool } from './stats.js';
 
 export const SIGNING_SECRET = 'bench-signing-secret';
@@ -36,13 +37,15 @@ export interface Submitted {
 
 export class SlackDriver {
   private readonly reader: Database.Database;
+  private readonly poster: SignedPoster;
 
   constructor(
     private readonly slack: FakeSlack,
-    private readonly eventsUrl: string,
+    eventsUrl: string,
     databasePath: string,
   ) {
     this.reader = new Database(databasePath, { readonly: true, fileMustExist: true });
+    this.poster = new SignedPoster(eventsUrl, SIGNING_SECRET);
   }
 
   /** `/cache-access bench-NN 10.x.y.z/32 <duration> bench` from a distinct requester and source. */
@@ -56,11 +59,9 @@ export class SlackDriver {
       triggerId,
     });
     const sentAt = Date.now();
-    const started = performance.now();
     const reply = await this.post(body);
-    const ackMs = performance.now() - started;
     if (reply.status !== 200) throw new Error(`command answered ${reply.status}: ${reply.text}`);
-    return { triggerId, ackMs, sentAt };
+    return { triggerId, ackMs: reply.ms, sentAt };
   }
 
   /**
@@ -120,6 +121,7 @@ export class SlackDriver {
 
   close(): void {
     this.reader.close();
+    this.poster.close();
   }
 
   private approvalMessages(): Array<{ requestId: number; dedupeKey: string; channel: string; ts: string }> {
@@ -141,22 +143,21 @@ export class SlackDriver {
       responseUrl: this.slack.responseUrl(`click-${message.requestId}`),
     });
     const clickedAt = Date.now();
-    const started = performance.now();
     const reply = await this.post(body);
     if (reply.status !== 200) throw new Error(`approve answered ${reply.status}: ${reply.text}`);
-    return { clickedAt, ackMs: performance.now() - started };
+    return { clickedAt, ackMs: reply.ms };
   }
 
   /**
    * Node's HTTP server closes idle keep-alive connections after 5 s; a request sent on one just as it closes
    * is reset before it is read. Sent again, as Slack retries; the bot deduplicates commands and repeated clicks.
    */
-  private async post(body: string): Promise<{ status: number; text: string }> {
+  private async post(body: string): Promise<Posted> {
     try {
-      return await postToSlackEndpoint(this.eventsUrl, SIGNING_SECRET, body);
+      return await this.poster.post(body);
     } catch (error) {
-      if ((error as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw error;
-      return postToSlackEndpoint(this.eventsUrl, SIGNING_SECRET, body);
+      if ((error as { code?: string }).code !== 'ECONNRESET') throw error;
+      return this.poster.post(body);
     }
   }
 

@@ -65,7 +65,7 @@ function busiestWindow(times: number[], windowMs: number): number {
 }
 
 describe('RateLimitedFirewall', () => {
-  it('lets a burst of mutating calls through at most perSecond in any one-second window, in arrival order', async () => {
+  it('lets a burst of mutating calls through at most perSecond in any one-second window, revocations before waiting grants', async () => {
     const clock = new ManualClock();
     const { firewall, calls } = recordingFirewall(clock);
     const limited = new RateLimitedFirewall(firewall, { perSecond: 10, now: clock.now, wait: clock.wait });
@@ -80,11 +80,38 @@ describe('RateLimitedFirewall', () => {
     await Promise.all(results);
 
     expect(calls).toHaveLength(30);
-    expect(calls.slice(0, 20).map((c) => c.what)).toEqual(Array.from({ length: 20 }, (_, i) => `10.0.0.${i}/32`));
-    expect(calls.slice(20).every((c) => c.method === 'revoke')).toBe(true);
+    // The first grant found the token free; the revocations that queued behind the others then go first,
+    // and each kind keeps its arrival order.
+    expect(calls[0]).toMatchObject({ method: 'authorize', what: '10.0.0.0/32' });
+    expect(calls.slice(1, 11).map((c) => c.what)).toEqual(Array.from({ length: 10 }, (_, i) => `sgr-old-${i}`));
+    expect(calls.slice(11).map((c) => c.what)).toEqual(Array.from({ length: 19 }, (_, i) => `10.0.0.${i + 1}/32`));
     expect(busiestWindow(calls.map((c) => c.at), 1000)).toBe(10);
     // 30 calls at 10 per second: the last one starts 2.9 s after the first, not earlier.
     expect(calls.at(-1)!.at).toBeCloseTo(2900);
+  });
+
+  it('gives the next token to a revocation that arrives while grants are already waiting', async () => {
+    const clock = new ManualClock();
+    const { firewall, calls } = recordingFirewall(clock);
+    const limited = new RateLimitedFirewall(firewall, { perSecond: 10, now: clock.now, wait: clock.wait });
+    const tags = { grantId: 1, expiresAt: new Date(0) };
+
+    const grants = Array.from({ length: 5 }, (_, i) => limited.authorize(spec(i), 'rule', tags));
+    await flush();
+    await clock.advanceToNext(); // the second grant starts at 100 ms
+    const revoke = limited.revoke('sg-0123abcd', 'sgr-due');
+    await flush();
+    while (clock.pending > 0) await clock.advanceToNext();
+    await Promise.all([...grants, revoke]);
+
+    expect(calls.map((c) => [c.what, c.at])).toEqual([
+      ['10.0.0.0/32', 0],
+      ['10.0.0.1/32', 100],
+      ['sgr-due', 200],
+      ['10.0.0.2/32', 300],
+      ['10.0.0.3/32', 400],
+      ['10.0.0.4/32', 500],
+    ]);
   });
 
   it('waits again when a timer fires early, so no window ever sees one call too many', async () => {

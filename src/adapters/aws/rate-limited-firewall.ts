@@ -16,16 +16,19 @@ export interface RateLimitOptions {
 
 /**
  * The bucket holds a single token, refilled 1/perSecond s after the previous call actually started:
- * calls start at least that far apart, in arrival order, so any one-second window sees at most
- * `perSecond` of them, even when a busy event loop wakes several waiting callers late at once. A
- * larger bucket would let a burst through at once and double the rate seen in the window that follows.
+ * calls start at least that far apart, so any one-second window sees at most `perSecond` of them, even
+ * when a busy event loop wakes the waiting caller late. A larger bucket would let a burst through at
+ * once and double the rate seen in the window that follows. Each token goes to the oldest waiting
+ * revocation, else the oldest waiting grant: access that is due to end never queues behind a burst of
+ * new grants (the job queue orders them the same way).
  */
 export class RateLimitedFirewall implements Firewall {
   private readonly intervalMs: number;
   private readonly now: () => number;
   private readonly wait: (ms: number) => Promise<unknown>;
-  /** Callers queue here, one token each. */
-  private queue: Promise<void> = Promise.resolve();
+  /** Callers waiting for a token, oldest first, by kind. */
+  private readonly waiting: Record<'revoke' | 'authorize', Array<() => void>> = { revoke: [], authorize: [] };
+  private handingOut = false;
   private lastStartAt = -Infinity;
 
   constructor(
@@ -39,12 +42,12 @@ export class RateLimitedFirewall implements Firewall {
   }
 
   async authorize(...args: Parameters<Firewall['authorize']>): ReturnType<Firewall['authorize']> {
-    await this.takeToken();
+    await this.takeToken('authorize');
     return this.inner.authorize(...args);
   }
 
   async revoke(...args: Parameters<Firewall['revoke']>): ReturnType<Firewall['revoke']> {
-    await this.takeToken();
+    await this.takeToken('revoke');
     return this.inner.revoke(...args);
   }
 
@@ -56,16 +59,31 @@ export class RateLimitedFirewall implements Firewall {
     return this.inner.listTaggedRules(...args);
   }
 
-  /** Waits for the callers ahead, then for the token; the caller's AWS call starts right after. */
-  private takeToken(): Promise<void> {
-    const turn = this.queue.then(async () => {
-      // Loops because timers may fire up to a millisecond early.
-      for (let now = this.now(); now < this.lastStartAt + this.intervalMs; now = this.now()) {
-        await this.wait(this.lastStartAt + this.intervalMs - now);
-      }
-      this.lastStartAt = this.now();
+  /** Resolves when it is this caller's turn; its AWS call starts right after. */
+  private takeToken(kind: 'revoke' | 'authorize'): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting[kind].push(resolve);
+      void this.handOutTokens();
     });
-    this.queue = turn;
-    return turn;
+  }
+
+  /** One loop hands out the tokens, each as soon as it is refilled, to whoever is first in line then. */
+  private async handOutTokens(): Promise<void> {
+    if (this.handingOut) return;
+    this.handingOut = true;
+    try {
+      while (this.waiting.revoke.length + this.waiting.authorize.length > 0) {
+        // Loops because timers may fire up to a millisecond early.
+        for (let now = this.now(); now < this.lastStartAt + this.intervalMs; now = this.now()) {
+          await this.wait(this.lastStartAt + this.intervalMs - now);
+        }
+        // Chosen after the wait: a revocation that arrived meanwhile goes first.
+        const next = this.waiting.revoke.shift() ?? this.waiting.authorize.shift()!;
+        this.lastStartAt = this.now();
+        next();
+      }
+    } finally {
+      this.handingOut = false;
+    }
   }
 }

@@ -13,7 +13,8 @@ import type {
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
 import type { AccessRequest, Decision, NewAccessRequest, Source } from '../../domain/request.js';
 import type { AppDatabase } from './open.js';
-import { approvals, events, ingressRules, requests, slackMessages } from './schema.js';
+import { prepareStatements, type PreparedStatements } from './prepared-reads.js';
+import { approvals, ingressRules, requests, slackMessages } from './schema.js';
 
 type RequestRow = typeof requests.$inferSelect;
 type RequestColumns = Omit<typeof requests.$inferInsert, 'id' | 'dedupeKey'>;
@@ -25,7 +26,11 @@ const LIVE_STATUSES: Array<AccessRequest['status']> = ['approved', 'active'];
 
 /** GrantStore on SQLite. better-sqlite3 is synchronous, so every method is too. */
 export class SqliteGrantStore implements GrantStore {
-  constructor(private readonly db: AppDatabase) {}
+  private readonly statements: PreparedStatements;
+
+  constructor(private readonly db: AppDatabase) {
+    this.statements = prepareStatements(db);
+  }
 
   create(
     draft: NewAccessRequest & { facts?: GrantFacts },
@@ -36,15 +41,15 @@ export class SqliteGrantStore implements GrantStore {
     return this.db.transaction(
       (tx) => {
         if (dedupeKey !== undefined) {
-          const existing = tx.select({ id: requests.id }).from(requests).where(eq(requests.dedupeKey, dedupeKey)).get();
-          if (existing) return { request: this.load(tx, existing.id)!, created: false };
+          const existing = this.statements.requestIdByDedupeKey.get({ dedupeKey });
+          if (existing) return { request: this.get(existing.id)!, created: false };
         }
         const row = tx
           .insert(requests)
           .values({ ...toColumns({ ...draft, status: 'pending', approvals: [], version: 1 }), dedupeKey })
           .returning()
           .get();
-        tx.insert(events).values(toEventRow(row.id, event)).run();
+        this.insertEvent(row.id, event);
         return { request: toRequest(row, []), created: true };
       },
       { behavior: 'immediate' },
@@ -52,7 +57,8 @@ export class SqliteGrantStore implements GrantStore {
   }
 
   get(id: number): AccessRequest | undefined {
-    return this.load(this.db, id);
+    const row = this.statements.requestById.get({ id });
+    return row && toRequest(row, this.statements.decisionsOf.all({ id }));
   }
 
   save(next: AccessRequest, newEvents: NewEvent[]): void {
@@ -75,20 +81,14 @@ export class SqliteGrantStore implements GrantStore {
             .onConflictDoNothing()
             .run();
         }
-        if (newEvents.length > 0) tx.insert(events).values(newEvents.map((e) => toEventRow(next.id, e))).run();
+        for (const event of newEvents) this.insertEvent(next.id, event);
       },
       { behavior: 'immediate' },
     );
   }
 
   history(id: number): HistoryEvent[] {
-    return this.db
-      .select()
-      .from(events)
-      .where(eq(events.requestId, id))
-      .orderBy(asc(events.id))
-      .all()
-      .map((row) => ({
+    return this.statements.eventsOf.all({ id }).map((row) => ({
         requestId: row.requestId,
         at: row.at,
         actor: row.actor,
@@ -120,21 +120,11 @@ export class SqliteGrantStore implements GrantStore {
   }
 
   messageRefs(requestId: number): MessageRef[] {
-    return this.db
-      .select({
-        requestId: slackMessages.requestId,
-        kind: slackMessages.kind,
-        channel: slackMessages.channel,
-        ts: slackMessages.ts,
-      })
-      .from(slackMessages)
-      .where(eq(slackMessages.requestId, requestId))
-      .orderBy(asc(slackMessages.id))
-      .all();
+    return this.statements.messageRefsOf.all({ id: requestId });
   }
 
   recordEvent(requestId: number, event: NewEvent): void {
-    this.db.insert(events).values(toEventRow(requestId, event)).run();
+    this.insertEvent(requestId, event);
   }
 
   recordRuleIntent(next: AccessRequest, spec: RuleSpec, newEvents: NewEvent[]): RuleRecord {
@@ -236,7 +226,7 @@ export class SqliteGrantStore implements GrantStore {
       .where(and(eq(requests.ruleRecordId, id), inArray(requests.status, LIVE_STATUSES)))
       .orderBy(asc(requests.id))
       .all()
-      .map((row) => this.load(this.db, row.id)!);
+      .map((row) => this.get(row.id)!);
   }
 
   liveRules(): RuleRecord[] {
@@ -267,16 +257,14 @@ export class SqliteGrantStore implements GrantStore {
     if (changes === 0 && !this.getRule(id)) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
   }
 
-  private load(db: Pick<AppDatabase, 'select'>, id: number): AccessRequest | undefined {
-    const row = db.select().from(requests).where(eq(requests.id, id)).get();
-    if (!row) return undefined;
-    const decisions = db
-      .select({ userId: approvals.userId, at: approvals.at })
-      .from(approvals)
-      .where(eq(approvals.requestId, id))
-      .orderBy(asc(approvals.id))
-      .all();
-    return toRequest(row, decisions);
+  private insertEvent(requestId: number, event: NewEvent): void {
+    this.statements.insertEvent.run({
+      requestId,
+      at: event.at,
+      actor: event.actor,
+      type: event.type,
+      detailJson: event.detail === undefined ? null : JSON.stringify(event.detail),
+    });
   }
 }
 
@@ -375,8 +363,4 @@ function toSourceColumns(source: PeeredSource): {
 function toSource(kind: Source['kind'], value: string, peering: SourcePeering | null): PeeredSource {
   if (kind === 'cidr') return { kind, cidr: value };
   return peering ? { kind, groupId: value, peering } : { kind, groupId: value };
-}
-
-function toEventRow(requestId: number, event: NewEvent): typeof events.$inferInsert {
-  return { requestId, at: event.at, actor: event.actor, type: event.type, detail: event.detail ?? null };
 }

@@ -17,8 +17,9 @@ function reconnectDelay(attempt: number): number {
  * For a Queue: no offline queue, so a command issued while disconnected rejects instead of waiting for a
  * reconnect, and commands already sent are rejected after one failed reconnect attempt.
  */
-// Every Queue and Worker here sets `skipVersionCheck`: BullMQ's version check sends INFO during its
-// connection handshake, and when that races a Redis outage the rejection escapes unhandled.
+// Every Queue here sets `skipVersionCheck`: BullMQ's version check sends INFO during its connection
+// handshake, and on a connection without an offline queue, racing a Redis outage, the rejection escapes
+// unhandled. The jobs worker keeps the check (workers.ts): it needs the version for precise delays.
 export function createProducerConnection(url: string): Redis {
   // No ready check: its INFO command, sent without an offline queue, rejects unhandled inside ioredis
   // when the connection is closed between connect and ready (a quick shutdown).

@@ -48,7 +48,10 @@ export function startWorkers(options: WorkersOptions): Workers {
     {
       connection,
       prefix: options.prefix,
-      skipVersionCheck: true, // see createProducerConnection
+      // No skipVersionCheck here, unlike the queues: without the Redis version BullMQ assumes a Redis
+      // that only blocks for whole seconds and rounds its wait for the next delayed job up to one, so
+      // revocations ran up to a second late (BENCHMARKS.md). This connection waits out outages (offline
+      // queue, no retry limit), so its INFO cannot reject the way a producer's can.
       concurrency: options.concurrency ?? 4,
       // Only revoke jobs use a custom backoff type; grant and remind jobs use BullMQ's built-in exponential one.
       settings: { backoffStrategy: (attemptsMade: number) => revokeRetryDelayMs(attemptsMade) },
