@@ -96,6 +96,23 @@ const ACK_LEVELS = [
   { concurrency: 200, rounds: 2 },
 ];
 
+/** Per ACK_LEVELS level, rounds of `concurrency` calls of `send` (each giving its time) at once. */
+async function ackBursts(
+  send: () => Promise<number>,
+  afterRound: () => Promise<void> = async () => {},
+): Promise<Array<{ concurrency: number; summary: Summary }>> {
+  const levels = [];
+  for (const level of ACK_LEVELS) {
+    const samples: number[] = [];
+    for (let round = 0; round < level.rounds; round++) {
+      samples.push(...(await Promise.all(Array.from({ length: level.concurrency }, send))));
+      await afterRound();
+    }
+    levels.push({ concurrency: level.concurrency, summary: summary(samples) });
+  }
+  return levels;
+}
+
 /**
  * Start-up, idle memory, acknowledgement latency per concurrency level, and approve → Authorize one at
  * a time.
@@ -109,18 +126,11 @@ export async function steadyRun(redisUrl: string, latencyMs: number): Promise<St
     const idleRssMb = bot.memory().rssMb;
 
     const pending: Submitted[] = [];
-    const ack: SteadyResult['ack'] = [];
-    for (const level of ACK_LEVELS) {
-      const samples: number[] = [];
-      for (let round = 0; round < level.rounds; round++) {
-        const burst = await Promise.all(Array.from({ length: level.concurrency }, () => driver.command('1h')));
-        samples.push(...burst.map((submitted) => submitted.ackMs));
-        pending.push(...burst);
-        // The work after each ack must not spill into the next round's measurements.
-        await driver.drain(pending.length);
-      }
-      ack.push({ concurrency: level.concurrency, summary: summary(samples) });
-    }
+    const ack = await ackBursts(async () => {
+      const submitted = await driver.command('1h');
+      pending.push(submitted);
+      return submitted.ackMs;
+    }, () => driver.drain(pending.length)); // the work after each ack must not spill into the next round
 
     const oneAtATime: number[] = [];
     for (const submitted of pending.splice(0, 100)) {
@@ -150,16 +160,7 @@ async function floorRun(): Promise<SteadyResult['floor']> {
   const server = await startFloorServer();
   const poster = new SignedPoster(server.url, SIGNING_SECRET);
   try {
-    const floor: SteadyResult['floor'] = [];
-    for (const level of ACK_LEVELS) {
-      const samples: number[] = [];
-      for (let round = 0; round < level.rounds; round++) {
-        const burst = await Promise.all(Array.from({ length: level.concurrency }, () => poster.post('text=floor')));
-        samples.push(...burst.map((posted) => posted.ms));
-      }
-      floor.push({ concurrency: level.concurrency, summary: summary(samples) });
-    }
-    return floor;
+    return await ackBursts(async () => (await poster.post('text=floor')).ms);
   } finally {
     poster.close();
     await server.stop();

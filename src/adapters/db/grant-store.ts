@@ -13,7 +13,7 @@ import type {
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
 import type { AccessRequest, Decision, NewAccessRequest, Source } from '../../domain/request.js';
 import type { AppDatabase } from './open.js';
-import { prepareStatements, type PreparedStatements } from './prepared-reads.js';
+import { prepareStatements, RequestWrites, type PreparedStatements } from './prepared-statements.js';
 import { approvals, ingressRules, requests, slackMessages } from './schema.js';
 
 type RequestRow = typeof requests.$inferSelect;
@@ -27,9 +27,11 @@ const LIVE_STATUSES: Array<AccessRequest['status']> = ['approved', 'active'];
 /** GrantStore on SQLite. better-sqlite3 is synchronous, so every method is too. */
 export class SqliteGrantStore implements GrantStore {
   private readonly statements: PreparedStatements;
+  private readonly requestWrites: RequestWrites;
 
   constructor(private readonly db: AppDatabase) {
     this.statements = prepareStatements(db);
+    this.requestWrites = new RequestWrites(db);
   }
 
   create(
@@ -39,16 +41,12 @@ export class SqliteGrantStore implements GrantStore {
   ): { request: AccessRequest; created: boolean } {
     // IMMEDIATE takes the write lock first, so no other process can slip in the same key between look-up and insert.
     return this.db.transaction(
-      (tx) => {
+      () => {
         if (dedupeKey !== undefined) {
           const existing = this.statements.requestIdByDedupeKey.get({ dedupeKey });
           if (existing) return { request: this.get(existing.id)!, created: false };
         }
-        const row = tx
-          .insert(requests)
-          .values({ ...toColumns({ ...draft, status: 'pending', approvals: [], version: 1 }), dedupeKey })
-          .returning()
-          .get();
+        const row = this.requestWrites.insert({ ...toColumns({ ...draft, status: 'pending', approvals: [], version: 1 }), dedupeKey });
         this.insertEvent(row.id, event);
         return { request: toRequest(row, []), created: true };
       },
@@ -64,12 +62,7 @@ export class SqliteGrantStore implements GrantStore {
   save(next: AccessRequest, newEvents: NewEvent[]): void {
     this.db.transaction(
       (tx) => {
-        const { changes } = tx
-          .update(requests)
-          .set(toColumns(next))
-          .where(and(eq(requests.id, next.id), eq(requests.version, next.version - 1)))
-          .run();
-        if (changes === 0) {
+        if (this.requestWrites.update(next.id, next.version - 1, toColumns(next)) === 0) {
           const stored = tx.select({ id: requests.id }).from(requests).where(eq(requests.id, next.id)).get();
           if (!stored) throw new NotFoundError(`Request #${next.id} does not exist.`);
           throw new ConflictError(`#${next.id} was changed by someone else at the same time; try again.`);
