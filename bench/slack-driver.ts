@@ -4,10 +4,10 @@
  */
 import Database from 'better-sqlite3';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FakeSlack } from '../test/fakes/fake-slack-server.js';
 import { blockActionBody, slashCommandBody } from '../test/support/slack-request.js';
 import { clusterName } from './in-memory-aws.js';
 import { SignedPoster, type Posted } from './signed-poster.js';
+import type { SlackProcess } from './slack-process.js';
 import { runPool } from './stats.js';
 
 export const SIGNING_SECRET = 'bench-signing-secret';
@@ -40,7 +40,7 @@ export class SlackDriver {
   private readonly poster: SignedPoster;
 
   constructor(
-    private readonly slack: FakeSlack,
+    private readonly slack: SlackProcess,
     eventsUrl: string,
     databasePath: string,
   ) {
@@ -78,8 +78,8 @@ export class SlackDriver {
     const deadline = Date.now() + timeoutMs;
     while (clicked.size < wanted.size) {
       if (Date.now() > deadline) {
-        const last = this.slack.responses.at(-1);
-        throw new Error(`only ${clicked.size} of ${wanted.size} approval messages appeared; last reply: ${JSON.stringify(last?.body)}`);
+        const last = await this.slack.lastResponse();
+        throw new Error(`only ${clicked.size} of ${wanted.size} approval messages appeared; last reply: ${JSON.stringify(last)}`);
       }
       const ready = this.approvalMessages().filter((m) => wanted.has(m.dedupeKey) && !clicked.has(m.requestId));
       await runPool(ready.length, concurrency, async (i) => {
@@ -166,8 +166,8 @@ export class SlackDriver {
     const deadline = Date.now() + timeoutMs;
     while (this.countApprovalMessages() < count) {
       if (Date.now() > deadline) {
-        const last = this.slack.responses.at(-1);
-        throw new Error(`only ${this.countApprovalMessages()} of ${count} requests processed; last reply: ${JSON.stringify(last?.body)}`);
+        const last = await this.slack.lastResponse();
+        throw new Error(`only ${this.countApprovalMessages()} of ${count} requests processed; last reply: ${JSON.stringify(last)}`);
       }
       await sleep(20);
     }

@@ -18,11 +18,15 @@ export function boltLogger(logger: Logger): SlackLogger {
   // The SDKs log free text (request bodies, headers, URLs): scrub it before pino sees one string.
   const join = (parts: unknown[]) =>
     scrubText(parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(scrubSecrets(p)))).join(' '));
+  // Bolt logs at debug level several times per request: build (and scrub) a line only when it is kept.
+  const at = (level: 'debug' | 'info' | 'warn' | 'error') => (...msg: unknown[]) => {
+    if (child.isLevelEnabled(level)) child[level](join(msg));
+  };
   return {
-    debug: (...msg) => child.debug(join(msg)),
-    info: (...msg) => child.info(join(msg)),
-    warn: (...msg) => child.warn(join(msg)),
-    error: (...msg) => child.error(join(msg)),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
     setLevel: () => {},
     getLevel: () => PINO_TO_SLACK[logger.level] ?? LogLevel.INFO,
     setName: () => {},

@@ -34,6 +34,7 @@ export function createSlackApp({ config, logger, routes }: SlackAppOptions): App
         token: config.slack.botToken,
         logger: log,
         clientOptions,
+        convoStore: false,
         receiver: new SocketModeWithRoutes({
           appToken: config.slack.appToken,
           logger: log,
@@ -50,6 +51,8 @@ export function createSlackApp({ config, logger, routes }: SlackAppOptions): App
         customRoutes: routes,
         // Respond to Slack as soon as a listener calls ack(); the slow work continues afterwards.
         processBeforeResponse: false,
+        // The bot keeps no conversation state (Bolt's default store would run on every request).
+        convoStore: false,
       });
   app.error(async (error) => {
     logger.error({ err: error, code: (error as { code?: string }).code }, 'unhandled error in a Slack listener');
