@@ -10,6 +10,7 @@ import { listAccess, type AccessOverview } from '../../app/list-access.js';
 import { formatDuration } from '../../domain/durations.js';
 import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
 import { DECISION_ACTIONS, escapeMrkdwn, GRANT_ACTIONS, slackDate, type Block } from './blocks.js';
+import type { PostAckQueue } from './post-ack-queue.js';
 
 /** The message buttons' action ids, so the same listeners (and their checks) serve the Home tab. */
 const ACTIONS = { ...DECISION_ACTIONS, extend: GRANT_ACTIONS.extend, end: GRANT_ACTIONS.end } as const;
@@ -134,11 +135,14 @@ export async function refreshHomeAfterClick(
   });
 }
 
-export function registerHomeTab(app: App, deps: UseCaseDeps, logger: Logger): void {
+export function registerHomeTab(app: App, deps: UseCaseDeps, logger: Logger, work: PostAckQueue): void {
+  // Bolt acknowledges events itself; the listing (every open request) runs after, like other Slack work.
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab !== 'home') return;
-    await publishHome(client, deps, event.user).catch((error: unknown) => {
-      logger.warn({ err: error, userId: event.user }, 'could not publish the Home tab');
-    });
+    work.add(() =>
+      publishHome(client, deps, event.user).catch((error: unknown) => {
+        logger.warn({ err: error, userId: event.user }, 'could not publish the Home tab');
+      }),
+    );
   });
 }

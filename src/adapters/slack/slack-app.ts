@@ -67,5 +67,5 @@ export function registerListeners(app: App, deps: UseCaseDeps, logger: Logger, w
   registerDecisionListener(app, deps, logger, work);
   registerLifecycleListener(app, deps, logger, work);
   registerRequestModal(app, deps, logger);
-  registerHomeTab(app, deps, logger);
+  registerHomeTab(app, deps, logger, work);
 }
