@@ -7,7 +7,7 @@ import { SqliteGrantStore } from '../adapters/db/grant-store.js';
 import { openDatabase, type OpenedDatabase } from '../adapters/db/open.js';
 import type { UseCaseDeps } from '../app/deps.js';
 import type { CliConfig } from '../config.js';
-import { eventsSince, type AuditEntry } from './event-log.js';
+import { eventsSince, type AuditEntry } from '../adapters/db/event-log.js';
 import type { WiredUseCases } from './use-case-deps.js';
 
 export interface CliServices {

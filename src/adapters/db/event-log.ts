@@ -1,7 +1,7 @@
-/** The event log across all requests, for audits. Read-only; the GrantStore port reads one request at a time. */
+/** The event log across all requests, for the admin CLI's audit. Read-only; the GrantStore port reads one request at a time. */
 import { asc, eq, gte } from 'drizzle-orm';
-import type { AppDatabase } from '../adapters/db/open.js';
-import { events, requests } from '../adapters/db/schema.js';
+import type { AppDatabase } from './open.js';
+import { events, requests } from './schema.js';
 
 export interface AuditEntry {
   at: Date;
