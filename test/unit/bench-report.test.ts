@@ -1,0 +1,66 @@
+/** The published verdicts: each figure is compared with its target as the issue states it. */
+import { expect, test } from 'vitest';
+import { renderReport, type Results } from '../../bench/report.js';
+import type { FlowResult, SteadyResult, Summary } from '../../bench/scenarios.js';
+
+const s = (p50: number, p99: number, max = p99): Summary => ({ p50, p99, max, count: 200 });
+const levels = (p99At50: number, maxAt200: number) =>
+  [1, 10, 50, 200].map((concurrency) => ({
+    concurrency,
+    summary: concurrency === 50 ? s(10, p99At50) : concurrency === 200 ? s(10, 20, maxAt200) : s(1, 2),
+  }));
+const steady = (p99At50: number, maxAt200: number, startupMs = 1500): SteadyResult => ({
+  startupMs,
+  idleRssMb: 180,
+  ack: levels(p99At50, maxAt200),
+  floor: levels(5, 10),
+  approveToAuthorize: s(9, 19),
+  peakRssMb: 300,
+});
+const flow = (lagP99: number): FlowResult => ({
+  grants: 1000,
+  rateLimit: 50,
+  requestedPerSecond: 50,
+  approvedPerSecond: 50,
+  activatedPerSecond: 40,
+  revokedPerSecond: 12,
+  endToEndPerSecond: 10,
+  revocationLag: s(50, lagP99),
+  revocationLagAfterGrants: { ...s(50, lagP99), count: 900 },
+  busiestSecond: 49,
+  peakRssMb: 300,
+});
+function results(overrides: { ack50?: number; ack200Max?: number; lagP99?: number; busiest?: number; rss?: number }): Results {
+  return {
+    machine: { cpu: 'Test CPU', cores: 2, node: 'v20', date: '2026-11-26' },
+    steady: [
+      { latencyMs: 0, result: steady(overrides.ack50 ?? 20, overrides.ack200Max ?? 100) },
+      { latencyMs: 50, result: steady(15, 90) },
+    ],
+    lag: [
+      { latencyMs: 0, result: flow(overrides.lagP99 ?? 120) },
+      { latencyMs: 50, result: flow(100) },
+    ],
+    burst: { grants: 1000, rateLimit: 10, busiestSecond: overrides.busiest ?? 10, activatedPerSecond: 9.9 },
+    throughput: flow(100),
+    scale: { grants: 10_000, active: 1000, seedSeconds: 26, reconcileFirstMs: 600, reconcileSteadyMs: 400, rssMb: overrides.rss ?? 187, peakRssMb: 250, startupMs: 1400 },
+  };
+}
+
+test('figures within their targets are reported as met, the worst run deciding', () => {
+  const report = renderReport(results({ ack50: 25, lagP99: 500 }));
+  expect(report).toContain('Targets: p99 ≤ 25 ms at 50 concurrent (worst 25 ms: met); no request over 3 s at 200 (worst 100 ms: met).');
+  expect(report).toContain('Target: p99 ≤ 500 ms (worst 500 ms: met).');
+  expect(report).toContain('at most 10 AuthorizeSecurityGroupIngress calls in any one-second window (met)');
+  expect(report).toContain('| RSS with the grants recorded (after the start-up pass) | 187 MB | ≤ 200 MB: met |');
+  expect(report).not.toContain('missed');
+});
+
+test('a figure past its target is reported as missed', () => {
+  const report = renderReport(results({ ack50: 26, ack200Max: 3001, lagP99: 501, busiest: 11, rss: 201 }));
+  expect(report).toContain('(worst 26 ms: **missed**)');
+  expect(report).toContain('(worst 3001 ms: **missed**)');
+  expect(report).toContain('(worst 501 ms: **missed**)');
+  expect(report).toContain('in any one-second window (**missed**)');
+  expect(report).toContain('| 201 MB | ≤ 200 MB: **missed** |');
+});
