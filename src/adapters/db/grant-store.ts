@@ -82,12 +82,12 @@ export class SqliteGrantStore implements GrantStore {
 
   history(id: number): HistoryEvent[] {
     return this.statements.eventsOf.all({ id }).map((row) => ({
-        requestId: row.requestId,
-        at: row.at,
-        actor: row.actor,
-        type: row.type,
-        detail: row.detail ?? undefined,
-      }));
+      requestId: row.requestId,
+      at: row.at,
+      actor: row.actor,
+      type: row.type,
+      detail: row.detail ?? undefined,
+    }));
   }
 
   findByStatus(status: AccessRequest['status']): AccessRequest[] {
