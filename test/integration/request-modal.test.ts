@@ -3,9 +3,11 @@
  * through the same checks as the slash command, refusals appear beside their field, and a valid
  * one closes the form and creates the request.
  */
+import { pino } from 'pino';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { SIGNING_SECRET, startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
 import { addRedisClusters, SOURCE_GROUP } from '../support/redis-clusters.js';
+import { postToSlackEndpoint, viewElementActionBody } from '../support/slack-request.js';
 
 const POLICY = `
 defaults:
@@ -121,4 +123,55 @@ test("leaving the duration empty takes the cluster's default", async () => {
   await h.submitModal('U0ALICE', view, fields('team-sessions', SOURCE_GROUP, undefined, ''));
   const [row] = await waitUntil(() => h.query<{ duration_seconds: number }>('select duration_seconds from requests')[0] && h.query<{ duration_seconds: number }>('select duration_seconds from requests'));
   expect(row!.duration_seconds).toBe(3600);
+});
+
+/** Picks `clusterId` in the form's cluster menu, as Slack reports it (dispatch_action), with the form's other inputs. */
+async function pickCluster(view: Record<string, unknown>, clusterId: string, durationSeconds: number | undefined) {
+  const action = { type: 'static_select', action_id: 'cluster', block_id: 'cluster', selected_option: select(clusterId).selected_option };
+  const values = fields(clusterId, SOURCE_GROUP, durationSeconds, 'checkout latency');
+  return postToSlackEndpoint(h.eventsUrl, SIGNING_SECRET, viewElementActionBody({ userId: 'U0ALICE', view, action, values }));
+}
+
+const durationBlock = (view: Record<string, unknown>) => (view.blocks as any[]).find((b) => b.block_id === 'duration');
+
+test("picking a cluster narrows the duration menu to that cluster's range, and keeps the rest of the form", async () => {
+  await h.openModal('U0ALICE');
+  await h.slack.waitFor('views.update'); // the AWS listing
+  const view = [...h.slack.views.values()].filter((v) => v.type === 'modal').at(-1)!;
+  expect((view.blocks as any[]).find((b) => b.block_id === 'cluster').dispatch_action).toBe(true);
+  expect(Math.max(...optionsOf(view, 'duration').map(Number))).toBe(4 * 3600);
+
+  // 4h was chosen first; orders-redis allows 2h at most, so its default (1h) takes the place of 4h.
+  const reply = await pickCluster(view, 'orders-redis', 4 * 3600);
+  expect(reply).toEqual({ status: 200, text: '' });
+  const narrowed = await waitUntil(() => h.slack.callsTo('views.update')[1], 5_000, 'the update for orders-redis');
+  expect(narrowed.body).toMatchObject({ view_id: view.id, hash: view.hash });
+  const updated = narrowed.body.view as Record<string, unknown>;
+  const durations = optionsOf(updated, 'duration').map(Number);
+  expect(Math.min(...durations)).toBe(300);
+  expect(Math.max(...durations)).toBe(2 * 3600);
+  expect(durationBlock(updated).element.initial_option.value).toBe('3600');
+  expect(optionsOf(updated, 'cluster')).toEqual(['orders-redis', 'team-sessions']);
+  expect((updated.blocks as any[]).map((b) => [b.block_id, b.element.action_id])).toEqual(
+    (view.blocks as any[]).map((b) => [b.block_id, b.element.action_id]),
+  );
+
+  // Then team-sessions: its own range, and the 30m already chosen stays chosen.
+  await pickCluster(h.slack.views.get(String(view.id))!, 'team-sessions', 1800);
+  const widened = await waitUntil(() => h.slack.callsTo('views.update')[2], 5_000, 'the update for team-sessions');
+  expect(Math.max(...optionsOf(widened.body.view as Record<string, unknown>, 'duration').map(Number))).toBe(4 * 3600);
+  expect(durationBlock(widened.body.view as Record<string, unknown>).element.initial_option.value).toBe('1800');
+});
+
+test('a form that changed before the AWS cluster list arrived keeps the clusters it lists, and tells nobody of an error', async () => {
+  await h.stop();
+  const logs: Array<{ msg: string }> = [];
+  h = await startHarness(POLICY, { logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) }) });
+  addRedisClusters(h.aws, ['orders-redis', 'team-sessions']);
+  // As Slack answers an update whose hash is stale: a cluster was picked, and its update came first.
+  h.slack.failNext('views.update', 'hash_conflict');
+  await h.openModal('U0ALICE');
+  await waitUntil(() => logs.find((l) => l.msg.includes('before the AWS cluster list arrived')), 5_000, 'the hash conflict logged');
+  expect(h.slack.callsTo('views.update')).toHaveLength(1);
+  expect(h.slack.responses).toEqual([]);
 });

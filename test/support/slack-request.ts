@@ -160,6 +160,28 @@ export function viewSubmissionBody(input: ViewSubmissionInput): string {
 
 /** The form-encoded body Slack posts when someone clicks a button in a view (the Home tab): no response_url. */
 export function viewActionBody(input: { userId: string; actionId: string; value: string; view: Record<string, unknown> }): string {
+  return viewElementActionBody({
+    userId: input.userId,
+    view: input.view,
+    action: { type: 'button', action_id: input.actionId, block_id: 'home', value: input.value },
+  });
+}
+
+export interface ViewElementActionInput {
+  userId: string;
+  /** The view as the fake stored it (id, hash, callback_id, blocks). */
+  view: Record<string, unknown>;
+  /** The element's action as Slack reports it, e.g. { type: 'static_select', action_id, block_id, selected_option }. */
+  action: Record<string, unknown>;
+  /** The view's input state, block_id → action_id → state (empty when omitted). */
+  values?: ViewSubmissionInput['values'];
+}
+
+/**
+ * The form-encoded body Slack posts when an element of a view acts: a button in the Home tab, or a
+ * menu of a modal input block with dispatch_action. The view comes with its state; no response_url.
+ */
+export function viewElementActionBody(input: ViewElementActionInput): string {
   const userName = input.userId.toLowerCase();
   const payload = {
     type: 'block_actions',
@@ -171,10 +193,8 @@ export function viewActionBody(input: { userId: string; actionId: string; value:
     team: { id: FAKE_TEAM_ID, domain: FAKE_TEAM_DOMAIN },
     enterprise: null,
     is_enterprise_install: false,
-    view: input.view,
-    actions: [
-      { type: 'button', action_id: input.actionId, block_id: 'home', value: input.value, action_ts: (Date.now() / 1000).toFixed(6) },
-    ],
+    view: { ...input.view, state: { values: input.values ?? {} } },
+    actions: [{ ...input.action, action_ts: (Date.now() / 1000).toFixed(6) }],
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }

@@ -1,6 +1,6 @@
 /** The request form's view, checked against Slack's limits by the fake's validator. */
 import { describe, expect, test } from 'vitest';
-import { durationChoices, requestModalView } from '../../src/adapters/slack/request-modal.js';
+import { durationChoices, durationChoicesFor, modalForCluster, requestModalView } from '../../src/adapters/slack/request-modal.js';
 import { parsePolicy } from '../../src/policy.js';
 import { validateView } from '../fakes/fake-slack-server.js';
 
@@ -11,6 +11,10 @@ clusters:
     minDuration: 10m
     maxDuration: 2h
     duration: 45m
+  - match: "short-redis"
+    approvers: [U0BOB]
+    maxDuration: 1h
+    duration: 20m
   - match: "team-*"
     approvers: [U0BOB]
     maxDuration: 1d
@@ -29,7 +33,56 @@ describe('durationChoices', () => {
   });
 });
 
+describe('durationChoicesFor', () => {
+  test("a cluster's rule bounds its choices: nothing above its maximum, its minimum, default and maximum offered", () => {
+    const choices = durationChoicesFor(policy, 'short-redis');
+    expect(Math.max(...choices)).toBe(3_600);
+    expect(Math.min(...choices)).toBe(300);
+    expect(choices).toEqual(expect.arrayContaining([300, 1_200, 3_600]));
+    expect(durationChoicesFor(policy, 'orders-redis')).toEqual([600, 900, 1_800, 2_700, 3_600, 7_200]);
+  });
+
+  test('a cluster no rule covers keeps the full list', () => {
+    expect(durationChoicesFor(policy, 'unknown-redis')).toEqual(durationChoices(policy));
+  });
+});
+
+describe('modalForCluster', () => {
+  const opened = requestModalView(policy, ['orders-redis', 'short-redis', 'team-a']);
+  const optionValues = (view: ReturnType<typeof requestModalView>) =>
+    elementOf(view, 'duration').options.map((o: { value: string }) => Number(o.value));
+
+  test("offers the picked cluster's durations with its default preselected, and keeps every other block", () => {
+    const view = modalForCluster(policy, opened, 'short-redis');
+    expect(validateView(view)).toEqual([]);
+    expect(Math.max(...optionValues(view))).toBe(3_600);
+    expect(elementOf(view, 'duration').initial_option.value).toBe('1200');
+    expect(view.blocks.map((b) => b.block_id)).toEqual(opened.blocks.map((b) => b.block_id));
+    expect(view.blocks.filter((b) => b.block_id !== 'duration')).toEqual(opened.blocks.filter((b) => b.block_id !== 'duration'));
+    expect(elementOf(view, 'duration').action_id).toBe('duration');
+    expect({ ...view, blocks: [] }).toEqual({ ...opened, blocks: [] });
+  });
+
+  test('a duration already chosen stays preselected while the cluster allows it, and gives way to its default otherwise', () => {
+    expect(elementOf(modalForCluster(policy, opened, 'orders-redis', '1800'), 'duration').initial_option.value).toBe('1800');
+    expect(elementOf(modalForCluster(policy, opened, 'orders-redis', '86400'), 'duration').initial_option.value).toBe('2700');
+  });
+
+  test('a cluster no rule covers keeps the full list, with no default preselected when the rules disagree', () => {
+    const view = modalForCluster(policy, opened, 'unknown-redis');
+    expect(optionValues(view)).toEqual(durationChoices(policy));
+    expect(elementOf(view, 'duration').initial_option).toBeUndefined();
+  });
+});
+
 describe('requestModalView', () => {
+  test('a pick from the cluster menu is dispatched at once; a typed cluster is not', () => {
+    const block = (view: ReturnType<typeof requestModalView>) => view.blocks.find((b) => b.block_id === 'cluster') as { dispatch_action?: boolean };
+    expect(block(requestModalView(policy, ['orders-redis'])).dispatch_action).toBe(true);
+    expect(block(requestModalView(policy, [])).dispatch_action).toBeUndefined();
+  });
+
+
   test('lists the clusters and is a valid modal', () => {
     const view = requestModalView(policy, ['orders-redis', 'team-a']);
     expect(validateView(view)).toEqual([]);

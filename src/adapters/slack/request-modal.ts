@@ -2,7 +2,7 @@
  * The request form: `/cache-access` with no text opens it. Submitting runs the same use case as the
  * slash command; a refusal that concerns one field is shown beside it, and the modal stays open.
  */
-import type { App, types, webApi } from '@slack/bolt';
+import type { App, BlockStaticSelectAction, types, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { ClusterCatalog } from '../../app/cluster-catalog.js';
 import type { UseCaseDeps } from '../../app/deps.js';
@@ -11,7 +11,8 @@ import { formatDuration } from '../../domain/durations.js';
 import { InvalidInputError } from '../../domain/errors.js';
 import type { Source } from '../../domain/request.js';
 import { parseSource, SOURCE_HELP } from '../../domain/source.js';
-import type { Policy } from '../../policy.js';
+import type { ClusterPolicy, Policy } from '../../policy.js';
+import { toSlackUpstreamError } from './notifier.js';
 import { userMessageFor } from './user-message.js';
 
 export const REQUEST_MODAL = 'request-access';
@@ -30,16 +31,46 @@ function option(text: string, value: string): types.PlainTextOption {
   return { text: plain(text.slice(0, 75)), value };
 }
 
-/**
- * Durations to offer: a ladder, plus every rule's minimum, default and maximum, within the widest
- * range any rule allows (the chosen cluster's own range is checked on submission).
- */
-export function durationChoices(policy: Policy): number[] {
-  const rules = policy.rules;
+/** The ladder marks within the widest range these rules allow, plus each rule's minimum, default and maximum. */
+function choicesWithin(rules: readonly ClusterPolicy[]): number[] {
   const low = Math.min(...rules.map((r) => r.minDuration));
   const high = Math.max(...rules.map((r) => r.maxDuration));
   const marks = [...DURATION_LADDER, ...rules.flatMap((r) => [r.minDuration, r.duration, r.maxDuration])];
   return [...new Set(marks)].filter((s) => s >= low && s <= high).sort((a, b) => a - b).slice(0, OPTIONS_MAX);
+}
+
+/**
+ * Durations to offer before a cluster is picked: those of every rule, within the widest range any rule
+ * allows (the chosen cluster's own range is checked on submission).
+ */
+export function durationChoices(policy: Policy): number[] {
+  return choicesWithin(policy.rules);
+}
+
+/** Durations to offer for one cluster: its rule's range; every rule's when no rule covers the cluster. */
+export function durationChoicesFor(policy: Policy, clusterId: string): number[] {
+  const rule = policy.ruleFor(clusterId);
+  return choicesWithin(rule ? [rule] : policy.rules);
+}
+
+/**
+ * The duration menu, for `clusterId` once one is picked. Preselected: `selected` (the person's choice)
+ * when the menu still offers it, else the cluster's default (or the one default all rules share).
+ */
+function durationSelect(policy: Policy, clusterId?: string, selected?: string): types.StaticSelect {
+  const rule = clusterId === undefined ? undefined : policy.ruleFor(clusterId);
+  const seconds = clusterId === undefined ? durationChoices(policy) : durationChoicesFor(policy, clusterId);
+  const options = seconds.map((s) => option(formatDuration(s), String(s)));
+  const defaults = rule ? [rule.duration] : [...new Set(policy.rules.map((r) => r.duration))];
+  const initial =
+    options.find((o) => o.value === selected) ?? (defaults.length === 1 ? options.find((o) => o.value === String(defaults[0])) : undefined);
+  return {
+    type: 'static_select',
+    action_id: 'duration',
+    placeholder: plain("The cluster's default"),
+    options,
+    ...(initial ? { initial_option: initial } : {}),
+  };
 }
 
 /** The modal. With no cluster to list, the picker becomes a text field rather than an empty menu. */
@@ -50,9 +81,6 @@ export function requestModalView(policy: Policy, clusters: string[]): types.Moda
     shown.length > 0
       ? { type: 'static_select', action_id: 'cluster', placeholder: plain('Choose a cluster'), options: shown.map((id) => option(id, id)) }
       : { type: 'plain_text_input', action_id: 'cluster', placeholder: plain('orders-redis') };
-  const defaults = [...new Set(policy.rules.map((r) => r.duration))];
-  const durations = durationChoices(policy).map((s) => option(formatDuration(s), String(s)));
-  const initial = defaults.length === 1 ? durations.find((o) => o.value === String(defaults[0])) : undefined;
   return {
     type: 'modal',
     callback_id: REQUEST_MODAL,
@@ -64,6 +92,8 @@ export function requestModalView(policy: Policy, clusters: string[]): types.Moda
         type: 'input',
         block_id: 'cluster',
         label: plain('Cluster'),
+        // A pick from the menu is sent at once, so the duration menu can follow the cluster.
+        ...(clusterElement.type === 'static_select' ? { dispatch_action: true } : {}),
         element: clusterElement,
         ...(hidden > 0 ? { hint: plain(`${hidden} more clusters are not listed: use /cache-access <cluster> <source> for them.`) } : {}),
       },
@@ -79,13 +109,7 @@ export function requestModalView(policy: Policy, clusters: string[]): types.Moda
         block_id: 'duration',
         label: plain('Duration'),
         optional: true,
-        element: {
-          type: 'static_select',
-          action_id: 'duration',
-          placeholder: plain("The cluster's default"),
-          options: durations,
-          ...(initial ? { initial_option: initial } : {}),
-        },
+        element: durationSelect(policy),
       },
       {
         type: 'input',
@@ -95,6 +119,41 @@ export function requestModalView(policy: Policy, clusters: string[]): types.Moda
         element: { type: 'plain_text_input', action_id: 'reason', multiline: true, max_length: 1_000 },
       },
     ],
+  };
+}
+
+/** What modalForCluster needs of a view Slack sent back (Bolt's ViewOutput, where absent buttons are null). */
+interface ShownModal {
+  callback_id?: string;
+  title: types.PlainTextElement;
+  submit?: types.PlainTextElement | null;
+  close?: types.PlainTextElement | null;
+  private_metadata?: string;
+  blocks: (types.KnownBlock | types.Block)[];
+}
+
+/**
+ * The open modal `current` (as Slack sends it back) with the duration menu of `clusterId`; every other
+ * block is kept as it is, ids included, so Slack keeps what the person already entered.
+ */
+export function modalForCluster(
+  policy: Policy,
+  current: ShownModal,
+  clusterId: string,
+  selectedDuration?: string,
+): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: current.callback_id,
+    title: current.title,
+    ...(current.submit ? { submit: current.submit } : {}),
+    ...(current.close ? { close: current.close } : {}),
+    ...(current.private_metadata ? { private_metadata: current.private_metadata } : {}),
+    blocks: current.blocks.map((block) =>
+      block.block_id === 'duration' && block.type === 'input'
+        ? { ...block, element: durationSelect(policy, clusterId, selectedDuration) }
+        : block,
+    ),
   };
 }
 
@@ -111,8 +170,13 @@ export async function openRequestModal(
   if (known) return;
   const all = await catalog.refresh();
   if (!opened.view?.id || all.length === ClusterCatalog.namedIn(policy).length) return;
-  // The hash makes Slack refuse the update if the person already changed the view.
-  await client.views.update({ view_id: opened.view.id, hash: opened.view.hash, view: requestModalView(policy, all) });
+  const viewId = opened.view.id;
+  // The hash makes Slack refuse the update if the view changed meanwhile (a picked cluster narrowed the
+  // duration menu): that form then lists only the clusters the policy names.
+  await client.views.update({ view_id: viewId, hash: opened.view.hash, view: requestModalView(policy, all) }).catch((error: unknown) => {
+    if (toSlackUpstreamError(error, 'views.update').upstreamCode !== 'hash_conflict') throw error;
+    deps.logger.info({ viewId }, 'the form changed before the AWS cluster list arrived; it lists the clusters the policy names');
+  });
 }
 
 type Values = Record<string, Record<string, { value?: string | null; selected_option?: { value: string } | null }>>;
@@ -144,6 +208,25 @@ function readForm(values: Values): { input?: FormInput; errors: Partial<Record<R
 }
 
 export function registerRequestModal(app: App, deps: UseCaseDeps, logger: Logger): void {
+  // A cluster picked in the form: its duration menu replaces the one of every rule. Slack keeps an
+  // input's state across updates while its ids stay the same, so it may keep showing a duration already
+  // chosen rather than initial_option; submission checks the duration against the cluster anyway.
+  const clusterPicked = { callback_id: REQUEST_MODAL, block_id: 'cluster', action_id: 'cluster' };
+  app.action<BlockStaticSelectAction>(clusterPicked, async ({ ack, body, action, client }) => {
+    await ack();
+    const { view } = body;
+    if (!view || action.type !== 'static_select') return;
+    const clusterId = action.selected_option.value;
+    const selected = (view.state.values as Values).duration?.duration?.selected_option?.value;
+    const next = modalForCluster(deps.policy(), view, clusterId, selected);
+    try {
+      // With the hash, Slack refuses the update if the view changed since (e.g. the AWS cluster list arrived).
+      await client.views.update({ view_id: view.id, hash: view.hash, view: next });
+    } catch (error) {
+      logger.info({ err: error, viewId: view.id, clusterId }, "could not narrow the form's durations to the picked cluster");
+    }
+  });
+
   app.view(REQUEST_MODAL, async ({ ack, body, view, client }) => {
     const userId = body.user.id;
     const { input, errors } = readForm(view.state.values as Values);
