@@ -265,7 +265,7 @@ export interface ScaleResult {
   grants: number;
   active: number;
   seedSeconds: number;
-  /** First pass (creates the 1,000 revoke jobs) and a second, steady one. */
+  /** First pass (creates the revoke and remind jobs of the active grants) and a second, steady one. */
   reconcileFirstMs: number;
   reconcileSteadyMs: number;
   rssMb: number;
@@ -304,8 +304,10 @@ export async function scaleRun(redisUrl: string, grants: number, active: number)
   const timedPass = async () => {
     const started = performance.now();
     const report = await reconcile(deps);
-    if (report.errors.length > 0 || report.revokesEnsured.length !== active) {
-      throw new Error(`unexpected reconcile report: ${JSON.stringify({ ...report, revokesEnsured: report.revokesEnsured.length })}`);
+    // Every seeded active grant lasts an hour from now, so each also has a reminder still to come.
+    if (report.errors.length > 0 || report.revokesEnsured.length !== active || report.remindersEnsured.length !== active) {
+      const counted = { ...report, revokesEnsured: report.revokesEnsured.length, remindersEnsured: report.remindersEnsured.length };
+      throw new Error(`unexpected reconcile report: ${JSON.stringify(counted)}`);
     }
     return performance.now() - started;
   };

@@ -1,8 +1,8 @@
-import { reminderTime, type Effect } from '../domain/lifecycle.js';
+import type { Effect } from '../domain/lifecycle.js';
 import { TERMINAL_STATUSES, type AccessRequest } from '../domain/request.js';
-import { BUILT_IN_DEFAULTS } from '../policy.js';
 import type { UseCaseDeps } from './deps.js';
 import { EXTENSION_EVENTS, pendingExtension } from './extension-log.js';
+import { reminderDue } from './remind.js';
 
 /**
  * Performs the lifecycle's effects after the new state is saved. The saved state is the truth, so a
@@ -35,8 +35,7 @@ async function perform(deps: UseCaseDeps, request: AccessRequest, effect: Effect
       if (!request.expiresAt) throw new Error(`#${request.id} has no expiry to schedule`);
       return deps.scheduler.scheduleRevoke(request.id, request.expiresAt);
     case 'schedule-reminder': {
-      const remindBefore = deps.policy().ruleFor(request.clusterId)?.remindBefore ?? BUILT_IN_DEFAULTS.remindBefore;
-      const at = reminderTime(request, remindBefore);
+      const at = reminderDue(deps, request);
       return at && deps.scheduler.scheduleReminder(request.id, at);
     }
     case 'update-approval-messages':

@@ -289,4 +289,6 @@ export interface Scheduler {
   ensureRevoke(requestId: number, at: Date): Promise<void>;
   /** Enqueues job `remind-<id>` to run at `at`; replaces an older schedule. */
   scheduleReminder(requestId: number, at: Date): Promise<void>;
+  /** Enqueues `remind-<id>` at `at` only when no such job exists (the reconciler's repair). */
+  ensureReminder(requestId: number, at: Date): Promise<void>;
 }

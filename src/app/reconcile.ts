@@ -3,6 +3,7 @@ import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
 import { locationKey, locationOf } from './location.js';
 import type { AwsLocation, RuleRecord, TaggedRule } from './ports.js';
+import { remindedOfCurrentExpiry, reminderDue } from './remind.js';
 import { timeOutPendingRequests } from './time-out-pending.js';
 
 export interface ReconcileReport {
@@ -12,6 +13,8 @@ export interface ReconcileReport {
   overdueRevokes: number[];
   /** Active grants whose revoke job was checked (and re-created if missing). */
   revokesEnsured: number[];
+  /** Active grants with a reminder still to come whose remind job was checked (and re-created if missing). */
+  remindersEnsured: number[];
   /** Tagged rules in AWS that no live grant holds: removed. */
   orphansRevoked: string[];
   /** Grants whose rule someone removed outside cache-access. */
@@ -34,6 +37,7 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
     grantsRequeued: [],
     overdueRevokes: [],
     revokesEnsured: [],
+    remindersEnsured: [],
     orphansRevoked: [],
     revokedExternally: [],
     timedOut: [],
@@ -69,6 +73,16 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
       }
     }
   });
+  await attempt('schedule reminders', async () => {
+    const now = deps.clock.now();
+    for (const request of deps.store.findByStatus('active')) {
+      // A reminder is due before expiry, so one still to come also means the grant has not expired.
+      const at = reminderDue(deps, request);
+      if (!at || at <= now || remindedOfCurrentExpiry(deps, request)) continue;
+      await deps.scheduler.ensureReminder(request.id, at);
+      report.remindersEnsured.push(request.id);
+    }
+  });
   await attempt('compare rules with AWS', async () => {
     const places = groupsByLocation(deps);
     const tagged: LocatedRule[] = [];
@@ -84,7 +98,7 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
   const repairs =
     report.overdueRevokes.length + report.orphansRevoked.length + report.revokedExternally.length + report.timedOut.length;
   deps.logger[repairs + report.errors.length > 0 ? 'info' : 'debug'](
-    { ...report, revokesEnsured: report.revokesEnsured.length },
+    { ...report, revokesEnsured: report.revokesEnsured.length, remindersEnsured: report.remindersEnsured.length },
     'reconcile pass',
   );
   return report;

@@ -1,5 +1,6 @@
 import { formatDuration } from '../domain/durations.js';
 import { reminderTime } from '../domain/lifecycle.js';
+import type { AccessRequest } from '../domain/request.js';
 import { BUILT_IN_DEFAULTS } from '../policy.js';
 import type { UseCaseDeps } from './deps.js';
 
@@ -15,12 +16,11 @@ const EARLY_TOLERANCE_MS = 5_000;
 export async function remind(deps: UseCaseDeps, requestId: number): Promise<void> {
   const request = deps.store.get(requestId);
   if (!request || request.status !== 'active' || !request.expiresAt) return;
-  const remindBefore = deps.policy().ruleFor(request.clusterId)?.remindBefore ?? BUILT_IN_DEFAULTS.remindBefore;
-  const due = reminderTime(request, remindBefore);
+  const due = reminderDue(deps, request);
   const now = deps.clock.now();
   if (!due || due.getTime() - now.getTime() > EARLY_TOLERANCE_MS) return;
+  if (remindedOfCurrentExpiry(deps, request)) return;
   const expiry = request.expiresAt.toISOString();
-  if (deps.store.history(requestId).some((e) => e.type === REMINDED && e.detail?.expiresAt === expiry)) return;
   const left = formatDuration(Math.max(1, (request.expiresAt.getTime() - now.getTime()) / 1000));
   const ref = await deps.notifier.tellRequester(
     request,
@@ -28,4 +28,17 @@ export async function remind(deps: UseCaseDeps, requestId: number): Promise<void
   );
   deps.store.addMessageRefs([ref]);
   deps.store.recordEvent(requestId, { at: now, actor: 'system', type: REMINDED, detail: { expiresAt: expiry } });
+}
+
+/** When `request`'s reminder is due under the policy in force; undefined when it gets none. */
+export function reminderDue(deps: Pick<UseCaseDeps, 'policy'>, request: AccessRequest): Date | undefined {
+  const remindBefore = deps.policy().ruleFor(request.clusterId)?.remindBefore ?? BUILT_IN_DEFAULTS.remindBefore;
+  return reminderTime(request, remindBefore);
+}
+
+/** Whether the requester was already reminded of the expiry `request` has now (an extension earns a new reminder). */
+export function remindedOfCurrentExpiry(deps: Pick<UseCaseDeps, 'store'>, request: AccessRequest): boolean {
+  if (!request.expiresAt) return false;
+  const expiry = request.expiresAt.toISOString();
+  return deps.store.history(request.id).some((e) => e.type === REMINDED && e.detail?.expiresAt === expiry);
 }

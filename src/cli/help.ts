@@ -54,9 +54,9 @@ export const COMMAND_HELP: Record<CommandName, string> = {
   reconcile: [
     'Usage: cache-access reconcile',
     '',
-    'Runs one reconcile pass, as the bot does every RECONCILE_INTERVAL: requeues lost grant and',
-    'revoke jobs, revokes overdue grants and orphan rules, records rules removed outside',
-    'cache-access, times out pending requests. Needs the database, Redis, AWS and the policy.',
+    'Runs one reconcile pass, as the bot does every RECONCILE_INTERVAL: requeues lost grant,',
+    'revoke and reminder jobs, revokes overdue grants and orphan rules, records rules removed',
+    'outside cache-access, times out pending requests. Needs the database, Redis, AWS and the policy.',
     'People are told in Slack when SLACK_BOT_TOKEN is set; otherwise nobody is notified.',
   ].join('\n'),
   audit: [

@@ -8,6 +8,7 @@ export function reconcileSummary(report: ReconcileReport): string {
     ['Grant jobs requeued', ids(report.grantsRequeued)],
     ['Overdue grants revoked', ids(report.overdueRevokes)],
     ['Revoke jobs checked', ids(report.revokesEnsured)],
+    ['Reminder jobs checked', ids(report.remindersEnsured)],
     ['Orphan rules revoked', report.orphansRevoked.join(', ')],
     ['Rules removed outside cache-access', ids(report.revokedExternally)],
     ['Pending requests timed out', ids(report.timedOut)],

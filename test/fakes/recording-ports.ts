@@ -35,4 +35,7 @@ export class RecordingScheduler implements Scheduler {
   async scheduleReminder(requestId: number): Promise<void> {
     this.calls.push(`remind-${requestId}`);
   }
+  async ensureReminder(requestId: number): Promise<void> {
+    this.calls.push(`ensure-remind-${requestId}`);
+  }
 }

@@ -272,6 +272,7 @@ describe('cache-access admin CLI', () => {
 
       expect(result.stdout).toContain(`Grant jobs requeued: #${approved.id}`);
       expect(result.stdout).toContain(`Revoke jobs checked: #${active.id}`);
+      expect(result.stdout).toContain(`Reminder jobs checked: #${active.id}`);
       // EC2 holds no rule at all: the active grant's rule was removed by hand.
       expect(result.stdout).toContain(`Rules removed outside cache-access: #${active.id}`);
       expect(result.stdout).toContain('Reconcile pass complete.');

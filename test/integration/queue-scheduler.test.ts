@@ -94,6 +94,37 @@ test('the delay comes from the injected clock; a time in the past means now', as
   expect(await inspector.getJobState('revoke-2')).toBe('waiting');
 });
 
+test('ensureReminder adds remind-<id> at its time when there is none, and never moves one that exists', async () => {
+  const now = new Date('2030-01-01T00:00:00Z');
+  const { scheduler, inspector } = setup({ clock: { now: () => now } });
+  await scheduler.ensureReminder(4, new Date(now.getTime() + 90_000));
+  const added = await inspector.getJob('remind-4');
+  expect(added).toMatchObject({ name: 'remind', data: { requestId: 4 }, delay: 90_000 });
+  expect(await inspector.getJobState('remind-4')).toBe('delayed');
+
+  await scheduler.ensureReminder(4, new Date(now.getTime() + 30_000));
+  const kept = await inspector.getJob('remind-4');
+  expect({ delay: kept?.delay, timestamp: kept?.timestamp }).toEqual({ delay: 90_000, timestamp: added?.timestamp });
+
+  // Already due (waiting its turn behind revocations): left as it is too.
+  await scheduler.ensureReminder(6, new Date(now.getTime() - 5_000));
+  expect(await inspector.getJobState('remind-6')).toBe('prioritized');
+  await scheduler.ensureReminder(6, new Date(now.getTime() + 60_000));
+  expect(await inspector.getJobState('remind-6')).toBe('prioritized');
+  expect(await inspector.getJobCountByTypes('delayed', 'waiting', 'prioritized', 'active')).toBe(2);
+});
+
+test('a reminder that ran and was removed can be ensured again', async () => {
+  const { scheduler, inspector, runs, work } = setup();
+  work();
+  await scheduler.ensureReminder(11, new Date());
+  await vi.waitFor(() => expect(runs).toEqual([expect.objectContaining({ name: 'remind', requestId: 11 })]), { timeout: 5_000 });
+  await vi.waitFor(async () => expect(await inspector.getJobState('remind-11')).toBe('unknown'));
+
+  await scheduler.ensureReminder(11, new Date(Date.now() + 60_000));
+  expect(await inspector.getJobState('remind-11')).toBe('delayed');
+});
+
 test('a delayed revoke runs once, not before its time', async () => {
   const { scheduler, runs, work } = setup();
   work();

@@ -3,8 +3,16 @@
  * downtime through an expiry, AWS throttling on revoke, rules removed by hand. Real bot, real Redis
  * (a private redis-server, since some tests FLUSHALL it), real SQLite, AWS as a stateful fake account.
  */
+import { Writable } from 'node:stream';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { pino, type Logger } from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import { SqliteGrantStore } from '../../src/adapters/db/grant-store.js';
+import { openDatabase } from '../../src/adapters/db/open.js';
+import { QUEUE_NAME } from '../../src/adapters/queue/jobs.js';
+import { REMINDED } from '../../src/app/remind.js';
+import { BUILT_IN_DEFAULTS } from '../../src/policy.js';
 import { ec2Error } from '../fakes/aws-account.js';
 import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
 import { addRedisClusters, SOURCE_GROUP, TARGET_GROUP } from '../support/redis-clusters.js';
@@ -32,9 +40,14 @@ afterAll(async () => {
   await redis.stop();
 });
 
+async function startBot(logger?: Logger): Promise<BotHarness> {
+  const harness = await startHarness(POLICY, { redisUrl: redis.url, env: { RECONCILE_INTERVAL: `${RECONCILE_SECONDS}s` }, logger });
+  addRedisClusters(harness.aws);
+  return harness;
+}
+
 beforeEach(async () => {
-  h = await startHarness(POLICY, { redisUrl: redis.url, env: { RECONCILE_INTERVAL: `${RECONCILE_SECONDS}s` } });
-  addRedisClusters(h.aws);
+  h = await startBot();
 });
 afterEach(async () => {
   await h.stop();
@@ -141,6 +154,79 @@ describe('crashes and lost jobs', () => {
     await waitForStatus(1, 'expired', 5_000);
     expect(endedAt(1) - restartedAt).toBeLessThanOrEqual(RECONCILE_SECONDS * 1000 + SLACK_MS);
     expect(h.aws.rules.size).toBe(0);
+  });
+});
+
+describe('lost reminders', () => {
+  /** The bot's 'reconcile pass' log lines, one per finished pass (passes in one process never overlap). */
+  let passes: Array<Record<string, any>>;
+  let queue: Queue;
+
+  beforeEach(async () => {
+    // These tests count reconcile passes in the bot's log: a bot of their own, logging at debug level.
+    await h.stop();
+    passes = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        if (String(chunk).includes('"msg":"reconcile pass"')) passes.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
+    h = await startBot(pino({ level: 'debug' }, sink));
+    queue = new Queue(QUEUE_NAME, { connection: { url: redis.url }, prefix: h.queuePrefix });
+  });
+  afterEach(async () => {
+    await queue.close();
+  });
+
+  const passesAfterNow = (count: number) => {
+    const seen = passes.length;
+    return waitUntil(() => passes.length >= seen + count, RECONCILE_SECONDS * 1000 * (count + 3), `${count} more reconcile pass(es)`);
+  };
+  /** Records that the requester of `id` was reminded of the expiry `expiry` (ms), as the remind job does. */
+  function recordReminded(id: number, expiry: number): void {
+    const database = openDatabase(h.databasePath);
+    try {
+      const detail = { expiresAt: new Date(expiry).toISOString() };
+      new SqliteGrantStore(database.db).recordEvent(id, { at: new Date(), actor: 'system', type: REMINDED, detail });
+    } finally {
+      database.close();
+    }
+  }
+
+  test('Redis FLUSHALL: a reminder still to come is re-created once; none for a grant already reminded of its expiry', async () => {
+    await grant('1h', 1);
+    await grant('1h', 2);
+    // #1 was reminded of the expiry it has now; #2 only of an earlier one (as before an extension).
+    recordReminded(1, expiresAt(1));
+    recordReminded(2, expiresAt(2) - 3_600_000);
+    // A pass that read the history before those events is over once one more pass has finished.
+    await passesAfterNow(1);
+    await flushRedis();
+
+    const recreated = await vi.waitFor(
+      async () => {
+        const job = await queue.getJob('remind-2');
+        expect(job).toBeDefined();
+        return job!;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    expect(recreated).toMatchObject({ name: 'remind', data: { requestId: 2 } });
+    expect(await queue.getJobState('remind-2')).toBe('delayed');
+    // Due remindBefore ahead of the expiry (the delay counts from the moment the job was added).
+    const dueAt = recreated.timestamp + recreated.delay;
+    const remindAt = expiresAt(2) - BUILT_IN_DEFAULTS.remindBefore * 1000;
+    expect(dueAt).toBeGreaterThanOrEqual(remindAt);
+    expect(dueAt).toBeLessThan(remindAt + 1_000);
+
+    // The pass that re-created it may still be finishing: after two more, later passes have run too.
+    await passesAfterNow(2);
+    const kept = await queue.getJob('remind-2');
+    expect({ timestamp: kept?.timestamp, delay: kept?.delay }).toEqual({ timestamp: recreated.timestamp, delay: recreated.delay });
+    expect(await queue.getJobState('remind-1')).toBe('unknown');
+    expect(await queue.getJobState('revoke-1')).toBe('delayed'); // the passes did reach #1
+    expect(passes.at(-1)).toMatchObject({ revokesEnsured: 2, remindersEnsured: 1, errors: [] });
   });
 });
 

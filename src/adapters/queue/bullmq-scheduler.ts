@@ -52,11 +52,11 @@ export class BullmqScheduler implements Scheduler {
   }
 
   async ensureRevoke(requestId: number, at: Date): Promise<void> {
-    await this.run(`ensure the revocation of ${formatId(requestId)}`, async () => {
-      const delay = Math.max(0, at.getTime() - this.clock.now().getTime());
-      // A no-op while revoke-<id> exists in any state: an existing schedule is never moved here.
-      await this.queue.add('revoke', { requestId }, { ...JOB_OPTIONS.revoke, jobId: jobId('revoke', requestId), delay });
-    });
+    await this.run(`ensure the revocation of ${formatId(requestId)}`, () => this.addUnlessExists('revoke', requestId, at));
+  }
+
+  async ensureReminder(requestId: number, at: Date): Promise<void> {
+    await this.run(`ensure the reminder for ${formatId(requestId)}`, () => this.addUnlessExists('remind', requestId, at));
   }
 
   async scheduleReminder(requestId: number, at: Date): Promise<void> {
@@ -121,6 +121,12 @@ export class BullmqScheduler implements Scheduler {
         await this.queue.remove(id);
       }
     }
+  }
+
+  /** Adds `<name>-<id>` due at `at`; a no-op while that job exists in any state, so an existing schedule is never moved. */
+  private async addUnlessExists(name: 'revoke' | 'remind', requestId: number, at: Date): Promise<void> {
+    const delay = Math.max(0, at.getTime() - this.clock.now().getTime());
+    await this.queue.add(name, { requestId }, { ...JOB_OPTIONS[name], jobId: jobId(name, requestId), delay });
   }
 
   private async run(action: string, operation: () => Promise<void>): Promise<void> {
