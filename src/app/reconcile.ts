@@ -1,4 +1,5 @@
 import { transition } from '../domain/lifecycle.js';
+import type { AccessRequest } from '../domain/request.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
 import { locationKey, locationOf } from './location.js';
@@ -61,9 +62,12 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
       report.grantsRequeued.push(request.id);
     }
   });
+  // Read once: both steps below go over the same active grants.
+  let active: AccessRequest[] = [];
   await attempt('schedule revocations', async () => {
     const now = deps.clock.now();
-    for (const request of deps.store.findByStatus('active')) {
+    active = deps.store.findByStatus('active');
+    for (const request of active) {
       if (request.expiresAt! <= now) {
         await deps.scheduler.scheduleRevoke(request.id, request.expiresAt!);
         report.overdueRevokes.push(request.id);
@@ -75,7 +79,7 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
   });
   await attempt('schedule reminders', async () => {
     const now = deps.clock.now();
-    for (const request of deps.store.findByStatus('active')) {
+    for (const request of active) {
       // A reminder is due before expiry, so one still to come also means the grant has not expired.
       const at = reminderDue(deps, request);
       if (!at || at <= now || remindedOfCurrentExpiry(deps, request)) continue;

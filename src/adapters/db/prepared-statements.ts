@@ -74,18 +74,13 @@ export class RequestWrites {
 
   insert(values: RequestInsert): RequestRow {
     const defined = definedOnly(values);
-    const key = Object.keys(defined).join(',');
-    let statement = this.inserts.get(key);
-    if (!statement) this.inserts.set(key, (statement = this.prepareInsert(Object.keys(defined))));
-    return statement.get(encode(defined))!;
+    return cached(this.inserts, Object.keys(defined), (keys) => this.prepareInsert(keys)).get(encode(defined))!;
   }
 
   /** Writes `values` where the row still has `previousVersion`; returns the rows changed (0 or 1). */
   update(id: number, previousVersion: number, values: Partial<RequestInsert>): number {
     const defined = definedOnly(values);
-    const key = Object.keys(defined).join(',');
-    let statement = this.updates.get(key);
-    if (!statement) this.updates.set(key, (statement = this.prepareUpdate(Object.keys(defined))));
+    const statement = cached(this.updates, Object.keys(defined), (keys) => this.prepareUpdate(keys));
     return statement.run({ ...encode(defined), whereId: id, whereVersion: previousVersion }).changes;
   }
 
@@ -100,6 +95,14 @@ export class RequestWrites {
       .where(and(eq(requests.id, sql.placeholder('whereId')), eq(requests.version, sql.placeholder('whereVersion'))))
       .prepare();
   }
+}
+
+/** The statement for this set of columns, compiled on first use. */
+function cached<S>(statements: Map<string, S>, keys: string[], prepare: (keys: string[]) => S): S {
+  const key = keys.join(',');
+  let statement = statements.get(key);
+  if (!statement) statements.set(key, (statement = prepare(keys)));
+  return statement;
 }
 
 function definedOnly<T extends object>(values: T): Partial<T> {
