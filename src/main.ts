@@ -12,7 +12,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import type { Logger } from 'pino';
 import { activate } from './app/activate.js';
 import type { UseCaseDeps } from './app/deps.js';
-import type { ClusterDirectory, Firewall, JobAttempt } from './app/ports.js';
+import type { Clock, ClusterDirectory, Firewall, JobAttempt } from './app/ports.js';
 import { reconcile } from './app/reconcile.js';
 import { remind } from './app/remind.js';
 import { revokeExpired } from './app/revoke.js';
@@ -103,7 +103,8 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const elasticache = new ElastiCacheClient({ requestHandler });
   const sts = new STSClient({ requestHandler });
   // Policy rules with `region` / `roleArn` reach other regions and accounts through this pool.
-  const awsClients = new AwsClientPool({ ec2, elasticache }, { assumeRole: stsAssumeRole(sts) });
+  const clock: Clock = { now: () => new Date() };
+  const awsClients = new AwsClientPool({ ec2, elasticache }, { assumeRole: stsAssumeRole(sts), clock });
   const healthRedis = createProducerConnection(config.redisUrl);
   healthRedis.on('error', () => {}); // reported through /healthz, not as an unhandled event
   const scheduler = new BullmqScheduler({ url: config.redisUrl, prefix: options.queuePrefix });
@@ -114,7 +115,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const depthQueue = new Queue(QUEUE_NAME, { connection: healthRedis, prefix: options.queuePrefix, skipVersionCheck: true });
   depthQueue.on('error', () => {});
   const metrics = new Metrics({
-    ...sqliteMetricSources(database.sqlite, () => new Date()),
+    ...sqliteMetricSources(database.sqlite, () => clock.now()),
     queueDepths: async () => ({ ...(await depthQueue.getJobCounts('waiting', 'delayed', 'active', 'failed')) }),
   });
   // Our calls to Slack (notifications, look-ups) go through this client: bounded rate-limit waits, counted errors.
@@ -136,9 +137,9 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       perSecond: config.ec2RateLimitPerSecond,
     }),
     people: new SlackPeopleDirectory({ client: slackClient }),
-    notifier: new SlackNotifier({ client: slackClient, logger }),
+    notifier: new SlackNotifier({ client: slackClient, clock, logger }),
     scheduler,
-    clock: { now: () => new Date() },
+    clock,
     policy: () => policy,
     logger,
   };

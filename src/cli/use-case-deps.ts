@@ -16,7 +16,7 @@ import { SlackNotifier } from '../adapters/slack/notifier.js';
 import { SlackPeopleDirectory } from '../adapters/slack/people-directory.js';
 import { ObservedWebClient } from '../adapters/slack/web-client.js';
 import type { UseCaseDeps } from '../app/deps.js';
-import type { GrantStore } from '../app/ports.js';
+import type { Clock, GrantStore } from '../app/ports.js';
 import type { CliConfig } from '../config.js';
 import { loadPolicy, type Policy } from '../policy.js';
 import { notifierWithoutSlack, peopleWithoutSlack } from './without-slack.js';
@@ -32,7 +32,8 @@ export function wireUseCases(config: CliConfig, logger: Logger, store: GrantStor
   const ec2 = new EC2Client({ requestHandler });
   const elasticache = new ElastiCacheClient({ requestHandler });
   const sts = new STSClient({ requestHandler });
-  const clients = new AwsClientPool({ ec2, elasticache }, { assumeRole: stsAssumeRole(sts) });
+  const clock: Clock = { now: () => new Date() };
+  const clients = new AwsClientPool({ ec2, elasticache }, { assumeRole: stsAssumeRole(sts), clock });
   const scheduler = new BullmqScheduler({ url: config.redisUrl });
   const slackClient = config.slack && new ObservedWebClient({ config: { slack: config.slack }, logger });
   let policy: Policy | undefined;
@@ -42,9 +43,9 @@ export function wireUseCases(config: CliConfig, logger: Logger, store: GrantStor
     // Paced like the bot's, since a reconcile pass may revoke many orphan rules at once.
     firewall: new RateLimitedFirewall(new Ec2Firewall({ ec2, clients }), { perSecond: config.ec2RateLimitPerSecond }),
     people: slackClient ? new SlackPeopleDirectory({ client: slackClient }) : peopleWithoutSlack,
-    notifier: slackClient ? new SlackNotifier({ client: slackClient, logger }) : notifierWithoutSlack,
+    notifier: slackClient ? new SlackNotifier({ client: slackClient, clock, logger }) : notifierWithoutSlack,
     scheduler,
-    clock: { now: () => new Date() },
+    clock,
     // Read on first use: `revoke` needs no policy, `reconcile` does.
     policy: () => (policy ??= loadPolicy(config.policyFile)),
     logger,

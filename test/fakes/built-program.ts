@@ -35,10 +35,19 @@ export interface ProgramRun {
   stderr: string;
 }
 
-/** Runs `node <script> ...args` with exactly `env` (plus PATH), and collects its output and exit code. */
+/**
+ * What a spawned program inherits besides the env a test gives it: PATH, and NODE_OPTIONS so a preload
+ * the suite runs under (test/support/clock-ahead.mjs) reaches the child too.
+ */
+export function inheritedEnv(): Record<string, string> {
+  const { PATH = '', NODE_OPTIONS } = process.env;
+  return NODE_OPTIONS === undefined ? { PATH } : { PATH, NODE_OPTIONS };
+}
+
+/** Runs `node <script> ...args` with exactly `env` (plus what inheritedEnv passes on), and collects its output and exit code. */
 export async function runProgram(script: string, args: string[], env: Record<string, string>): Promise<ProgramRun> {
   return new Promise((done) => {
-    execFile(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [script, ...args], { env: { ...inheritedEnv(), ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
       done({ exitCode: code, stdout, stderr });
     });

@@ -37,7 +37,7 @@ describe('assumed-role credentials', () => {
   test('assumed once, reused, and assumed again shortly before they expire', async () => {
     const clock = { now: T0 };
     const sts = fakeSts(clock);
-    const credentials = assumedRoleCredentials(sts.assumeRole, ROLE, () => clock.now);
+    const credentials = assumedRoleCredentials(sts.assumeRole, ROLE, { now: () => clock.now });
 
     expect((await credentials()).accessKeyId).toBe('ASIAFAKE1');
     clock.now = new Date(T0.getTime() + 3_600_000 - REFRESH_BEFORE_EXPIRY_MS - 1_000);
@@ -59,7 +59,7 @@ describe('assumed-role credentials', () => {
         return sts.assumeRole(roleArn, sessionName);
       },
       ROLE,
-      () => clock.now,
+      { now: () => clock.now },
     );
     await expect(credentials()).rejects.toThrow('AccessDenied');
     fail = false;
@@ -79,9 +79,12 @@ describe('look-ups for a rule with region and roleArn', () => {
   afterEach(() => aws.restore());
 
   test("go to the rule's region with the assumed role's credentials; others stay home", async () => {
-    const sts = fakeSts({ now: T0 });
+    // The fake's expiry and the pool's judgement of it come from one clock.
+    const clock = { now: T0 };
+    const sts = fakeSts(clock);
     const home = { ec2: ec2Client(), elasticache: elastiCacheClient() };
-    const directory = new ElastiCacheDirectory({ ...home, clients: new AwsClientPool(home, { assumeRole: sts.assumeRole }) });
+    const pool = new AwsClientPool(home, { assumeRole: sts.assumeRole, clock: { now: () => clock.now } });
+    const directory = new ElastiCacheDirectory({ ...home, clients: pool });
 
     const cluster = await directory.findCluster('orders-redis', { region: 'us-east-1', roleArn: ROLE });
     expect(cluster).toMatchObject({ accountId: '210987654321', region: 'us-east-1' });
@@ -134,7 +137,7 @@ describe('on the wire', () => {
     const ec2 = new EC2Client({
       region: 'us-east-1',
       endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      credentials: assumedRoleCredentials(sts.assumeRole, ROLE),
+      credentials: assumedRoleCredentials(sts.assumeRole, ROLE, { now: () => new Date() }),
     });
     const send = () => ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: ['sg-0f0000000000000f1'] })).catch(() => undefined);
     try {

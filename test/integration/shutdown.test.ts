@@ -15,7 +15,7 @@ import { openDatabase } from '../../src/adapters/db/open.js';
 import { BullmqScheduler } from '../../src/adapters/queue/bullmq-scheduler.js';
 import { QUEUE_NAME } from '../../src/adapters/queue/jobs.js';
 import { transition } from '../../src/domain/lifecycle.js';
-import { buildProgram, type BuiltProgram } from '../fakes/built-program.js';
+import { buildProgram, inheritedEnv, type BuiltProgram } from '../fakes/built-program.js';
 import { startFakeEc2, type FakeEc2 } from '../fakes/fake-ec2-server.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack-server.js';
 import { redisDatabase } from '../support/redis-database.js';
@@ -95,7 +95,7 @@ describe('shutdown with a job in flight', () => {
   function start(): RunningProgram {
     const child = spawn(process.execPath, [join(program.dist, 'main.js')], {
       env: {
-        PATH: process.env.PATH ?? '',
+        ...inheritedEnv(),
         SLACK_BOT_TOKEN: 'xoxb-shutdown-test',
         SLACK_SIGNING_SECRET: 'shutdown-test-secret',
         SLACK_API_URL: slack.apiUrl,

@@ -48,7 +48,7 @@ beforeEach(async () => {
       done();
     },
   });
-  notifier = new SlackNotifier({ client, logger: pino({ level: 'warn' }, sink) });
+  notifier = new SlackNotifier({ client, clock: { now: () => new Date('2026-01-01T11:00:00Z') }, logger: pino({ level: 'warn' }, sink) });
 });
 afterEach(() => fake.close());
 

@@ -1,7 +1,7 @@
 /** SDK clients per region and account: one pair for each place a policy rule points at, made on first use. */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
-import type { AwsLocation } from '../../app/ports.js';
+import type { AwsLocation, Clock } from '../../app/ports.js';
 import { UpstreamError } from '../../domain/errors.js';
 import { assumedRoleCredentials, type AssumeRole } from './credentials.js';
 
@@ -10,10 +10,10 @@ export interface AwsClients {
   elasticache: ElastiCacheClient;
 }
 
-export interface AwsClientPoolOptions {
-  /** STS AssumeRole; without it, a location with a roleArn cannot be reached. */
-  assumeRole?: AssumeRole;
-  now?: () => Date;
+/** How to reach other accounts: STS AssumeRole, and the clock that judges when its credentials expire. */
+export interface AssumedRoles {
+  assumeRole: AssumeRole;
+  clock: Clock;
 }
 
 export class AwsClientPool {
@@ -25,7 +25,8 @@ export class AwsClientPool {
    */
   constructor(
     private readonly home: AwsClients,
-    private readonly options: AwsClientPoolOptions = {},
+    /** Without it, a location with a roleArn cannot be reached. */
+    private readonly roles?: AssumedRoles,
   ) {}
 
   for(location: AwsLocation = {}): AwsClients {
@@ -43,11 +44,10 @@ export class AwsClientPool {
     const base = this.home.ec2.config;
     let credentials = base.credentials;
     if (roleArn !== undefined) {
-      const { assumeRole, now } = this.options;
-      if (!assumeRole) {
+      if (!this.roles) {
         throw new UpstreamError('aws', 'AssumeRoleUnavailable', `cache-access cannot assume ${roleArn}: it was started without STS.`, false);
       }
-      credentials = assumedRoleCredentials(assumeRole, roleArn, now);
+      credentials = assumedRoleCredentials(this.roles.assumeRole, roleArn, this.roles.clock);
     }
     const config = { region: region ?? base.region, credentials, requestHandler: base.requestHandler };
     return { ec2: new EC2Client(config), elasticache: new ElastiCacheClient(config) };

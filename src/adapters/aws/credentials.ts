@@ -3,6 +3,7 @@
  * expire so a long-lived bot never signs with stale keys.
  */
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
+import type { Clock } from '../../app/ports.js';
 import { UpstreamError } from '../../domain/errors.js';
 import { callAws } from './aws-errors.js';
 
@@ -31,12 +32,12 @@ export const SESSION_NAME = 'cache-access';
 export function assumedRoleCredentials(
   assumeRole: AssumeRole,
   roleArn: string,
-  now: () => Date = () => new Date(),
+  clock: Clock,
 ): CredentialProvider {
   let current: TemporaryCredentials | undefined;
   let inFlight: Promise<TemporaryCredentials> | undefined;
   return async () => {
-    if (current && current.expiration.getTime() - now().getTime() > REFRESH_BEFORE_EXPIRY_MS) return current;
+    if (current && current.expiration.getTime() - clock.now().getTime() > REFRESH_BEFORE_EXPIRY_MS) return current;
     inFlight ??= assumeRole(roleArn, SESSION_NAME).then(
       (credentials) => {
         current = credentials;

@@ -1,7 +1,7 @@
 /** Tells people about requests through the Slack Web API: approval messages, DMs, thread notes. */
 import type { webApi } from '@slack/bolt';
 import { pino, type Logger } from 'pino';
-import type { Extension, MessageRef, Notifier, SlackLocation } from '../../app/ports.js';
+import type { Clock, Extension, MessageRef, Notifier, SlackLocation } from '../../app/ports.js';
 import { InvalidInputError, UpstreamError } from '../../domain/errors.js';
 import { formatId, type AccessRequest } from '../../domain/request.js';
 import { approvalMessage, requesterMessage, type SlackMessage } from './blocks.js';
@@ -59,20 +59,24 @@ export function toSlackUpstreamError(error: unknown, method: string): UpstreamEr
 
 export interface SlackNotifierOptions {
   client: WebClient;
+  /** Dates a message shows for a step whose time was not recorded. */
+  clock: Clock;
   logger?: Logger;
 }
 
 export class SlackNotifier implements Notifier {
   private readonly client: WebClient;
+  private readonly clock: Clock;
   private readonly logger: Logger;
 
-  constructor({ client, logger }: SlackNotifierOptions) {
+  constructor({ client, clock, logger }: SlackNotifierOptions) {
     this.client = client;
+    this.clock = clock;
     this.logger = logger ?? pino({ enabled: false });
   }
 
   async requestApproval(request: AccessRequest, target: { channel?: string; approverIds: string[] }): Promise<MessageRef[]> {
-    const message = approvalMessage(request);
+    const message = approvalMessage(request, this.clock.now());
     if (target.channel) return [await this.post(request, target.channel, message)];
     if (target.approverIds.length === 0) {
       throw new InvalidInputError(`${formatId(request.id)} has nobody to ask: its approvers resolve to no Slack users.`);
@@ -89,7 +93,8 @@ export class SlackNotifier implements Notifier {
   async refreshMessages(request: AccessRequest, refs: MessageRef[]): Promise<void> {
     const results = await Promise.allSettled(
       refs.map((ref) => {
-        const message = ref.kind === 'approval' ? approvalMessage(request) : requesterMessage(request);
+        const now = this.clock.now();
+        const message = ref.kind === 'approval' ? approvalMessage(request, now) : requesterMessage(request, undefined, now);
         return this.call('chat.update', () => this.client.chat.update({ channel: ref.channel, ts: ref.ts, ...message }));
       }),
     );
@@ -97,7 +102,7 @@ export class SlackNotifier implements Notifier {
   }
 
   async tellRequester(request: AccessRequest, note?: string): Promise<MessageRef> {
-    return this.post(request, await this.openDm(request.requesterId), requesterMessage(request, note), 'requester');
+    return this.post(request, await this.openDm(request.requesterId), requesterMessage(request, note, this.clock.now()), 'requester');
   }
 
   async requestExtension(
