@@ -161,12 +161,13 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     },
   });
   // A pass at start-up repairs whatever happened while the bot was down (expiries, lost jobs, orphans).
-  const startupPass = runsJobs && reconcile(deps).catch((error: unknown) => logger.error({ err: error }, 'start-up reconcile failed'));
+  const reconcilePass = async () => metrics.countReconcileErrors((await reconcile(deps)).errors);
+  const startupPass = runsJobs && reconcilePass().catch((error: unknown) => logger.error({ err: error }, 'start-up reconcile failed'));
   const reconciler = runsJobs && startReconcileSchedule({
     url: config.redisUrl,
     prefix: options.queuePrefix,
     everyMs: config.reconcileIntervalSeconds * 1000,
-    run: () => reconcile(deps),
+    run: reconcilePass,
     logger,
   });
   const opsServer = app ? undefined : await startOpsServer(routes, config.port);

@@ -30,6 +30,7 @@ export class Metrics {
   readonly revocationLag: Histogram;
   readonly awsCalls: Counter<'action' | 'code'>;
   readonly slackApiErrors: Counter<'method' | 'code'>;
+  readonly reconcileErrors: Counter<'step'>;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -121,6 +122,17 @@ export class Metrics {
       labelNames: ['method', 'code'],
       registers,
     });
+    this.reconcileErrors = new Counter({
+      name: 'cache_access_reconcile_errors_total',
+      help: 'Reconcile steps, or items of a step (an account and region, a rule), that failed; the next pass tries again.',
+      labelNames: ['step'],
+      registers,
+    });
+  }
+
+  /** Counts what a reconcile pass could not do. */
+  countReconcileErrors(errors: ReadonlyArray<{ step: string }>): void {
+    for (const { step } of errors) this.reconcileErrors.inc({ step });
   }
 }
 

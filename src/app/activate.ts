@@ -4,7 +4,7 @@ import type { AccessRequest } from '../domain/request.js';
 import { ruleDescription } from './rule-description.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
-import { locationOf } from './location.js';
+import { recordedLocation } from './location.js';
 import type { JobAttempt, RuleRecord, RuleSpec } from './ports.js';
 
 export const COVERED_NOTE =
@@ -37,13 +37,21 @@ export async function activate(deps: UseCaseDeps, requestId: number, attempt: Jo
   const rule = deps.store.getRule(intended.ruleRecordId!)!;
   if (rule.state === 'in-place') return finish(deps, intended, rule);
 
+  let held: RuleRecord;
   try {
-    const held = await putRuleInPlace(deps, intended, rule);
-    return await finish(deps, intended, held);
+    held = await putRuleInPlace(deps, intended, rule);
   } catch (error) {
-    if (error instanceof UpstreamError && error.retryable && !attempt.finalAttempt) throw error;
-    return fail(deps, intended, rule.id, error);
+    // Only AWS's own refusal means no access was opened. Anything else (throttling, a timeout, a database
+    // error after AWS added the rule) retries; after the last try the reconciler enqueues the job again.
+    if (isAwsRefusal(error)) return fail(deps, intended, rule.id, error);
+    if (attempt.finalAttempt) deps.logger.warn({ err: error, requestId }, 'grant job out of tries; the reconciler enqueues it again');
+    throw error;
   }
+  return finish(deps, intended, held);
+}
+
+function isAwsRefusal(error: unknown): error is UpstreamError {
+  return error instanceof UpstreamError && error.service === 'aws' && !error.retryable;
 }
 
 /** Adds the rule in AWS, or works out whose identical rule is already there. Returns the rule held. */
@@ -54,7 +62,7 @@ async function putRuleInPlace(deps: UseCaseDeps, request: AccessRequest, intent:
     intent,
     ruleDescription({ requestId: request.id, requester: request.requesterName, expiresAt }),
     { grantId: request.id, expiresAt },
-    locationOf(deps, request.clusterId),
+    recordedLocation(deps, intent.location, request.clusterId).location,
   );
   if (result.outcome === 'created') {
     deps.store.markRuleInPlace(intent.id, result.awsRuleId, 'cache-access');
@@ -79,10 +87,16 @@ async function putRuleInPlace(deps: UseCaseDeps, request: AccessRequest, intent:
   return deps.store.getRule(intent.id)!;
 }
 
-/** Stores the pending rule and links it to the request before AWS is called, so a crash leaves a trace. */
+/**
+ * Stores the pending rule and links it to the request before AWS is called, so a crash leaves a trace.
+ * The rule is made at the request's recorded location; a request recorded before locations were kept
+ * takes the policy's now, and from then on it and its rule are known to live there.
+ */
 function recordIntent(deps: UseCaseDeps, request: AccessRequest, spec: RuleSpec): void {
   const now = deps.clock.now();
-  deps.store.recordRuleIntent({ ...request, version: request.version + 1 }, spec, [
+  const { location, verified } = recordedLocation(deps, request.location, request.clusterId);
+  const settled = verified ? request.location : { ...request.location, ...location, known: true };
+  deps.store.recordRuleIntent({ ...request, location: settled, version: request.version + 1 }, spec, [
     { at: now, actor: 'system', type: 'rule-requested', detail: { ...spec } },
   ]);
 }

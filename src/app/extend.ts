@@ -7,6 +7,7 @@ import { approversOf } from './access-rights.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
 import { EXTENSION_EVENTS, lastExtension, pendingExtension, type LoggedExtension } from './extension-log.js';
+import { revocationRequest } from './request-revocation.js';
 
 export interface ExtensionInput {
   requestId: number;
@@ -30,6 +31,7 @@ export async function requestExtension(deps: UseCaseDeps, input: ExtensionInput)
   if (request.status !== 'active') {
     throw new ConflictError(`#${request.id} is ${request.status}, not active: there is nothing to extend.`);
   }
+  assertNotEnding(deps, request);
   const waiting = pendingExtension(deps, request.id);
   if (waiting) {
     throw new ConflictError(`An extension of #${request.id} by ${formatDuration(waiting.seconds)} is already waiting for approval.`);
@@ -75,6 +77,7 @@ export async function decideExtension(deps: UseCaseDeps, input: ExtensionDecisio
   if (input.decision === 'approve' && input.userId === current.requesterId && !rule.selfApproval) {
     throw new NotAllowedError(`You cannot approve the extension of your own request #${current.id}.`);
   }
+  if (input.decision === 'approve') assertNotEnding(deps, current);
   const now = deps.clock.now();
   if (input.decision === 'deny') {
     deps.store.recordEvent(current.id, { at: now, actor: input.userId, type: EXTENSION_EVENTS.denied });
@@ -108,6 +111,16 @@ export function staleExtensionMessage(deps: UseCaseDeps, request: AccessRequest)
   if (!last?.outcome) return `#${request.id} has no extension waiting for a decision.`;
   const verb = last.outcome.kind === 'approved' ? 'approved' : 'denied';
   return `The extension of #${request.id} was already ${verb} by <@${last.outcome.by}>.`;
+}
+
+/** Access whose end is due (its expiry passed, or someone asked to end it) is never extended: that would postpone its revocation. */
+function assertNotEnding(deps: UseCaseDeps, request: AccessRequest): void {
+  if (request.expiresAt && request.expiresAt <= deps.clock.now()) {
+    throw new ConflictError(`#${request.id} has reached its end and is being revoked: it can no longer be extended.`);
+  }
+  if (revocationRequest(deps, request.id)) {
+    throw new ConflictError(`#${request.id} is being revoked, as someone asked: it can no longer be extended.`);
+  }
 }
 
 function ruleFor(deps: UseCaseDeps, request: AccessRequest): ClusterPolicy {

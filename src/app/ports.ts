@@ -2,7 +2,7 @@
  * The ports the use cases talk to. Adapters (SQLite, AWS, Slack, BullMQ) implement them; tests use fakes.
  * Nothing here knows about Slack blocks, SDK commands or SQL.
  */
-import type { AccessRequest, Engine, NewAccessRequest, Source } from '../domain/request.js';
+import type { AccessRequest, Engine, GrantLocation, NewAccessRequest, Source } from '../domain/request.js';
 
 export interface Clock {
   now(): Date;
@@ -42,6 +42,8 @@ export interface RuleRecord extends RuleSpec {
   /** AWS SecurityGroupRuleId, once known. */
   awsRuleId?: string;
   origin: 'cache-access' | 'pre-existing';
+  /** Where the rule was made (the location of the request that made it); absent on old records. */
+  location?: GrantLocation;
   /** pending: AWS call under way; removing: last holder is revoking it; removed: gone from AWS. */
   state: 'pending' | 'in-place' | 'removing' | 'removed';
   createdAt: Date;
@@ -75,7 +77,7 @@ export interface GrantStore {
 
   /**
    * Records the intent to create a rule before AWS is called: a pending rule record linked to the
-   * request, saved atomically with `next` (whose version is one more than the stored one).
+   * request, at the request's location, saved atomically with `next` (whose version is one more than the stored one).
    * Throws ConflictError when another writer saved the request first.
    */
   recordRuleIntent(next: AccessRequest, spec: RuleSpec, events: Array<Omit<HistoryEvent, 'requestId'>>): RuleRecord;
@@ -91,14 +93,17 @@ export interface GrantStore {
    * cache-access: never removed), 'remove' (last holder: the rule is now marked 'removing' so no new
    * grant will share it), or 'gone' (already removed).
    */
-  releaseRule(id: number, requestId: number): 'shared' | 'keep' | 'remove' | 'gone';
+  releaseRule(id: number, requestId?: number): 'shared' | 'keep' | 'remove' | 'gone';
   markRuleRemoved(id: number, now: Date): void;
   /** Approved or active grants holding rule `id`. */
   holdersOf(id: number): AccessRequest[];
   /** Rule records in 'in-place' or 'removing' state: what cache-access believes is open in AWS. */
   liveRules(): RuleRecord[];
-  /** Every security group cache-access has ever targeted, with a cluster it protects: where its rules can be. */
-  targetGroups(): Array<{ securityGroupId: string; clusterId: string }>;
+  /**
+   * Every security group cache-access has ever targeted, with a cluster it protects and each location
+   * requests recorded for it: where its rules can be.
+   */
+  targetGroups(): Array<{ securityGroupId: string; clusterId: string; location?: GrantLocation }>;
 }
 
 // ---------- AWS ----------

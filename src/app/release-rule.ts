@@ -1,7 +1,8 @@
 import { UpstreamError } from '../domain/errors.js';
 import type { AccessRequest } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
-import { locationOf } from './location.js';
+import { recordedLocation } from './location.js';
+import type { AwsLocation, RuleRecord } from './ports.js';
 
 export type ReleaseOutcome = 'removed' | 'already-gone' | 'shared' | 'pre-existing' | 'no-rule';
 
@@ -16,14 +17,30 @@ export async function releaseRule(deps: UseCaseDeps, request: AccessRequest): Pr
   if (decision === 'shared') return 'shared';
   if (decision === 'keep') return 'pre-existing';
   if (decision === 'gone') return 'already-gone';
-  const rule = deps.store.getRule(request.ruleRecordId)!;
+  return removeRule(deps, deps.store.getRule(request.ruleRecordId)!, request.clusterId);
+}
+
+/**
+ * Removes a rule cache-access made (already marked 'removing') where it was made, confirms it is gone,
+ * and records that. "Not found" counts as gone only at the rule's recorded location: anywhere else it
+ * says nothing about the rule, which would then stay open while the records said it was removed.
+ */
+export async function removeRule(deps: UseCaseDeps, rule: RuleRecord, clusterId: string): Promise<'removed' | 'already-gone' | 'no-rule'> {
   if (!rule.awsRuleId) {
     deps.store.markRuleRemoved(rule.id, deps.clock.now());
     return 'no-rule';
   }
-  const location = locationOf(deps, request.clusterId);
+  const { location, verified } = recordedLocation(deps, rule.location, clusterId);
   try {
     const outcome = await deps.firewall.revoke(rule.securityGroupId, rule.awsRuleId, location);
+    if (outcome === 'already-gone' && !verified && !(await groupIsWhereRecorded(deps, rule, location))) {
+      throw new UpstreamError(
+        'aws',
+        'LocationUnverified',
+        `Rule ${rule.awsRuleId} was not found, and neither was its group ${rule.securityGroupId} in the account it was recorded in: cache-access keeps trying. Check where the rule is and remove it by hand if it is still there.`,
+        true,
+      );
+    }
     if (await deps.firewall.ruleExists(rule.securityGroupId, rule.awsRuleId, location)) {
       throw new UpstreamError('aws', 'RuleStillPresent', `Rule ${rule.awsRuleId} is still in ${rule.securityGroupId} after revoking it.`, true);
     }
@@ -36,4 +53,13 @@ export async function releaseRule(deps: UseCaseDeps, request: AccessRequest): Pr
     }
     throw error;
   }
+}
+
+/**
+ * For a rule recorded before locations were kept: whether the guessed place holds its group, owned by
+ * the account recorded with it. Group ids are per region, so finding it there settles the region too.
+ */
+export async function groupIsWhereRecorded(deps: UseCaseDeps, rule: RuleRecord, location: AwsLocation): Promise<boolean> {
+  const group = await deps.directory.findSecurityGroup(rule.securityGroupId, location);
+  return group !== undefined && (rule.location?.accountId === undefined || group.ownerId === rule.location.accountId);
 }

@@ -1,7 +1,7 @@
 import { formatDuration } from '../domain/durations.js';
 import { CacheAccessError, InvalidInputError, NotAllowedError, NotFoundError } from '../domain/errors.js';
 import { transition } from '../domain/lifecycle.js';
-import type { AccessRequest, NewAccessRequest, Source } from '../domain/request.js';
+import type { AccessRequest, GrantLocation, NewAccessRequest, Source } from '../domain/request.js';
 import { cidrPrefix, cidrWithin, isWholeInternet } from '../domain/source.js';
 import { RULE_QUOTA_MARGIN, type ClusterPolicy } from '../policy.js';
 import { applyEffects } from './apply-effects.js';
@@ -107,6 +107,8 @@ export async function requestAccess(deps: UseCaseDeps, input: AccessRequestInput
     vpcId: cluster.vpcId,
     targetGroupId,
     source,
+    // Recorded now: revocation goes where the rule was made, whatever the policy says by then.
+    location: grantLocationOf(cluster, rule),
     durationSeconds,
     reason,
     policyMatch: rule.match,
@@ -152,6 +154,15 @@ async function approveAutomatically(
   }
   await applyEffects(deps, next, ['notify-requester'], delayed ? DELAYED_NOTE : undefined);
   return next;
+}
+
+function grantLocationOf(cluster: ClusterInfo, rule: ClusterPolicy): GrantLocation {
+  return {
+    ...(cluster.accountId ? { accountId: cluster.accountId } : {}),
+    ...(cluster.region ? { region: cluster.region } : {}),
+    ...(rule.roleArn ? { roleArn: rule.roleArn } : {}),
+    known: true,
+  };
 }
 
 function checkDuration(rule: ClusterPolicy, requested: number | undefined): number {

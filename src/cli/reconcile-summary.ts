@@ -10,10 +10,11 @@ export function reconcileSummary(report: ReconcileReport): string {
     ['Revoke jobs checked', ids(report.revokesEnsured)],
     ['Reminder jobs checked', ids(report.remindersEnsured)],
     ['Orphan rules revoked', report.orphansRevoked.join(', ')],
+    ['Rules no grant held, revoked', report.unheldRulesRevoked.join(', ')],
     ['Rules removed outside cache-access', ids(report.revokedExternally)],
     ['Pending requests timed out', ids(report.timedOut)],
   ].map(([label, list]) => `${label}: ${list || 'none'}`);
-  for (const error of report.errors) lines.push(`Error: ${error}`);
+  for (const error of report.errors) lines.push(`Error: ${error.step}${error.item ? ` (${error.item})` : ''}: ${error.message}`);
   lines.push(report.errors.length === 0 ? 'Reconcile pass complete.' : `Reconcile pass incomplete: ${report.errors.length} step(s) failed.`);
   return lines.join('\n') + '\n';
 }

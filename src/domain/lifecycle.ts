@@ -102,7 +102,10 @@ export function transition(request: AccessRequest, event: LifecycleEvent, now: D
         effects: ['update-approval-messages', 'notify-requester'],
       };
     case 'extend':
-      if (event.until <= request.expiresAt! || event.until <= now) {
+      if (request.expiresAt! <= now) {
+        throw new ConflictError(`#${request.id} has reached its end and is being revoked: it can no longer be extended.`);
+      }
+      if (event.until <= request.expiresAt!) {
         throw new ConflictError(`#${request.id} already runs until ${request.expiresAt!.toISOString()}; an extension must end later.`);
       }
       return {

@@ -20,6 +20,19 @@ export type Source =
   | { kind: 'security-group'; groupId: string }
   | { kind: 'cidr'; cidr: string };
 
+/**
+ * Where a grant's rule lives in AWS, recorded when the request was made: revocation and the reconciler go
+ * there whatever the policy says later. `known` is false for records made before locations were kept
+ * (only the account and region were); their role can only be guessed from the policy in force.
+ */
+export interface GrantLocation {
+  accountId?: string;
+  region?: string;
+  /** The IAM role assumed to reach the account; absent for the bot's own credentials. */
+  roleArn?: string;
+  known: boolean;
+}
+
 export interface Decision {
   userId: string;
   at: Date;
@@ -52,6 +65,8 @@ export interface AccessRequest {
   endedAt?: Date;
   endedBy?: string;
   failure?: { code: string; message: string };
+  /** Where the cluster and its rule live; absent only on records older than the location columns. */
+  location?: GrantLocation;
   /** Internal id of the ingress-rule record this grant holds once active. */
   ruleRecordId?: number;
   /** Optimistic-concurrency counter: a save only succeeds against the version it loaded. */

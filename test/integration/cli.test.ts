@@ -292,7 +292,7 @@ describe('cache-access admin CLI', () => {
       const result = await cli('reconcile');
 
       expect(result.exitCode).toBe(1);
-      expect(result.stdout).toMatch(/^Error: compare rules with AWS: /m);
+      expect(result.stdout).toMatch(/^Error: list tagged rules \(eu-west-1 with the bot’s own credentials\): /m);
       expect(result.stdout).toContain('Reconcile pass incomplete: 1 step(s) failed.');
     });
   });

@@ -263,7 +263,8 @@ describe('SqliteGrantStore', () => {
 
       const rule = store.recordRuleIntent({ ...request, version: request.version + 1 }, ruleSpec, [ruleRequested]);
 
-      expect(rule).toEqual({ ...ruleSpec, id: rule.id, origin: 'cache-access', state: 'pending', createdAt: at(5) });
+      // The rule is recorded where its request says the cluster lives.
+      expect(rule).toEqual({ ...ruleSpec, id: rule.id, location: request.location, origin: 'cache-access', state: 'pending', createdAt: at(5) });
       expect(store.getRule(rule.id)).toEqual(rule);
       expect(store.get(request.id)).toEqual({ ...request, ruleRecordId: rule.id, version: request.version + 1 });
       expect(store.history(request.id).at(-1)).toEqual({ ...ruleRequested, requestId: request.id });
@@ -504,10 +505,10 @@ describe('SqliteGrantStore', () => {
       end(approvedRequest({ targetGroupId: 'sg-0aaaaaaaaaaaaaaaa' }), { type: 'cancel', by: 'U0REQUESTER' });
       approvedRequest({ targetGroupId: 'sg-0aaaaaaaaaaaaaaaa' });
 
-      const clusterId = draft().clusterId;
+      const { clusterId, location } = draft();
       expect(store.targetGroups()).toEqual([
-        { securityGroupId: 'sg-0aaaaaaaaaaaaaaaa', clusterId },
-        { securityGroupId: 'sg-0cccccccccccccccc', clusterId },
+        { securityGroupId: 'sg-0aaaaaaaaaaaaaaaa', clusterId, location },
+        { securityGroupId: 'sg-0cccccccccccccccc', clusterId, location },
       ]);
     });
   });

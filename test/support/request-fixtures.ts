@@ -13,6 +13,7 @@ export function requestDraft(overrides: Partial<NewAccessRequest> & Pick<NewAcce
     vpcId: 'vpc-0123abcd',
     targetGroupId: 'sg-0aaaaaaaaaaaaaaaa',
     source: { kind: 'security-group', groupId: 'sg-0bbbbbbbbbbbbbbbb' },
+    location: { accountId: '123456789012', region: 'eu-west-1', known: true },
     durationSeconds: 7200,
     reason: 'investigating checkout latency',
     policyMatch: 'orders-*',

@@ -11,7 +11,7 @@ import type {
   SourcePeering,
 } from '../../app/ports.js';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
-import type { AccessRequest, Decision, NewAccessRequest, Source } from '../../domain/request.js';
+import type { AccessRequest, Decision, GrantLocation, NewAccessRequest, Source } from '../../domain/request.js';
 import type { AppDatabase } from './open.js';
 import { prepareStatements, RequestWrites, type PreparedStatements } from './prepared-statements.js';
 import { approvals, ingressRules, requests, slackMessages } from './schema.js';
@@ -130,6 +130,8 @@ export class SqliteGrantStore implements GrantStore {
             protocol: spec.protocol,
             port: spec.port,
             ...toSourceColumns(spec.source),
+            // The rule is made where its request says: revocation goes to the same place.
+            ...toLocationColumns(next.location),
             origin: 'cache-access',
             state: 'pending',
             createdAt: newEvents[0]?.at ?? new Date(),
@@ -186,7 +188,7 @@ export class SqliteGrantStore implements GrantStore {
     if (changes === 0) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
   }
 
-  releaseRule(id: number, requestId: number): 'shared' | 'keep' | 'remove' | 'gone' {
+  releaseRule(id: number, requestId?: number): 'shared' | 'keep' | 'remove' | 'gone' {
     return this.db.transaction(
       (tx) => {
         const rule = tx.select().from(ingressRules).where(eq(ingressRules.id, id)).get();
@@ -199,7 +201,7 @@ export class SqliteGrantStore implements GrantStore {
             and(
               eq(requests.ruleRecordId, id),
               inArray(requests.status, LIVE_STATUSES),
-              ne(requests.id, requestId),
+              requestId === undefined ? undefined : ne(requests.id, requestId),
             ),
           )
           .all();
@@ -232,12 +234,23 @@ export class SqliteGrantStore implements GrantStore {
       .map(toRule);
   }
 
-  targetGroups(): Array<{ securityGroupId: string; clusterId: string }> {
+  targetGroups(): Array<{ securityGroupId: string; clusterId: string; location?: GrantLocation }> {
     return this.db
-      .selectDistinct({ securityGroupId: requests.targetGroupId, clusterId: requests.clusterId })
+      .selectDistinct({
+        securityGroupId: requests.targetGroupId,
+        clusterId: requests.clusterId,
+        awsAccountId: requests.awsAccountId,
+        awsRegion: requests.awsRegion,
+        awsRoleArn: requests.awsRoleArn,
+        awsLocationKnown: requests.awsLocationKnown,
+      })
       .from(requests)
       .orderBy(asc(requests.targetGroupId), asc(requests.clusterId))
-      .all();
+      .all()
+      .map(({ securityGroupId, clusterId, ...columns }) => {
+        const location = toLocation(columns);
+        return location ? { securityGroupId, clusterId, location } : { securityGroupId, clusterId };
+      });
   }
 
   markRuleRemoved(id: number, now: Date): void {
@@ -275,6 +288,7 @@ function toColumns(request: Omit<RequestWithFacts, 'id'>): RequestColumns {
     vpcId: request.vpcId,
     targetGroupId: request.targetGroupId,
     ...toSourceColumns(request.source),
+    ...toLocationColumns(request.location),
     durationSeconds: request.durationSeconds,
     reason: request.reason,
     policyMatch: request.policyMatch,
@@ -308,6 +322,7 @@ function toRequest(row: RequestRow, decisions: Decision[]): RequestWithFacts {
     vpcId: row.vpcId,
     targetGroupId: row.targetGroupId,
     source: toSource(row.sourceKind, row.source, row.sourcePeering),
+    ...withLocation(row),
     durationSeconds: row.durationSeconds,
     reason: row.reason,
     policyMatch: row.policyMatch,
@@ -335,11 +350,39 @@ function toRule(row: RuleRow): RuleRecord {
     port: row.port,
     source: toSource(row.sourceKind, row.source, row.sourcePeering),
     awsRuleId: row.awsRuleId ?? undefined,
+    ...withLocation(row),
     origin: row.origin,
     state: row.state,
     createdAt: row.createdAt,
     removedAt: row.removedAt ?? undefined,
   };
+}
+
+type LocationColumns = Pick<RequestRow, 'awsAccountId' | 'awsRegion' | 'awsRoleArn' | 'awsLocationKnown'>;
+
+function toLocationColumns(location: GrantLocation | undefined): LocationColumns {
+  return {
+    awsAccountId: location?.accountId ?? null,
+    awsRegion: location?.region ?? null,
+    awsRoleArn: location?.roleArn ?? null,
+    awsLocationKnown: location?.known ?? false,
+  };
+}
+
+/** Undefined when a row records nothing of where it lives (older than the grant facts). */
+function toLocation(columns: LocationColumns): GrantLocation | undefined {
+  if (!columns.awsLocationKnown && columns.awsAccountId === null && columns.awsRegion === null) return undefined;
+  return {
+    ...(columns.awsAccountId !== null ? { accountId: columns.awsAccountId } : {}),
+    ...(columns.awsRegion !== null ? { region: columns.awsRegion } : {}),
+    ...(columns.awsRoleArn !== null ? { roleArn: columns.awsRoleArn } : {}),
+    known: columns.awsLocationKnown,
+  };
+}
+
+function withLocation(columns: LocationColumns): { location?: GrantLocation } {
+  const location = toLocation(columns);
+  return location ? { location } : {};
 }
 
 function toSourceColumns(source: PeeredSource): {

@@ -10,6 +10,14 @@ const SOURCE_KINDS = ['security-group', 'cidr'] as const;
 
 const timestamp = (name: string) => integer(name, { mode: 'timestamp_ms' });
 
+/** Where a request's cluster, or a rule, lives in AWS (GrantLocation); see migration 0003 for older rows. */
+const locationColumns = () => ({
+  awsAccountId: text('aws_account_id'),
+  awsRegion: text('aws_region'),
+  awsRoleArn: text('aws_role_arn'),
+  awsLocationKnown: integer('aws_location_known', { mode: 'boolean' }).notNull().default(false),
+});
+
 /** Ingress rules as cache-access knows them. Several requests may hold the same rule. */
 export const ingressRules = sqliteTable(
   'ingress_rules',
@@ -24,6 +32,7 @@ export const ingressRules = sqliteTable(
     /** For a source group in a peered VPC: its account and the peering connection the rule names. */
     sourcePeering: text('source_peering', { mode: 'json' }).$type<SourcePeering>(),
     awsRuleId: text('aws_rule_id'),
+    ...locationColumns(),
     origin: text('origin', { enum: ['cache-access', 'pre-existing'] }).notNull(),
     state: text('state', { enum: ['pending', 'in-place', 'removing', 'removed'] }).notNull(),
     createdAt: timestamp('created_at').notNull(),
@@ -60,6 +69,7 @@ export const requests = sqliteTable(
     sourcePeering: text('source_peering', { mode: 'json' }).$type<SourcePeering>(),
     /** Account, region, blast radius and connection details found when the request was made. */
     facts: text('facts', { mode: 'json' }).$type<GrantFacts>(),
+    ...locationColumns(),
     durationSeconds: integer('duration_seconds').notNull(),
     reason: text('reason').notNull(),
     policyMatch: text('policy_match').notNull(),

@@ -85,6 +85,7 @@ export class BullmqScheduler implements Scheduler {
   /**
    * Leaves exactly one revoke-<id> job, due at `at`, whatever state an older one is in:
    * - delayed: changeDelay moves it atomically, so no crash can leave the request without a revocation;
+   *   one that already ran (a failed attempt waiting to retry) is only ever moved up to now;
    * - waiting (already due), or finished but kept: removed, then added afresh;
    * - active: a running job is locked and can be neither moved nor removed, and an add with its id would be
    *   ignored. We wait for it to finish (it either revoked, or found the grant not yet due) and then add the
@@ -110,6 +111,8 @@ export class BullmqScheduler implements Scheduler {
         await sleep(POLL_MS);
       } else if (state === 'delayed') {
         const job = await this.queue.getJob(id);
+        // A job that has run is waiting to retry an end that was already due: it may come sooner, never later.
+        if (job && job.attemptsMade > 0 && delay > 0) return;
         // Fails when the job was promoted or taken meanwhile; the next round sees its new state.
         const moved = await job?.changeDelay(delay).then(
           () => true,
