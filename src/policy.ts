@@ -140,10 +140,11 @@ export class Policy {
   private readonly matchers: Array<{ rule: ClusterPolicy; test: (id: string) => boolean }>;
 
   constructor(readonly rules: readonly ClusterPolicy[]) {
-    this.matchers = rules.map((rule) => ({ rule, test: picomatch(rule.match) }));
+    // ElastiCache ids are case-insensitive (AWS keeps them lower-case), so the globs are too.
+    this.matchers = rules.map((rule) => ({ rule, test: picomatch(rule.match, { nocase: true }) }));
   }
 
-  /** First rule whose glob matches the cluster id; undefined when none does. */
+  /** First rule whose glob matches the cluster id, in any case; undefined when none does. */
   ruleFor(clusterId: string): ClusterPolicy | undefined {
     return this.matchers.find((m) => m.test(clusterId))?.rule;
   }

@@ -124,6 +124,7 @@ export interface ConnectionFacts {
 }
 
 export interface ClusterInfo {
+  /** The id AWS returns (lower-case): the one the policy decides on. */
   id: string;
   kind: 'replication-group' | 'cache-cluster';
   engine: Engine;
@@ -165,7 +166,10 @@ export interface VpcPeering {
 }
 
 export interface ClusterDirectory {
-  /** Looks up a replication group, then a cache cluster, by id; undefined when neither exists. */
+  /**
+   * Looks up a replication group, then a cache cluster, by id in any case; a node of a replication
+   * group answers with its group. Undefined when neither exists.
+   */
   findCluster(id: string, location?: AwsLocation): Promise<ClusterInfo | undefined>;
   findSecurityGroup(id: string, location?: AwsLocation): Promise<SecurityGroupInfo | undefined>;
   /** What a rule on `groupId` for `cluster`'s port would open besides `cluster`. */

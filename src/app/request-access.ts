@@ -61,31 +61,39 @@ async function about<T>(field: RequestField, check: () => T | Promise<T>): Promi
  * Every check runs before anything is stored, so bad input leaves no trace.
  */
 export async function requestAccess(deps: UseCaseDeps, input: AccessRequestInput): Promise<AccessRequestOutcome> {
+  // ElastiCache keeps ids lower-case and finds them in any case: the policy sees the id AWS will return.
+  const clusterId = input.clusterId.toLowerCase();
   const rule = await about('cluster', () => {
-    const found = deps.policy().ruleFor(input.clusterId);
+    const found = deps.policy().ruleFor(clusterId);
     if (found) return found;
     throw new NotAllowedError(
-      `No policy rule covers cluster ${input.clusterId}, so it cannot be requested. Ask your platform team to add it to the cache-access policy.`,
+      `No policy rule covers cluster ${clusterId}, so it cannot be requested. Ask your platform team to add it to the cache-access policy.`,
     );
   });
   const durationSeconds = await about('duration', () => checkDuration(rule, input.durationSeconds));
   const reason = input.reason.trim();
   if (rule.requireReason && reason === '') {
     await about('reason', () => {
-      throw new InvalidInputError(`Requests for ${input.clusterId} need a reason: add it after the duration.`);
+      throw new InvalidInputError(`Requests for ${clusterId} need a reason: add it after the duration.`);
     });
   }
   const { source: inputSource } = input;
-  if (inputSource.kind === 'cidr') await about('source', () => checkCidr(rule, inputSource.cidr, input.clusterId));
+  if (inputSource.kind === 'cidr') await about('source', () => checkCidr(rule, inputSource.cidr, clusterId));
 
   const location: AwsLocation = { region: rule.region, roleArn: rule.roleArn };
   const cluster = await about('cluster', async () => {
-    const found = await deps.directory.findCluster(input.clusterId, location);
-    if (found) return found;
-    const where = rule.region ? ` in ${rule.region}` : '';
-    throw new NotFoundError(
-      `There is no ElastiCache replication group or cache cluster named ${input.clusterId}${where}. Check the id (it is case-sensitive) and the region.`,
-    );
+    const found = await deps.directory.findCluster(clusterId, location);
+    if (!found) {
+      const where = rule.region ? ` in ${rule.region}` : '';
+      throw new NotFoundError(`There is no ElastiCache replication group or cache cluster named ${clusterId}${where}. Check the id and the region.`);
+    }
+    // The rule was matched on the id asked for; only the id AWS returns may be decided by it. They
+    // differ for a node of a replication group, which is refused rather than swapped for its group
+    // so that approvers see exactly what was asked for, under the group's own rule.
+    if (found.id !== clusterId) {
+      throw new NotAllowedError(`${clusterId} is a node of replication group ${found.id}: ask for ${found.id} instead.`);
+    }
+    return found;
   });
   const targetGroupId = await about('cluster', () => chooseTargetGroup(deps, cluster, rule, location));
   const source =

@@ -140,7 +140,8 @@ export class FakeAwsAccount {
       if (input.ReplicationGroupId === undefined) {
         return { ReplicationGroups: [...this.replicationGroups.values()].map(replicationGroup) };
       }
-      const cluster = this.replicationGroups.get(input.ReplicationGroupId ?? '');
+      // AWS finds ids in any case ("This parameter is not case sensitive") and answers with the stored, lower-case one.
+      const cluster = this.replicationGroups.get(input.ReplicationGroupId.toLowerCase());
       if (!cluster) throw new ReplicationGroupNotFoundFault({ message: `ReplicationGroup ${input.ReplicationGroupId} not found.`, $metadata: { httpStatusCode: 404 } });
       return { ReplicationGroups: [replicationGroup(cluster)] };
     });
@@ -149,12 +150,12 @@ export class FakeAwsAccount {
       if (input.CacheClusterId === undefined) {
         return { CacheClusters: [...this.replicationGroups.values()].flatMap((c) => memberIds(c).map((id) => memberCluster(c, id))) };
       }
-      const rgId = (input.CacheClusterId ?? '').replace(/-00\d$/, '');
-      const cluster = this.replicationGroups.get(rgId);
-      if (!cluster || !input.CacheClusterId?.match(/-00\d$/)) {
+      const id = input.CacheClusterId.toLowerCase(); // in any case, as for replication groups
+      const cluster = this.replicationGroups.get(id.replace(/-00\d$/, ''));
+      if (!cluster || !/-00\d$/.test(id)) {
         throw new CacheClusterNotFoundFault({ message: `CacheCluster ${input.CacheClusterId} not found.`, $metadata: { httpStatusCode: 404 } });
       }
-      return { CacheClusters: [memberCluster(cluster, input.CacheClusterId)] };
+      return { CacheClusters: [memberCluster(cluster, id)] };
     });
     this.elastiCacheMock.on(ListTagsForResourceCommand).callsFake(async (input, getClient) => {
       await this.recordOrigin('ListTagsForResource', getClient);

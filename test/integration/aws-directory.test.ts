@@ -212,6 +212,42 @@ describe('findCluster: cache clusters', () => {
     expect(ec2Mock.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(0);
   });
 
+  test('a node of a replication group answers with its group, so the policy sees the group id', async () => {
+    noReplicationGroup('orders-redis-002');
+    cacheMock
+      .on(DescribeCacheClustersCommand)
+      .resolves({ CacheClusters: [memberCluster('orders-redis-002', { ReplicationGroupId: 'orders-redis' })] })
+      .on(DescribeReplicationGroupsCommand, { ReplicationGroupId: 'orders-redis' })
+      .resolves({
+        ReplicationGroups: [
+          {
+            ReplicationGroupId: 'orders-redis',
+            Status: 'available',
+            Engine: 'redis',
+            MemberClusters: ['orders-redis-001', 'orders-redis-002'],
+            NodeGroups: [{ NodeGroupId: '0001', PrimaryEndpoint: { Address: 'master.orders-redis.abc123.euw1.cache.amazonaws.com', Port: 6379 } }],
+          },
+        ],
+      });
+
+    expect(await directory.findCluster('orders-redis-002')).toMatchObject({
+      id: 'orders-redis',
+      kind: 'replication-group',
+      endpoint: 'master.orders-redis.abc123.euw1.cache.amazonaws.com',
+      memberIds: ['orders-redis-001', 'orders-redis-002'],
+    });
+  });
+
+  test('a node whose group is gone by the time it is looked up is not found, rather than requestable on its own', async () => {
+    noReplicationGroup('orders-redis-002');
+    noReplicationGroup('orders-redis');
+    cacheMock
+      .on(DescribeCacheClustersCommand)
+      .resolves({ CacheClusters: [memberCluster('orders-redis-002', { ReplicationGroupId: 'orders-redis' })] });
+
+    expect(await directory.findCluster('orders-redis-002')).toBeUndefined();
+  });
+
   test('neither a replication group nor a cache cluster: undefined', async () => {
     noReplicationGroup('nothing');
     cacheMock

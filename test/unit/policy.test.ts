@@ -208,6 +208,19 @@ describe('rules', () => {
     expect(prodOnly.ruleFor('prod')).toBeUndefined();
     expect(prodOnly.ruleFor('prod-orders')).toBeDefined();
   });
+
+  test('ids match in any case, as ElastiCache treats them: a capitalised id cannot slip past its rule to a later one', () => {
+    const strictFirst = parsePolicy(
+      yaml('clusters:', '  - match: orders-redis', '    approvers: [U123]', '    approvals: 2', '  - match: "prod-*"', '    approvers: [U123]', '  - match: "*"', '    approvers: [U456]'),
+    );
+    expect(strictFirst.ruleFor('ORDERS-REDIS')?.match).toBe('orders-redis');
+    expect(strictFirst.ruleFor('Orders-Redis')?.match).toBe('orders-redis');
+    expect(strictFirst.ruleFor('PROD-Payments')?.match).toBe('prod-*');
+    // A rule written in capitals covers the lower-case id AWS returns.
+    const capitalRule = parsePolicy(yaml('clusters:', '  - match: "Billing-*"', '    approvers: [U123]'));
+    expect(capitalRule.ruleFor('billing-redis')?.match).toBe('Billing-*');
+    expect(capitalRule.ruleFor('orders-redis')).toBeUndefined();
+  });
 });
 
 describe('errors name the file, the real line and the key', () => {

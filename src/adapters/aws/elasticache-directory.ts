@@ -46,7 +46,11 @@ export class ElastiCacheDirectory implements ClusterDirectory {
     const group = await at.replicationGroup(id);
     if (group) return at.describeReplicationGroup(group);
     const cluster = await at.cacheCluster(id);
-    return cluster && at.describeCacheCluster(cluster);
+    if (!cluster?.ReplicationGroupId) return cluster && at.describeCacheCluster(cluster);
+    // A node of a replication group is the group's: it answers with the group's id, so no policy
+    // rule for the node's own id ever decides access to it. A group gone meanwhile is gone.
+    const owner = await at.replicationGroup(cluster.ReplicationGroupId);
+    return owner && at.describeReplicationGroup(owner);
   }
 
   findSecurityGroup(id: string, location?: AwsLocation): Promise<SecurityGroupInfo | undefined> {
