@@ -42,7 +42,7 @@ import { SlackPeopleDirectory } from './adapters/slack/people-directory.js';
 import { PostAckQueue } from './adapters/slack/post-ack-queue.js';
 import { createSlackApp, registerListeners } from './adapters/slack/slack-app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { loadPolicy } from './policy.js';
+import { loadPolicy, type Policy } from './policy.js';
 
 export interface RunningBot {
   /**
@@ -93,7 +93,12 @@ export type Role = (typeof ROLES)[number];
 export async function startBot(config: Config, options: StartOptions = {}): Promise<RunningBot> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
+  // Problems that do not stop a policy loading, such as a roleArn the documented IAM policy cannot assume.
+  const logPolicyWarnings = (loaded: Policy) => {
+    for (const warning of loaded.warnings) logger.warn({ policyFile: config.policyFile }, warning);
+  };
   let policy = loadPolicy(config.policyFile);
+  logPolicyWarnings(policy);
   const database = openDatabase(config.databasePath);
   const store = new SqliteGrantStore(database.db);
   // The AWS SDK reads AWS_REGION, AWS_ENDPOINT_URL and credentials from its own default chain.
@@ -185,6 +190,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
         return false;
       }
       logger.info({ policyFile: config.policyFile, clusters: policy.rules.length }, 'policy reloaded');
+      logPolicyWarnings(policy);
       return true;
     },
     async stop() {

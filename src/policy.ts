@@ -139,7 +139,11 @@ export const BUILT_IN_DEFAULTS = {
 export class Policy {
   private readonly matchers: Array<{ rule: ClusterPolicy; test: (id: string) => boolean }>;
 
-  constructor(readonly rules: readonly ClusterPolicy[]) {
+  /** `warnings`: problems that do not stop loading, each with the file, line and key. */
+  constructor(
+    readonly rules: readonly ClusterPolicy[],
+    readonly warnings: readonly string[] = [],
+  ) {
     // ElastiCache ids are case-insensitive (AWS keeps them lower-case), so the globs are too.
     this.matchers = rules.map((rule) => ({ rule, test: picomatch(rule.match, { nocase: true }) }));
   }
@@ -207,7 +211,23 @@ export function parsePolicy(text: string, fileName = 'policy'): Policy {
     }
     return merged;
   });
-  return new Policy(rules);
+  return new Policy(rules, roleArnWarnings(parsed.data.clusters, doc, lineCounter, fileName));
+}
+
+/** The one role name the sts:AssumeRole statement of docs/iam-policy.json allows (`role/cache-access`, no path). */
+export const DOCUMENTED_ROLE_NAME = 'cache-access';
+
+/** A roleArn the documented IAM policy would refuse to assume loads, since deployments may grant more, but is flagged. */
+function roleArnWarnings(rules: Array<{ roleArn?: string }>, doc: Document, counter: LineCounter, fileName: string): string[] {
+  return rules.flatMap(({ roleArn }, index) => {
+    const roleName = roleArn?.slice(roleArn.indexOf(':role/') + ':role/'.length);
+    if (roleName === undefined || roleName === DOCUMENTED_ROLE_NAME) return [];
+    const line = lineOf(doc, ['clusters', index, 'roleArn'], counter);
+    return [
+      `${fileName}:${line}: clusters.${index}.roleArn: role "${roleName}" is not named ${DOCUMENTED_ROLE_NAME}: ` +
+        'the sts:AssumeRole statement of docs/iam-policy.json would refuse to assume it',
+    ];
+  });
 }
 
 /** Line of the deepest key or item along `path` that exists (a missing key points at its parent). */

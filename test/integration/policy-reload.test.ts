@@ -86,3 +86,30 @@ test('an invalid new policy is refused and the old one stays in force', async ()
   await h.click('approve', 1, 'U0BOB');
   await waitUntil(() => statusOf(1) === 'active', 10_000, '#1 active under the old policy');
 });
+
+test('a roleArn the documented IAM policy would refuse is logged as a warning at start-up and on reload', async () => {
+  const otherRole = (name: string) => `
+defaults:
+  minDuration: 1s
+clusters:
+  - match: "orders-*"
+    approvers: [U0BOB]
+    roleArn: arn:aws:iam::210987654321:role/${name}
+`;
+  const roleWarnings = () => logLines.filter((line) => line.level === 40 && String(line.msg).includes('clusters.0.roleArn'));
+  expect(roleWarnings()).toEqual([]);
+
+  h.writePolicy(otherRole('deployer'));
+  await h.restart();
+  expect(roleWarnings().map((line) => line.msg)).toEqual([
+    expect.stringMatching(/policy\.yml:7: clusters\.0\.roleArn: role "deployer" is not named cache-access: the sts:AssumeRole statement of docs\/iam-policy\.json/),
+  ]);
+
+  h.writePolicy(otherRole('admin'));
+  expect(h.bot.reloadPolicy()).toBe(true);
+  expect(roleWarnings().at(-1)?.msg).toMatch(/policy\.yml:7: clusters\.0\.roleArn: role "admin" is not named cache-access/);
+
+  h.writePolicy(otherRole('cache-access'));
+  expect(h.bot.reloadPolicy()).toBe(true);
+  expect(roleWarnings()).toHaveLength(2);
+});

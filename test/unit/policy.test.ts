@@ -408,3 +408,40 @@ describe('extensions and reminders: maxTotal and remindBefore', () => {
     );
   });
 });
+
+describe('warnings: what loads but would not work with the documented IAM policy', () => {
+  test('a roleArn naming a role other than cache-access is flagged with its file, line and key', () => {
+    const path = join(tempDir, 'roles.yml');
+    writeFileSync(
+      path,
+      yaml(
+        'clusters:',
+        '  - match: "payments-*"',
+        '    approvers: [U0ALICE]',
+        '    roleArn: arn:aws:iam::210987654321:role/cache-access',
+        '  - match: "billing-*"',
+        '    approvers: [U0ALICE]',
+        '    region: us-east-1',
+        '    roleArn: arn:aws:iam::210987654321:role/deployer',
+        '  - match: "ledger-*"',
+        '    approvers: [U0ALICE]',
+        '    roleArn: arn:aws:iam::210987654321:role/team/cache-access',
+        '  - match: "*"',
+        '    approvers: [U0ALICE]',
+      ),
+    );
+    const policy = loadPolicy(path);
+    expect(policy.rules).toHaveLength(4);
+    const refused = 'is not named cache-access: the sts:AssumeRole statement of docs/iam-policy.json would refuse to assume it';
+    expect(policy.warnings).toEqual([
+      `${path}:8: clusters.1.roleArn: role "deployer" ${refused}`,
+      // A path is part of the ARN the statement matches, so role/team/cache-access is refused too.
+      `${path}:11: clusters.2.roleArn: role "team/cache-access" ${refused}`,
+    ]);
+  });
+
+  test('rules without a roleArn, or assuming cache-access, give no warning', () => {
+    expect(loadPolicy(EXAMPLE_PATH).warnings).toEqual([]);
+    expect(loadPolicy(fileURLToPath(new URL('../../policy.example.yml', import.meta.url))).warnings).toEqual([]);
+  });
+});
