@@ -73,6 +73,7 @@ export class FakeAwsAccount {
   private readonly faults = new Map<string, Fault[]>();
   private nextRule = 1;
   private readonly held = new Set<string>();
+  private region: string | undefined;
   private readonly ec2Mock = mockClient(EC2Client);
   private readonly elastiCacheMock = mockClient(ElastiCacheClient);
 
@@ -230,9 +231,19 @@ export class FakeAwsAccount {
     this.elastiCacheMock.restore();
   }
 
+  /**
+   * Keeps the account's EC2 resources in `region` only, as AWS does: a call sent to another region finds
+   * no group and no rule there. Unset, every region sees them.
+   */
+  liveOnlyIn(region: string): void {
+    this.region = region;
+  }
+
   private async run<T>(action: string, input: Record<string, unknown>, answer: () => T, getClient?: () => any): Promise<T> {
     this.ec2Calls.push([action, input]);
     if (getClient) await this.recordOrigin(action, getClient);
+    const sentTo = getClient && this.origins.at(-1)!.region;
+    if (this.region !== undefined && sentTo !== undefined && sentTo !== this.region) return answerElsewhere(action, input) as T;
     const fault = this.faults.get(action)?.shift();
     if (fault) throw fault();
     const result = answer();
@@ -282,6 +293,16 @@ export class FakeAwsAccount {
   private newRuleId(): string {
     return `sgr-${(this.nextRule++).toString(16).padStart(17, '0')}`;
   }
+}
+
+/** What EC2 answers in a region where the account has none of the groups and rules asked about. */
+function answerElsewhere(action: string, input: Record<string, any>): unknown {
+  if (action === 'DescribeSecurityGroupRules') {
+    if (!input.SecurityGroupRuleIds) return { SecurityGroupRules: [] };
+    throw ec2Error('InvalidSecurityGroupRuleId.NotFound', 400, `The security group rule ID '${input.SecurityGroupRuleIds[0]}' does not exist`);
+  }
+  const group = input.GroupId ?? input.GroupIds?.[0] ?? '';
+  throw ec2Error('InvalidGroup.NotFound', 400, `The security group '${group}' does not exist`);
 }
 
 export function ec2Error(name: string, httpStatusCode: number, message: string): EC2ServiceException {
