@@ -22,15 +22,19 @@ export class RecordingNotifier implements Notifier {
 
 export class RecordingScheduler implements Scheduler {
   readonly calls: string[] = [];
+  /** When each request's revoke job was last scheduled (or ensured) to run. */
+  readonly revokeAt = new Map<number, Date>();
 
   async scheduleGrant(requestId: number): Promise<void> {
     this.calls.push(`grant-${requestId}`);
   }
-  async scheduleRevoke(requestId: number): Promise<void> {
+  async scheduleRevoke(requestId: number, at: Date): Promise<void> {
     this.calls.push(`revoke-${requestId}`);
+    this.revokeAt.set(requestId, at);
   }
-  async ensureRevoke(requestId: number): Promise<void> {
+  async ensureRevoke(requestId: number, at: Date): Promise<void> {
     this.calls.push(`ensure-revoke-${requestId}`);
+    if (!this.revokeAt.has(requestId)) this.revokeAt.set(requestId, at);
   }
   async scheduleReminder(requestId: number): Promise<void> {
     this.calls.push(`remind-${requestId}`);

@@ -155,6 +155,18 @@ describe('crashes and lost jobs', () => {
     expect(endedAt(1) - restartedAt).toBeLessThanOrEqual(RECONCILE_SECONDS * 1000 + SLACK_MS);
     expect(h.aws.rules.size).toBe(0);
   });
+
+  test('bot down through an expiry and Redis emptied before it starts: the reconciler revokes the overdue grant it finds without a job', async () => {
+    await grant('1s', 1);
+    await h.stopBot();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await flushRedis();
+    const restartedAt = Date.now();
+    await h.restart();
+    await waitForStatus(1, 'expired', 5_000);
+    expect(endedAt(1) - restartedAt).toBeLessThanOrEqual(RECONCILE_SECONDS * 1000 + SLACK_MS);
+    expect(h.aws.rules.size).toBe(0);
+  });
 });
 
 describe('lost reminders', () => {
