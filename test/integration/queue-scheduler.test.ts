@@ -193,3 +193,24 @@ test('with no Redis listening, calls fail with a retryable UpstreamError instead
   expect(failure).toBeInstanceOf(UpstreamError);
   expect(failure).toMatchObject({ service: 'redis', retryable: true });
 });
+
+test('a revoke job waiting to retry an end that was due is never moved later, only sooner', async () => {
+  const { scheduler, inspector, work } = setup();
+  let failures = 0;
+  work({
+    revoke: async () => {
+      failures += 1;
+      throw new UpstreamError('aws', 'RequestLimitExceeded', 'throttled', true);
+    },
+  });
+  await scheduler.scheduleRevoke(3, new Date());
+  await vi.waitFor(async () => expect(await inspector.getJobState('revoke-3')).toBe('delayed'));
+  const retryDueBy = Date.now() + 2_000;
+
+  // An extension approved meanwhile would move it an hour on: the retry keeps its time instead.
+  await scheduler.scheduleRevoke(3, new Date(Date.now() + 3_600_000));
+  const [job] = await inspector.getJobs(['delayed']);
+  expect(job!.timestamp + job!.delay).toBeLessThanOrEqual(retryDueBy);
+
+  await vi.waitFor(() => expect(failures).toBeGreaterThanOrEqual(2), { timeout: 5_000 });
+});
