@@ -41,6 +41,7 @@ import { SlackNotifier } from './adapters/slack/notifier.js';
 import { SlackPeopleDirectory } from './adapters/slack/people-directory.js';
 import { PostAckQueue } from './adapters/slack/post-ack-queue.js';
 import { createSlackApp, registerListeners } from './adapters/slack/slack-app.js';
+import { workspacesOfToken } from './adapters/slack/workspace-guard.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { loadPolicy } from './policy.js';
 
@@ -120,15 +121,18 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   });
   // Our calls to Slack (notifications, look-ups) go through this client: bounded rate-limit waits, counted errors.
   const slackClient = new ObservedWebClient({ config, logger, metrics });
-  const slackAuth = onceSucceeded(async () => void (await slackClient.auth.test()));
+  const slackAuth = onceSucceeded(() => slackClient.auth.test());
   slackAuth().catch((error: unknown) => logger.error({ err: error }, 'Slack auth.test failed; /readyz reports not ready'));
+  // An explicit SLACK_ALLOWED_TEAMS, else the workspace the bot token belongs to, as auth.test said once.
+  const allowedTeams = config.slack.allowedTeams && new Set(config.slack.allowedTeams);
+  const servedWorkspaces = allowedTeams ? async () => allowedTeams : async () => workspacesOfToken(await slackAuth());
   const redisPing = async () => void (await healthRedis.ping());
   const routes = [
     healthRoute({ database: async () => void database.sqlite.prepare('select 1').get(), redis: redisPing }),
-    readyRoute({ database: sqliteWritable(database.sqlite), redis: redisPing, slack: slackAuth }),
+    readyRoute({ database: sqliteWritable(database.sqlite), redis: redisPing, slack: async () => void (await slackAuth()) }),
     metricsRoute(metrics),
   ];
-  const app = role === 'worker' ? undefined : createSlackApp({ config, logger, routes });
+  const app = role === 'worker' ? undefined : createSlackApp({ config, logger, routes, servedWorkspaces });
   const deps: UseCaseDeps = {
     store,
     directory: meteredAws(options.adapters?.directory ?? new ElastiCacheDirectory({ elasticache, ec2, clients: awsClients }), metrics),

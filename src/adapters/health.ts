@@ -47,12 +47,12 @@ export function sqliteWritable(sqlite: Database.Database): Probe {
 }
 
 /**
- * A probe that, once it has succeeded, keeps answering ok without running again (Slack's auth.test:
- * a token that worked at start-up is not re-checked on every probe). Start it at start-up; until it
- * succeeds, each call tries again.
+ * A probe that, once it has succeeded, keeps answering its first result without running again (Slack's
+ * auth.test: a token that worked at start-up is not re-checked on every probe). Start it at start-up;
+ * until it succeeds, each call tries again.
  */
-export function onceSucceeded(probe: Probe): Probe {
-  let passed: Promise<void> | undefined;
+export function onceSucceeded<T>(probe: () => Promise<T>): () => Promise<T> {
+  let passed: Promise<T> | undefined;
   return () => {
     passed ??= probe().catch((error: unknown) => {
       passed = undefined;
