@@ -53,6 +53,8 @@ export interface RunningBot {
   reloadPolicy(): boolean;
   /** The HTTP port actually bound (useful when PORT=0). */
   port: number;
+  /** Where /readyz and /metrics are served: OPS_PORT's server when set, else `port`. */
+  opsPort: number;
   stop(): Promise<void>;
 }
 
@@ -127,12 +129,15 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const allowedTeams = config.slack.allowedTeams && new Set(config.slack.allowedTeams);
   const servedWorkspaces = allowedTeams ? async () => allowedTeams : async () => workspacesOfToken(await slackAuth());
   const redisPing = async () => void (await healthRedis.ping());
-  const routes = [
-    healthRoute({ database: async () => void database.sqlite.prepare('select 1').get(), redis: redisPing }),
+  const liveness = { database: async () => void database.sqlite.prepare('select 1').get(), redis: redisPing };
+  const opsRoutes = [
+    healthRoute(liveness),
     readyRoute({ database: sqliteWritable(database.sqlite), redis: redisPing, slack: async () => void (await slackAuth()) }),
     metricsRoute(metrics),
   ];
-  const app = role === 'worker' ? undefined : createSlackApp({ config, logger, routes, servedWorkspaces });
+  // With OPS_PORT, the port Slack reaches keeps only a bare /healthz (for load balancers and Docker's HEALTHCHECK).
+  const slackPortRoutes = config.opsPort === undefined ? opsRoutes : [healthRoute(liveness, { showChecks: false })];
+  const app = role === 'worker' ? undefined : createSlackApp({ config, logger, routes: slackPortRoutes, servedWorkspaces });
   const deps: UseCaseDeps = {
     store,
     directory: meteredAws(options.adapters?.directory ?? new ElastiCacheDirectory({ elasticache, ec2, clients: awsClients }), metrics),
@@ -173,13 +178,17 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     run: () => reconcile(deps),
     logger,
   });
-  const opsServer = app ? undefined : await startOpsServer(routes, config.port);
+  // A worker takes no Slack traffic: its ops routes go on OPS_PORT when set, else on PORT.
+  const opsServerPort = app ? config.opsPort : (config.opsPort ?? config.port);
+  const opsServer = opsServerPort === undefined ? undefined : await startOpsServer(opsRoutes, opsServerPort);
   const port = app ? portOf(await app.start(config.port), config.port) : opsServer!.port;
+  const opsPort = opsServer?.port ?? port;
   const mode = app ? (config.slack.appToken ? 'socket' : 'http') : 'none';
-  logger.info({ port, role, mode, clusters: policy.rules.length }, 'cache-access started');
+  logger.info({ port, opsPort, role, mode, clusters: policy.rules.length }, 'cache-access started');
 
   return {
     port,
+    opsPort,
     reloadPolicy() {
       try {
         policy = loadPolicy(config.policyFile);

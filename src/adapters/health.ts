@@ -8,9 +8,10 @@ export type Probe = () => Promise<void>;
 /**
  * GET /healthz: 200 with {"status":"ok"} once every probe answers, else 503 naming what failed.
  * Each probe has a short time limit so a hung dependency reads as down, not as a hung health check.
+ * Without `showChecks` only the status is sent: a failed check's text names hosts and ports.
  */
-export function healthRoute(probes: Record<string, Probe>, timeoutMs = 1_000): CustomRoute {
-  return probeRoute('/healthz', probes, timeoutMs, { ok: 'ok', failed: 'unavailable' });
+export function healthRoute(probes: Record<string, Probe>, { showChecks = true, timeoutMs = 1_000 } = {}): CustomRoute {
+  return probeRoute('/healthz', probes, timeoutMs, { ok: 'ok', failed: 'unavailable' }, showChecks);
 }
 
 /**
@@ -21,14 +22,20 @@ export function readyRoute(checks: Record<string, Probe>, timeoutMs = 2_000): Cu
   return probeRoute('/readyz', checks, timeoutMs, { ok: 'ready', failed: 'not-ready' });
 }
 
-function probeRoute(path: string, probes: Record<string, Probe>, timeoutMs: number, status: { ok: string; failed: string }): CustomRoute {
+function probeRoute(
+  path: string,
+  probes: Record<string, Probe>,
+  timeoutMs: number,
+  status: { ok: string; failed: string },
+  showChecks = true,
+): CustomRoute {
   return {
     path,
     method: ['GET'],
     handler: (_req, res) => {
       void runProbes(probes, timeoutMs).then((checks) => {
         const ok = Object.values(checks).every((c) => c === 'ok');
-        sendJson(res, ok ? 200 : 503, { status: ok ? status.ok : status.failed, checks });
+        sendJson(res, ok ? 200 : 503, { status: ok ? status.ok : status.failed, ...(showChecks ? { checks } : {}) });
       });
     },
   };
