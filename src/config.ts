@@ -3,18 +3,33 @@ import { parseDuration } from './domain/durations.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+// Digits only: Number() would read " " as 0 and "0x10" as 16.
+const portNumber = z
+  .string()
+  .regex(/^\d{1,5}$/, 'must be a port number')
+  .transform(Number)
+  .pipe(z.number().max(65_535, 'must be a port number'));
+
+const WORKSPACE_ID = /^[TE][A-Z0-9]+$/;
+
 const settingsSchema = z.object({
     SLACK_BOT_TOKEN: z.string({ error: 'is required (the bot token, xoxb-…)' }).min(1, 'is required (the bot token, xoxb-…)'),
     SLACK_SIGNING_SECRET: z.string().min(1).optional(),
     SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token starting with xapp-').optional(),
     SLACK_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://slack.com/api/' }).optional(),
-    // Digits only: Number() would read " " as 0 and "0x10" as 16.
-    PORT: z
+    SLACK_ALLOWED_TEAMS: z
       .string()
-      .regex(/^\d{1,5}$/, 'must be a port number')
-      .default('3000')
-      .transform(Number)
-      .pipe(z.number().max(65_535, 'must be a port number')),
+      .transform((text, ctx) => {
+        const ids = text.split(',').map((id) => id.trim()).filter((id) => id !== '');
+        if (ids.length === 0 || !ids.every((id) => WORKSPACE_ID.test(id))) {
+          ctx.addIssue({ code: 'custom', message: 'must be team ids (T…) and/or enterprise ids (E…), comma-separated' });
+          return z.NEVER;
+        }
+        return Object.freeze(ids);
+      })
+      .optional(),
+    PORT: portNumber.default(3000),
+    OPS_PORT: portNumber.optional(),
     DATABASE_PATH: z.string().min(1).default('./data/cache-access.db'),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
     POLICY_FILE: z.string().min(1).default('./policy.yml'),
@@ -48,8 +63,17 @@ const configSchema = settingsSchema.refine((env) => env.SLACK_APP_TOKEN || env.S
 const cliSettingsSchema = settingsSchema.partial({ SLACK_BOT_TOKEN: true });
 
 export interface Config {
-  slack: { botToken: string; signingSecret?: string; appToken?: string; apiUrl?: string };
+  slack: {
+    botToken: string;
+    signingSecret?: string;
+    appToken?: string;
+    apiUrl?: string;
+    /** Team and enterprise ids whose requests are served; unset, the bot token's own (auth.test). */
+    allowedTeams?: readonly string[];
+  };
   port: number;
+  /** Where /readyz, /metrics (and /healthz) are served apart from Slack's traffic, when set. */
+  opsPort?: number;
   databasePath: string;
   redisUrl: string;
   policyFile: string;
@@ -97,6 +121,7 @@ function slackOf(s: Settings & { SLACK_BOT_TOKEN: string }): Config['slack'] {
     signingSecret: s.SLACK_SIGNING_SECRET,
     appToken: s.SLACK_APP_TOKEN,
     apiUrl: s.SLACK_API_URL,
+    allowedTeams: s.SLACK_ALLOWED_TEAMS,
   });
 }
 
@@ -104,6 +129,7 @@ function toConfig<S extends Config['slack'] | undefined>(s: Settings, slack: S) 
   return Object.freeze({
     slack,
     port: s.PORT,
+    opsPort: s.OPS_PORT,
     databasePath: s.DATABASE_PATH,
     redisUrl: s.REDIS_URL,
     policyFile: s.POLICY_FILE,

@@ -41,6 +41,7 @@ import { SlackNotifier } from './adapters/slack/notifier.js';
 import { SlackPeopleDirectory } from './adapters/slack/people-directory.js';
 import { PostAckQueue } from './adapters/slack/post-ack-queue.js';
 import { createSlackApp, registerListeners } from './adapters/slack/slack-app.js';
+import { workspacesOfToken } from './adapters/slack/workspace-guard.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { loadPolicy, type Policy } from './policy.js';
 
@@ -52,6 +53,8 @@ export interface RunningBot {
   reloadPolicy(): boolean;
   /** The HTTP port actually bound (useful when PORT=0). */
   port: number;
+  /** Where /readyz and /metrics are served: OPS_PORT's server when set, else `port`. */
+  opsPort: number;
   stop(): Promise<void>;
 }
 
@@ -125,15 +128,21 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   });
   // Our calls to Slack (notifications, look-ups) go through this client: bounded rate-limit waits, counted errors.
   const slackClient = new ObservedWebClient({ config, logger, metrics });
-  const slackAuth = onceSucceeded(async () => void (await slackClient.auth.test()));
+  const slackAuth = onceSucceeded(() => slackClient.auth.test());
   slackAuth().catch((error: unknown) => logger.error({ err: error }, 'Slack auth.test failed; /readyz reports not ready'));
+  // An explicit SLACK_ALLOWED_TEAMS, else the workspace the bot token belongs to, as auth.test said once.
+  const allowedTeams = config.slack.allowedTeams && new Set(config.slack.allowedTeams);
+  const servedWorkspaces = allowedTeams ? async () => allowedTeams : async () => workspacesOfToken(await slackAuth());
   const redisPing = async () => void (await healthRedis.ping());
-  const routes = [
-    healthRoute({ database: async () => void database.sqlite.prepare('select 1').get(), redis: redisPing }),
-    readyRoute({ database: sqliteWritable(database.sqlite), redis: redisPing, slack: slackAuth }),
+  const liveness = { database: async () => void database.sqlite.prepare('select 1').get(), redis: redisPing };
+  const opsRoutes = [
+    healthRoute(liveness),
+    readyRoute({ database: sqliteWritable(database.sqlite), redis: redisPing, slack: async () => void (await slackAuth()) }),
     metricsRoute(metrics),
   ];
-  const app = role === 'worker' ? undefined : createSlackApp({ config, logger, routes });
+  // With OPS_PORT, the port Slack reaches keeps only a bare /healthz (for load balancers and Docker's HEALTHCHECK).
+  const slackPortRoutes = config.opsPort === undefined ? opsRoutes : [healthRoute(liveness, { showChecks: false })];
+  const app = role === 'worker' ? undefined : createSlackApp({ config, logger, routes: slackPortRoutes, servedWorkspaces });
   const deps: UseCaseDeps = {
     store,
     directory: meteredAws(options.adapters?.directory ?? new ElastiCacheDirectory({ elasticache, ec2, clients: awsClients }), metrics),
@@ -175,13 +184,17 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     run: reconcilePass,
     logger,
   });
-  const opsServer = app ? undefined : await startOpsServer(routes, config.port);
+  // A worker takes no Slack traffic: its ops routes go on OPS_PORT when set, else on PORT.
+  const opsServerPort = app ? config.opsPort : (config.opsPort ?? config.port);
+  const opsServer = opsServerPort === undefined ? undefined : await startOpsServer(opsRoutes, opsServerPort);
   const port = app ? portOf(await app.start(config.port), config.port) : opsServer!.port;
+  const opsPort = opsServer?.port ?? port;
   const mode = app ? (config.slack.appToken ? 'socket' : 'http') : 'none';
-  logger.info({ port, role, mode, clusters: policy.rules.length }, 'cache-access started');
+  logger.info({ port, opsPort, role, mode, clusters: policy.rules.length }, 'cache-access started');
 
   return {
     port,
+    opsPort,
     reloadPolicy() {
       try {
         policy = loadPolicy(config.policyFile);

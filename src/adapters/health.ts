@@ -8,9 +8,10 @@ export type Probe = () => Promise<void>;
 /**
  * GET /healthz: 200 with {"status":"ok"} once every probe answers, else 503 naming what failed.
  * Each probe has a short time limit so a hung dependency reads as down, not as a hung health check.
+ * Without `showChecks` only the status is sent: a failed check's text names hosts and ports.
  */
-export function healthRoute(probes: Record<string, Probe>, timeoutMs = 1_000): CustomRoute {
-  return probeRoute('/healthz', probes, timeoutMs, { ok: 'ok', failed: 'unavailable' });
+export function healthRoute(probes: Record<string, Probe>, { showChecks = true, timeoutMs = 1_000 } = {}): CustomRoute {
+  return probeRoute('/healthz', probes, timeoutMs, { ok: 'ok', failed: 'unavailable' }, showChecks);
 }
 
 /**
@@ -21,14 +22,20 @@ export function readyRoute(checks: Record<string, Probe>, timeoutMs = 2_000): Cu
   return probeRoute('/readyz', checks, timeoutMs, { ok: 'ready', failed: 'not-ready' });
 }
 
-function probeRoute(path: string, probes: Record<string, Probe>, timeoutMs: number, status: { ok: string; failed: string }): CustomRoute {
+function probeRoute(
+  path: string,
+  probes: Record<string, Probe>,
+  timeoutMs: number,
+  status: { ok: string; failed: string },
+  showChecks = true,
+): CustomRoute {
   return {
     path,
     method: ['GET'],
     handler: (_req, res) => {
       void runProbes(probes, timeoutMs).then((checks) => {
         const ok = Object.values(checks).every((c) => c === 'ok');
-        sendJson(res, ok ? 200 : 503, { status: ok ? status.ok : status.failed, checks });
+        sendJson(res, ok ? 200 : 503, { status: ok ? status.ok : status.failed, ...(showChecks ? { checks } : {}) });
       });
     },
   };
@@ -47,12 +54,12 @@ export function sqliteWritable(sqlite: Database.Database): Probe {
 }
 
 /**
- * A probe that, once it has succeeded, keeps answering ok without running again (Slack's auth.test:
- * a token that worked at start-up is not re-checked on every probe). Start it at start-up; until it
- * succeeds, each call tries again.
+ * A probe that, once it has succeeded, keeps answering its first result without running again (Slack's
+ * auth.test: a token that worked at start-up is not re-checked on every probe). Start it at start-up;
+ * until it succeeds, each call tries again.
  */
-export function onceSucceeded(probe: Probe): Probe {
-  let passed: Promise<void> | undefined;
+export function onceSucceeded<T>(probe: () => Promise<T>): () => Promise<T> {
+  let passed: Promise<T> | undefined;
   return () => {
     passed ??= probe().catch((error: unknown) => {
       passed = undefined;

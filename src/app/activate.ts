@@ -129,7 +129,8 @@ async function fail(deps: UseCaseDeps, request: AccessRequest, ruleRecordId: num
   if (rule?.state === 'pending') deps.store.markRuleRemoved(ruleRecordId, now);
   const { next, effects } = transition(request, { type: 'fail', code, message }, now);
   deps.store.save(next, [{ at: now, actor: 'system', type: 'failed', detail: { code, message } }]);
-  deps.logger.warn({ requestId: request.id, code }, 'grant failed');
+  // AWS's message is for the log and the record; Slack shows only the code.
+  deps.logger.warn({ requestId: request.id, code, err: error }, 'grant failed');
   await applyEffects(deps, next, effects);
 }
 

@@ -138,6 +138,7 @@ export class FakeAwsAccount {
     }, getClient));
     this.elastiCacheMock.on(DescribeReplicationGroupsCommand).callsFake(async (input, getClient) => {
       await this.recordOrigin('DescribeReplicationGroups', getClient);
+      this.throwInjectedFault('DescribeReplicationGroups');
       if (input.ReplicationGroupId === undefined) {
         return { ReplicationGroups: [...this.replicationGroups.values()].map(replicationGroup) };
       }
@@ -217,7 +218,7 @@ export class FakeAwsAccount {
     this.held.add(action);
   }
 
-  /** The next `count` calls of `action` fail with `fault` (e.g. throttling). */
+  /** The next `count` calls of `action` (an EC2 action, or DescribeReplicationGroups) fail with `fault` (e.g. throttling). */
   failNext(action: string, count: number, fault: Fault): void {
     this.faults.set(action, [...(this.faults.get(action) ?? []), ...Array.from({ length: count }, () => fault)]);
   }
@@ -244,11 +245,15 @@ export class FakeAwsAccount {
     if (getClient) await this.recordOrigin(action, getClient);
     const sentTo = getClient && this.origins.at(-1)!.region;
     if (this.region !== undefined && sentTo !== undefined && sentTo !== this.region) return answerElsewhere(action, input) as T;
-    const fault = this.faults.get(action)?.shift();
-    if (fault) throw fault();
+    this.throwInjectedFault(action);
     const result = answer();
     if (this.held.delete(action)) return new Promise<T>(() => {}); // done in AWS; the reply never comes
     return result;
+  }
+
+  private throwInjectedFault(action: string): void {
+    const fault = this.faults.get(action)?.shift();
+    if (fault) throw fault();
   }
 
   private authorize(input: Record<string, any>) {

@@ -17,7 +17,7 @@ import { openDatabase, type OpenedDatabase } from '../../src/adapters/db/open.js
 import { activate } from '../../src/app/activate.js';
 import type { UseCaseDeps } from '../../src/app/deps.js';
 import { decideExtension, requestExtension } from '../../src/app/extend.js';
-import type { GrantStore } from '../../src/app/ports.js';
+import type { GrantStore, Scheduler } from '../../src/app/ports.js';
 import { reconcile } from '../../src/app/reconcile.js';
 import { requestRevocation } from '../../src/app/request-revocation.js';
 import { ConflictError, UpstreamError } from '../../src/domain/errors.js';
@@ -137,7 +137,9 @@ describe('a database error after AWS added the rule', () => {
 describe('an early end', () => {
   test('asked for while Redis was down is due now for the reconciler, not at the original expiry', async () => {
     const grant = await activeGrant();
-    const redisDown = { ...scheduler, scheduleRevoke: () => Promise.reject(new UpstreamError('redis', 'CONNECT_TIMEOUT', 'Redis did not answer', true)) };
+    const redisDown: Scheduler = Object.assign(Object.create(scheduler) as Scheduler, {
+      scheduleRevoke: () => Promise.reject(new UpstreamError('redis', 'CONNECT_TIMEOUT', 'Redis did not answer', true)),
+    });
     await expect(requestRevocation({ ...deps, scheduler: redisDown }, { requestId: grant.id, by: 'U0ALICE' })).rejects.toThrow(UpstreamError);
     clock.now = new Date(T0.getTime() + 60_000);
 

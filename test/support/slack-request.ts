@@ -27,14 +27,18 @@ export interface SlashCommandInput {
   channelId?: string;
   responseUrl: string;
   triggerId?: string;
+  /** Where the command was typed: FAKE_TEAM_ID unless a test says otherwise. */
+  teamId?: string;
+  enterpriseId?: string;
 }
 
 /** The form-encoded body Slack posts for `/cache-access <text>`. */
 export function slashCommandBody(input: SlashCommandInput): string {
   return new URLSearchParams({
     token: VERIFICATION_TOKEN,
-    team_id: FAKE_TEAM_ID,
+    team_id: input.teamId ?? FAKE_TEAM_ID,
     team_domain: FAKE_TEAM_DOMAIN,
+    ...(input.enterpriseId ? { enterprise_id: input.enterpriseId } : {}),
     channel_id: input.channelId ?? 'C0GENERAL1',
     channel_name: 'general',
     user_id: input.userId,
@@ -60,6 +64,8 @@ export interface BlockActionInput {
   blockId?: string;
   /** The message the button sits in, as Slack echoes it back (e.g. from fake.message()). */
   message?: { text?: string; blocks?: unknown[] };
+  /** The clicker's workspace: FAKE_TEAM_ID unless a test says otherwise. */
+  teamId?: string;
 }
 
 /** The form-encoded body Slack posts when someone clicks a button in a message. */
@@ -68,12 +74,12 @@ export function blockActionBody(input: BlockActionInput): string {
   const actionTs = (Date.now() / 1000).toFixed(6);
   const payload = {
     type: 'block_actions',
-    user: { id: input.userId, username: userName, name: userName, team_id: FAKE_TEAM_ID },
+    user: { id: input.userId, username: userName, name: userName, team_id: input.teamId ?? FAKE_TEAM_ID },
     api_app_id: FAKE_APP_ID,
     token: VERIFICATION_TOKEN,
     container: { type: 'message', message_ts: input.messageTs, channel_id: input.channelId, is_ephemeral: false },
     trigger_id: input.triggerId ?? defaultTriggerId(),
-    team: { id: FAKE_TEAM_ID, domain: FAKE_TEAM_DOMAIN },
+    team: { id: input.teamId ?? FAKE_TEAM_ID, domain: FAKE_TEAM_DOMAIN },
     enterprise: null,
     is_enterprise_install: false,
     channel: { id: input.channelId, name: input.channelId.startsWith('D') ? 'directmessage' : 'approvals' },

@@ -117,10 +117,14 @@ describe('approvalMessage', () => {
     ['revoked', ['revoked by <@U0REVOKER1> at ' + slackDate(at(30))]],
     ['denied', ['Denied by <@U0DENIER01> at ' + slackDate(at(3))]],
     ['cancelled', ['Cancelled by <@U0REQUEST1> at ' + slackDate(at(2))]],
-    ['failed', ['Failed at ' + slackDate(at(6)), '`InvalidGroup.NotFound`', 'does not exist']],
+    ['failed', ['Failed at ' + slackDate(at(6)), '`InvalidGroup.NotFound`', 'AWS does not know the security group']],
   ] as Array<[Status, string[]]>)('states the outcome once %s', (status, expected) => {
     const line = contextText(approvalMessage(inStatus[status]).blocks);
     for (const part of expected) expect(line).toContain(JSON.stringify(part).slice(1, -1));
+  });
+
+  it('shows a failure by its code and meaning, not by the AWS message', () => {
+    expect(contextText(approvalMessage(inStatus.failed).blocks)).not.toContain('sg-0aaaaaaaaaaaaaaaa');
   });
 
   it('says a cancellation without a person was a timeout', () => {

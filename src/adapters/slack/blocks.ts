@@ -1,12 +1,13 @@
 /**
  * Block Kit for the messages cache-access posts. Pure: a request in, a message out. Every text that can
- * carry outside input (reasons, AWS errors) is escaped for mrkdwn and cut to Slack's limits, because
+ * carry outside input (reasons, AWS error codes) is escaped for mrkdwn and cut to Slack's limits, because
  * Slack rejects the whole message when one field is too long.
  */
 import type { types } from '@slack/bolt';
 import { formatDuration } from '../../domain/durations.js';
 import type { GrantFacts, PeeredSource, RequestWithFacts } from '../../app/ports.js';
 import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
+import { explainUpstream } from './upstream-explanation.js';
 
 export type Block = types.KnownBlock;
 
@@ -20,8 +21,6 @@ const SECTION_TEXT_MAX = 3000;
 const FIELD_TEXT_MAX = 2000;
 const CONTEXT_TEXT_MAX = 3000;
 const CONFIRM_TEXT_MAX = 300;
-// Our own bound: AWS messages can run to kilobytes, and a message is no place for all of them.
-const FAILURE_MESSAGE_MAX = 500;
 
 /** Escapes the three characters mrkdwn treats as markup, so user text cannot mention or link. */
 export function escapeMrkdwn(text: string): string {
@@ -186,9 +185,10 @@ function outcomeLine(request: AccessRequest, now: Date): string {
   }
 }
 
+/** The code and what it means; AWS's own message (account ids, ARNs) stays in the record and the log. */
 function failureText(request: AccessRequest): string {
-  const failure = request.failure ?? { code: 'Unknown', message: 'no details recorded' };
-  return `AWS said ${code(failure.code)}: ${escapeAndFit(failure.message, FAILURE_MESSAGE_MAX)}`;
+  const failureCode = request.failure?.code ?? 'Unknown';
+  return `AWS said ${code(failureCode)}: ${explainUpstream('aws', failureCode)}`;
 }
 
 function decisionButtons(request: RequestWithFacts): types.ActionsBlock {

@@ -71,8 +71,11 @@ export function listMessage({ mine, awaiting }: AccessOverview, now: Date = new 
   return { text, blocks };
 }
 
+/** Details not shown: message references, and AWS's failure message (account ids, ARNs; the code is shown). */
+const UNSHOWN_DETAILS = new Set(['messages', 'message']);
+
 function eventLine(event: RequestStory['history'][number]): string {
-  const detail = event.detail ? Object.entries(event.detail).filter(([key]) => key !== 'messages') : [];
+  const detail = event.detail ? Object.entries(event.detail).filter(([key]) => !UNSHOWN_DETAILS.has(key)) : [];
   const shown = detail.map(([key, value]) => `${key}: ${escapeAndFit(typeof value === 'string' ? value : JSON.stringify(value), 120)}`).join(', ');
   return `${slackDate(event.at)} · ${escapeAndFit(event.type, 60)} · ${mention(event.actor)}${shown ? ` (${shown})` : ''}`;
 }

@@ -12,12 +12,15 @@ import type { PostAckQueue } from './post-ack-queue.js';
 import { openRequestModal, registerRequestModal } from './request-modal.js';
 import { SocketModeWithRoutes } from './socket-mode-receiver.js';
 import { slackClientOptions } from './web-client.js';
+import { workspaceGuard, type Workspaces } from './workspace-guard.js';
 
 export interface SlackAppOptions {
   config: Config;
   logger: Logger;
   /** Extra HTTP routes (health, metrics) served beside /slack/events, or alone in Socket Mode. */
   routes: CustomRoute[];
+  /** The workspaces whose requests are served; others are acknowledged and ignored. */
+  servedWorkspaces: () => Promise<Workspaces>;
 }
 
 /**
@@ -25,7 +28,7 @@ export interface SlackAppOptions {
  * Socket Mode with the extra routes on PORT. Both point the Web API client (and Socket Mode's
  * apps.connections.open) at SLACK_API_URL when given.
  */
-export function createSlackApp({ config, logger, routes }: SlackAppOptions): App {
+export function createSlackApp({ config, logger, routes, servedWorkspaces }: SlackAppOptions): App {
   const log = boltLogger(logger);
   // Bounded retries and SLACK_API_URL, as for the bot's own client (web-client.ts).
   const clientOptions = slackClientOptions(config, logger);
@@ -54,6 +57,7 @@ export function createSlackApp({ config, logger, routes }: SlackAppOptions): App
         // The bot keeps no conversation state (Bolt's default store would run on every request).
         convoStore: false,
       });
+  app.use(workspaceGuard(servedWorkspaces, logger));
   app.error(async (error) => {
     logger.error({ err: error, code: (error as { code?: string }).code }, 'unhandled error in a Slack listener');
   });
