@@ -34,7 +34,7 @@ import { observedJob } from './adapters/queue/observed-jobs.js';
 import { ObservedWebClient } from './adapters/slack/web-client.js';
 import { createLogger } from './adapters/logger.js';
 import { BullmqScheduler } from './adapters/queue/bullmq-scheduler.js';
-import { createProducerConnection, settled } from './adapters/queue/connection.js';
+import { createProducerConnection, reconnectIfStale, settled } from './adapters/queue/connection.js';
 import { startReconcileSchedule } from './adapters/queue/reconcile-schedule.js';
 import { startWorkers } from './adapters/queue/workers.js';
 import { SlackNotifier } from './adapters/slack/notifier.js';
@@ -133,7 +133,10 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   // An explicit SLACK_ALLOWED_TEAMS, else the workspace the bot token belongs to, as auth.test said once.
   const allowedTeams = config.slack.allowedTeams && new Set(config.slack.allowedTeams);
   const servedWorkspaces = allowedTeams ? async () => allowedTeams : async () => workspacesOfToken(await slackAuth());
-  const redisPing = async () => void (await healthRedis.ping());
+  const redisPing = async () => void (await healthRedis.ping().catch((error: unknown) => {
+    reconnectIfStale(healthRedis);
+    throw error;
+  }));
   const liveness = { database: async () => void database.sqlite.prepare('select 1').get(), redis: redisPing };
   const opsRoutes = [
     healthRoute(liveness),

@@ -6,7 +6,7 @@ import type { Clock, Scheduler } from '../../app/ports.js';
 import { CacheAccessError, UpstreamError } from '../../domain/errors.js';
 import { formatId } from '../../domain/request.js';
 import { withinMs } from '../deadline.js';
-import { createProducerConnection, settled, type RedisTarget } from './connection.js';
+import { createProducerConnection, reconnectIfStale, settled, type RedisTarget } from './connection.js';
 import { JOB_OPTIONS, jobId, QUEUE_NAME, type JobData, type JobName } from './jobs.js';
 
 export type BullmqSchedulerOptions = RedisTarget & {
@@ -137,6 +137,7 @@ export class BullmqScheduler implements Scheduler {
       await this.waitUntilConnected();
       await operation();
     } catch (error) {
+      if (this.ownedConnection) reconnectIfStale(this.ownedConnection);
       if (error instanceof CacheAccessError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       throw new UpstreamError('redis', 'QUEUE_UNAVAILABLE', `Could not ${action}: ${reason}`, true);

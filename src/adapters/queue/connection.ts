@@ -26,6 +26,18 @@ export function createProducerConnection(url: string): Redis {
   return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableReadyCheck: false, retryStrategy: reconnectDelay });
 }
 
+/**
+ * Reconnects a connection that says it is ready while its socket is gone. When Redis dies during the
+ * connection handshake, ioredis can run its connect handler after its close handler: the connection is
+ * then 'ready' on a destroyed socket, every command fails with "Stream isn't writeable", and nothing
+ * reconnects it. Called where a command failed; ioredis has no public call for this, hence setStatus.
+ */
+export function reconnectIfStale(connection: Redis): void {
+  if (connection.status !== 'ready' || !connection.stream?.destroyed) return;
+  (connection as unknown as { setStatus(status: string): void }).setStatus('close');
+  connection.connect().catch(() => {}); // failures go on through its retryStrategy
+}
+
 /** For a Worker: BullMQ requires maxRetriesPerRequest null so its blocking commands wait out outages. */
 export function createWorkerConnection(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, retryStrategy: reconnectDelay });

@@ -8,7 +8,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { settlesWithin, withinMs } from '../deadline.js';
-import { createProducerConnection, createWorkerConnection, settled } from './connection.js';
+import { createProducerConnection, createWorkerConnection, reconnectIfStale, settled } from './connection.js';
 
 const MAINTENANCE_QUEUE = 'cache-access-maintenance';
 const SCHEDULER_ID = 'reconcile';
@@ -57,6 +57,7 @@ export function startReconcileSchedule({ url, prefix, everyMs, run, logger }: Re
         await Promise.all([runOnce('watchdog'), ensureScheduler()]);
       })
       .catch((error: unknown) => {
+        reconnectIfStale(producer);
         logger.warn({ err: error }, 'Redis unreachable: running the reconcile pass in-process');
         return runOnce('watchdog');
       });
