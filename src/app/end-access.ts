@@ -1,3 +1,4 @@
+import { actorMrkdwn } from '../domain/actor.js';
 import { formatDuration } from '../domain/durations.js';
 import { ConflictError, NotAllowedError, NotFoundError } from '../domain/errors.js';
 import { transition } from '../domain/lifecycle.js';
@@ -64,25 +65,24 @@ async function cancelPending(deps: UseCaseDeps, request: AccessRequest, userId: 
 /** What someone is told when they act on a request that has already moved on. */
 export function endedMessage(request: AccessRequest, now: Date): string {
   const id = `#${request.id}`;
-  const who = (userId: string | undefined) => (userId === undefined || userId === 'system' ? 'cache-access' : `<@${userId}>`);
   const ago = (date: Date | undefined) => (date ? ` ${formatDuration((now.getTime() - date.getTime()) / 1000)} ago` : '');
   switch (request.status) {
     case 'pending':
       return `${id} is still waiting for approval.`;
     case 'approved':
-      return `${id} was already approved by ${who(request.approvals.at(-1)?.userId)}; its rule is being added.`;
+      return `${id} was already approved by ${actorMrkdwn(request.approvals.at(-1)?.userId)}; its rule is being added.`;
     case 'active':
       return `${id} is active until ${request.expiresAt?.toISOString()}.`;
     case 'expired':
       return `${id} already expired${ago(request.endedAt)}.`;
     case 'revoked':
-      return `${id} was already revoked by ${who(request.endedBy)}${ago(request.endedAt)}.`;
+      return `${id} was already revoked by ${actorMrkdwn(request.endedBy)}${ago(request.endedAt)}.`;
     case 'denied':
-      return `${id} was already denied by ${who(request.deniedBy?.userId ?? request.endedBy)}.`;
+      return `${id} was already denied by ${actorMrkdwn(request.deniedBy?.userId ?? request.endedBy)}.`;
     case 'cancelled':
       return request.endedBy === 'system'
         ? `${id} was already cancelled: no approver decided in time.`
-        : `${id} was already cancelled by ${who(request.endedBy)}.`;
+        : `${id} was already cancelled by ${actorMrkdwn(request.endedBy)}.`;
     case 'failed':
       return `${id} failed (${request.failure?.code}); no access was opened.`;
   }

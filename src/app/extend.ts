@@ -1,3 +1,4 @@
+import { actorMrkdwn } from '../domain/actor.js';
 import { formatDuration } from '../domain/durations.js';
 import { ConflictError, NotAllowedError, NotFoundError } from '../domain/errors.js';
 import { extendedExpiry, extensionAllowance, transition } from '../domain/lifecycle.js';
@@ -79,7 +80,7 @@ export async function decideExtension(deps: UseCaseDeps, input: ExtensionDecisio
   if (input.decision === 'deny') {
     deps.store.recordEvent(current.id, { at: now, actor: input.userId, type: EXTENSION_EVENTS.denied });
     await deps.notifier.refreshExtension(current, { ...extension, outcome: { kind: 'denied', by: input.userId, at: now } }, extension.messages);
-    const ref = await deps.notifier.tellRequester(current, `Your request to extend it by ${formatDuration(extension.seconds)} was denied by <@${input.userId}>.`);
+    const ref = await deps.notifier.tellRequester(current, `Your request to extend it by ${formatDuration(extension.seconds)} was denied by ${actorMrkdwn(input.userId)}.`);
     deps.store.addMessageRefs([ref]);
     return current;
   }
@@ -94,7 +95,7 @@ export async function decideExtension(deps: UseCaseDeps, input: ExtensionDecisio
     if (error instanceof ConflictError) throw new ConflictError(staleExtensionMessage(deps, deps.store.get(current.id)!));
     throw error;
   }
-  await applyEffects(deps, next, effects, `Extended by ${formatDuration(extension.seconds)}, approved by <@${input.userId}>.`);
+  await applyEffects(deps, next, effects, `Extended by ${formatDuration(extension.seconds)}, approved by ${actorMrkdwn(input.userId)}.`);
   await deps.notifier
     .refreshExtension(next, { ...extension, outcome: { kind: 'approved', by: input.userId, at: now } }, extension.messages)
     .catch((error: unknown) => deps.logger.warn({ err: error, requestId: next.id }, 'could not update the extension messages'));
@@ -107,7 +108,7 @@ export function staleExtensionMessage(deps: UseCaseDeps, request: AccessRequest)
   const last = lastExtension(deps, request.id);
   if (!last?.outcome) return `#${request.id} has no extension waiting for a decision.`;
   const verb = last.outcome.kind === 'approved' ? 'approved' : 'denied';
-  return `The extension of #${request.id} was already ${verb} by <@${last.outcome.by}>.`;
+  return `The extension of #${request.id} was already ${verb} by ${actorMrkdwn(last.outcome.by)}.`;
 }
 
 function ruleFor(deps: UseCaseDeps, request: AccessRequest): ClusterPolicy {
