@@ -3,7 +3,7 @@ import { formatDuration } from '../domain/durations.js';
 import { ConflictError, NotAllowedError, NotFoundError } from '../domain/errors.js';
 import { transition } from '../domain/lifecycle.js';
 import type { AccessRequest } from '../domain/request.js';
-import { assertRequesterOrApprover } from './access-rights.js';
+import { isRequesterOrApprover } from './access-rights.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
 import { requestRevocation } from './request-revocation.js';
@@ -24,11 +24,14 @@ export interface EndAccessOutcome {
 
 /**
  * Ends a request early: its requester withdraws it while pending; its requester or an approver ends
- * active access through the revoke job (requestRevocation). Anything else says why not.
+ * active access through the revoke job (requestRevocation). Anything else says why not, to them only:
+ * anyone else is told the request does not exist, exactly as for an id that does not.
  */
 export async function endAccess(deps: UseCaseDeps, input: EndAccessInput): Promise<EndAccessOutcome> {
   const request = deps.store.get(input.requestId);
-  if (!request) throw new NotFoundError(`There is no request #${input.requestId}.`);
+  if (!request || !(await isRequesterOrApprover(deps, request, input.userId))) {
+    throw new NotFoundError(`There is no request #${input.requestId}.`);
+  }
   switch (request.status) {
     case 'pending':
       return { request: await cancelPending(deps, request, input.userId), outcome: 'cancelled' };
@@ -36,7 +39,6 @@ export async function endAccess(deps: UseCaseDeps, input: EndAccessInput): Promi
       if (input.mode === 'cancel') {
         throw new ConflictError(`#${request.id} is already active: use \`/cache-access revoke ${request.id}\` to end it now.`);
       }
-      await assertRequesterOrApprover(deps, request, input.userId, 'revoke it');
       return { request: await requestRevocation(deps, { requestId: request.id, by: input.userId }), outcome: 'revoking' };
     case 'approved':
       throw new ConflictError(`#${request.id} was just approved and its rule is being added; revoke it once it is active.`);

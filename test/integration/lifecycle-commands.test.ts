@@ -171,7 +171,7 @@ describe('cancel and revoke', () => {
     await start();
     await activeGrant(1);
     expect((await run('cancel 1', 'U0ALICE')).text).toContain('use `/cache-access revoke 1`');
-    expect((await run('revoke 1', 'U0MALLORY')).text).toContain('Only the requester of #1 or an approver');
+    expect((await run('revoke 1', 'U0MALLORY')).text).toContain('There is no request #1');
     expect(row(1)?.status).toBe('active');
 
     expect((await run('revoke #1', 'U0CAROL')).text).toContain('Revoking #1 now');
@@ -179,6 +179,27 @@ describe('cancel and revoke', () => {
     expect(row(1)?.ended_by).toBe('U0CAROL');
     expect(h.aws.rules.size).toBe(0);
     expect((await run('revoke 1', 'U0ALICE')).text).toContain('already revoked by <@U0CAROL>');
+  });
+
+  test("to someone who is neither requester nor approver, another's request is answered as an id that does not exist", async () => {
+    await start();
+    await activeGrant(1);
+    await h.command(`orders-redis ${SOURCE_GROUP} 1h`, 'U0ALICE');
+    await h.approvalMessage(2);
+    const asUnknown = async (command: string, id: number) => (await run(`${command} 99`, 'U0MALLORY')).text.replaceAll('#99', `#${id}`);
+
+    for (const [command, id] of [['revoke', 1], ['cancel', 1], ['revoke', 2], ['cancel', 2]] as const) {
+      const answer = (await run(`${command} ${id}`, 'U0MALLORY')).text;
+      expect(answer, `${command} ${id}`).toBe(await asUnknown(command, id));
+    }
+    const click = await clickButton('end-access', 1, 'U0MALLORY');
+    expect(click).toBe((await clickButton('end-access', 99, 'U0MALLORY')).replaceAll('#99', '#1'));
+    expect([row(1)?.status, row(2)?.status]).toEqual(['active', 'pending']);
+
+    // Once it has ended, the outsider still learns nothing (not even who ended it).
+    await run('revoke 1', 'U0CAROL');
+    await waitForStatus(1, 'revoked');
+    expect((await run('revoke 1', 'U0MALLORY')).text).toBe(await asUnknown('revoke', 1));
   });
 });
 
