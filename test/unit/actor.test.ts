@@ -66,6 +66,8 @@ describe('messages name actors that are not Slack users in words', () => {
             at: T0,
             seconds: 3600,
             until: T0,
+            approvalsRequired: 1,
+            approvals: [{ userId: 'U0APPROVER', at: T0 }],
             outcome: { kind: 'denied', by: 'operator:olga', at: T0 },
           }).blocks,
         ),

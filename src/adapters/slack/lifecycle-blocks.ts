@@ -115,11 +115,15 @@ export function statusMessage({ request, history }: RequestStory): SlackMessage 
   return { text: `Request ${id} (${request.clusterId}) is ${request.status}`, blocks };
 }
 
+function approversText(extension: Extension): string {
+  return extension.approvals.map((approval) => actorMrkdwn(approval.userId)).join(', ');
+}
+
 function extensionOutcome(extension: Extension): string {
   const outcome = extension.outcome!;
   switch (outcome.kind) {
     case 'approved':
-      return `:white_check_mark: Extended by ${formatDuration(extension.seconds)}, approved by ${actorMrkdwn(outcome.by)} at ${slackDate(outcome.at)}; now ends ${slackDate(extension.until)}.`;
+      return `:white_check_mark: Extended by ${formatDuration(extension.seconds)}, approved by ${approversText(extension)} at ${slackDate(outcome.at)}; now ends ${slackDate(extension.until)}.`;
     case 'denied':
       return `:no_entry_sign: Extension denied by ${actorMrkdwn(outcome.by)} at ${slackDate(outcome.at)}.`;
     case 'void':
@@ -138,6 +142,11 @@ export function extensionMessage(request: AccessRequest, extension: Extension): 
   if (extension.outcome) {
     blocks.push(context(extensionOutcome(extension)));
   } else {
+    const { approvals, approvalsRequired } = extension;
+    if (approvalsRequired > 1) {
+      const soFar = approvals.length > 0 ? ` (${approversText(extension)})` : '';
+      blocks.push(context(`:hourglass_flowing_sand: ${approvals.length} of ${approvalsRequired} approvals${soFar}`));
+    }
     const value = String(request.id);
     blocks.push({
       type: 'actions',
