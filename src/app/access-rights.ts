@@ -13,8 +13,11 @@ export async function approversOf(deps: UseCaseDeps, clusterId: string): Promise
 }
 
 /** The requester and the cluster's approvers may see a request and end its access; nobody else. */
+export async function isRequesterOrApprover(deps: UseCaseDeps, request: AccessRequest, userId: string): Promise<boolean> {
+  return request.requesterId === userId || (await approversOf(deps, request.clusterId)).includes(userId);
+}
+
 export async function assertRequesterOrApprover(deps: UseCaseDeps, request: AccessRequest, userId: string, what: string): Promise<void> {
-  if (request.requesterId === userId) return;
-  if ((await approversOf(deps, request.clusterId)).includes(userId)) return;
+  if (await isRequesterOrApprover(deps, request, userId)) return;
   throw new NotAllowedError(`Only the requester of #${request.id} or an approver for ${request.clusterId} can ${what}.`);
 }

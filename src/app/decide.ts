@@ -1,3 +1,4 @@
+import { actorMrkdwn } from '../domain/actor.js';
 import { transition } from '../domain/lifecycle.js';
 import { ConflictError, NotAllowedError, NotFoundError } from '../domain/errors.js';
 import type { AccessRequest } from '../domain/request.js';
@@ -61,12 +62,12 @@ export function staleDecisionMessage(request: AccessRequest): string {
     case 'pending':
       return `${id} is still waiting for approval.`;
     case 'denied':
-      return `${id} was already denied by <@${request.deniedBy?.userId}>.`;
+      return `${id} was already denied by ${actorMrkdwn(request.deniedBy?.userId)}.`;
     case 'cancelled':
       return `${id} was cancelled.`;
     case 'failed':
-      return `${id} was approved by <@${approver}> but failed: ${request.failure?.code}.`;
+      return `${id} was approved by ${actorMrkdwn(approver)} but failed: ${request.failure?.code}.`;
     default:
-      return `${id} is already approved by <@${approver}> (now ${request.status}).`;
+      return `${id} is already approved by ${actorMrkdwn(approver)} (now ${request.status}).`;
   }
 }

@@ -1,8 +1,9 @@
+import { actorMrkdwn } from '../domain/actor.js';
 import { formatDuration } from '../domain/durations.js';
 import { ConflictError, NotAllowedError, NotFoundError } from '../domain/errors.js';
 import { transition } from '../domain/lifecycle.js';
 import type { AccessRequest } from '../domain/request.js';
-import { assertRequesterOrApprover } from './access-rights.js';
+import { isRequesterOrApprover } from './access-rights.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
 import { requestRevocation } from './request-revocation.js';
@@ -23,11 +24,14 @@ export interface EndAccessOutcome {
 
 /**
  * Ends a request early: its requester withdraws it while pending; its requester or an approver ends
- * active access through the revoke job (requestRevocation). Anything else says why not.
+ * active access through the revoke job (requestRevocation). Anything else says why not, to them only:
+ * anyone else is told the request does not exist, exactly as for an id that does not.
  */
 export async function endAccess(deps: UseCaseDeps, input: EndAccessInput): Promise<EndAccessOutcome> {
   const request = deps.store.get(input.requestId);
-  if (!request) throw new NotFoundError(`There is no request #${input.requestId}.`);
+  if (!request || !(await isRequesterOrApprover(deps, request, input.userId))) {
+    throw new NotFoundError(`There is no request #${input.requestId}.`);
+  }
   switch (request.status) {
     case 'pending':
       return { request: await cancelPending(deps, request, input.userId), outcome: 'cancelled' };
@@ -35,7 +39,6 @@ export async function endAccess(deps: UseCaseDeps, input: EndAccessInput): Promi
       if (input.mode === 'cancel') {
         throw new ConflictError(`#${request.id} is already active: use \`/cache-access revoke ${request.id}\` to end it now.`);
       }
-      await assertRequesterOrApprover(deps, request, input.userId, 'revoke it');
       return { request: await requestRevocation(deps, { requestId: request.id, by: input.userId }), outcome: 'revoking' };
     case 'approved':
       throw new ConflictError(`#${request.id} was just approved and its rule is being added; revoke it once it is active.`);
@@ -64,25 +67,24 @@ async function cancelPending(deps: UseCaseDeps, request: AccessRequest, userId: 
 /** What someone is told when they act on a request that has already moved on. */
 export function endedMessage(request: AccessRequest, now: Date): string {
   const id = `#${request.id}`;
-  const who = (userId: string | undefined) => (userId === undefined || userId === 'system' ? 'cache-access' : `<@${userId}>`);
   const ago = (date: Date | undefined) => (date ? ` ${formatDuration((now.getTime() - date.getTime()) / 1000)} ago` : '');
   switch (request.status) {
     case 'pending':
       return `${id} is still waiting for approval.`;
     case 'approved':
-      return `${id} was already approved by ${who(request.approvals.at(-1)?.userId)}; its rule is being added.`;
+      return `${id} was already approved by ${actorMrkdwn(request.approvals.at(-1)?.userId)}; its rule is being added.`;
     case 'active':
       return `${id} is active until ${request.expiresAt?.toISOString()}.`;
     case 'expired':
       return `${id} already expired${ago(request.endedAt)}.`;
     case 'revoked':
-      return `${id} was already revoked by ${who(request.endedBy)}${ago(request.endedAt)}.`;
+      return `${id} was already revoked by ${actorMrkdwn(request.endedBy)}${ago(request.endedAt)}.`;
     case 'denied':
-      return `${id} was already denied by ${who(request.deniedBy?.userId ?? request.endedBy)}.`;
+      return `${id} was already denied by ${actorMrkdwn(request.deniedBy?.userId ?? request.endedBy)}.`;
     case 'cancelled':
       return request.endedBy === 'system'
         ? `${id} was already cancelled: no approver decided in time.`
-        : `${id} was already cancelled by ${who(request.endedBy)}.`;
+        : `${id} was already cancelled by ${actorMrkdwn(request.endedBy)}.`;
     case 'failed':
       return `${id} failed (${request.failure?.code}); no access was opened.`;
   }

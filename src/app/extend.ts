@@ -1,3 +1,4 @@
+import { actorMrkdwn, SYSTEM_ACTOR } from '../domain/actor.js';
 import { formatDuration } from '../domain/durations.js';
 import { ConflictError, NotAllowedError, NotFoundError } from '../domain/errors.js';
 import { extendedExpiry, extensionAllowance, transition } from '../domain/lifecycle.js';
@@ -6,6 +7,7 @@ import type { ClusterPolicy } from '../policy.js';
 import { approversOf } from './access-rights.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
+import type { HistoryEvent } from './ports.js';
 import { EXTENSION_EVENTS, lastExtension, pendingExtension, type LoggedExtension } from './extension-log.js';
 import { revocationRequest } from './request-revocation.js';
 
@@ -40,14 +42,15 @@ export async function requestExtension(deps: UseCaseDeps, input: ExtensionInput)
   const seconds = Math.max(1, input.seconds ?? Math.min(request.durationSeconds, extensionAllowance(request, rule.maxTotal)));
   const until = extendedExpiry(request, seconds, rule.maxTotal);
   const at = deps.clock.now();
-  const extension = { requestId: request.id, by: input.userId, at, seconds, until };
+  const approvalsRequired = extensionApprovalsRequired(request, rule);
+  const extension = { requestId: request.id, by: input.userId, at, seconds, until, approvalsRequired, approvals: [] };
   const approverIds = await approversOf(deps, request.clusterId);
   const messages = await deps.notifier.requestExtension(request, extension, { channel: rule.channel, approverIds });
   deps.store.recordEvent(request.id, {
     at,
     actor: input.userId,
     type: EXTENSION_EVENTS.requested,
-    detail: { seconds: extension.seconds, until: until.toISOString(), messages },
+    detail: { seconds, until: until.toISOString(), approvalsRequired, messages },
   });
   return { ...extension, messages };
 }
@@ -59,58 +62,118 @@ export interface ExtensionDecisionInput {
   decision: 'approve' | 'deny';
 }
 
+export interface ExtensionDecision {
+  request: AccessRequest;
+  /** The extension after this decision: with its outcome once decided, else with the approvals so far. */
+  extension: LoggedExtension;
+}
+
 /**
- * An approver approves or denies the waiting extension. On approval the expiry moves and the revoke
- * job is replaced (Scheduler.scheduleRevoke), and the reminder with it. Stale clicks are ConflictErrors.
+ * An approver approves or denies the waiting extension. It takes as many distinct approvers as the
+ * request did, the requester only under `selfApproval`; one denial ends it. On the last approval the
+ * expiry moves and the revoke job is replaced (Scheduler.scheduleRevoke), and the reminder with it.
+ * Stale and repeated clicks are ConflictErrors.
  */
-export async function decideExtension(deps: UseCaseDeps, input: ExtensionDecisionInput): Promise<AccessRequest> {
+export async function decideExtension(deps: UseCaseDeps, input: ExtensionDecisionInput): Promise<ExtensionDecision> {
   const request = deps.store.get(input.requestId);
   if (!request) throw new NotFoundError(`There is no request #${input.requestId}.`);
   const rule = ruleFor(deps, request);
   if (!(await approversOf(deps, request.clusterId)).includes(input.userId)) {
     throw new NotAllowedError(`You are not an approver for ${request.clusterId}, so you cannot decide on extending #${request.id}.`);
   }
-  // Re-read after the await: another click may have decided meanwhile.
+  // Re-read after the await: another click may have decided meanwhile. Nothing awaits from here to the
+  // save, so clicks in this process cannot interleave; save's version check catches other processes.
   const current = deps.store.get(input.requestId)!;
   const extension = pendingExtension(deps, current.id);
   if (!extension || current.status !== 'active') throw new ConflictError(staleExtensionMessage(deps, current));
-  if (input.decision === 'approve' && input.userId === current.requesterId && !rule.selfApproval) {
+  const now = deps.clock.now();
+  if (input.decision === 'deny') return denyExtension(deps, { request: current, extension, userId: input.userId, now });
+  if (input.userId === current.requesterId && !rule.selfApproval) {
     throw new NotAllowedError(`You cannot approve the extension of your own request #${current.id}.`);
   }
-  if (input.decision === 'approve') assertNotEnding(deps, current);
-  const now = deps.clock.now();
-  if (input.decision === 'deny') {
-    deps.store.recordEvent(current.id, { at: now, actor: input.userId, type: EXTENSION_EVENTS.denied });
-    await deps.notifier.refreshExtension(current, { ...extension, outcome: { kind: 'denied', by: input.userId, at: now } }, extension.messages);
-    const ref = await deps.notifier.tellRequester(current, `Your request to extend it by ${formatDuration(extension.seconds)} was denied by <@${input.userId}>.`);
-    deps.store.addMessageRefs([ref]);
-    return current;
+  assertNotEnding(deps, current);
+  if (extension.approvals.some((approval) => approval.userId === input.userId)) {
+    throw new ConflictError(`You have already approved the extension of #${current.id}; it waits for ${approvalsLeft(extension)} more.`);
   }
+  const counted = { ...extension, approvals: [...extension.approvals, { userId: input.userId, at: now }] };
+  if (counted.approvals.length < counted.approvalsRequired) return addApproval(deps, { request: current, extension: counted, userId: input.userId, now });
+
   // The policy may have changed since the extension was asked for: check the total again.
   const until = extendedExpiry(current, extension.seconds, rule.maxTotal);
   const { next, effects } = transition(current, { type: 'extend', by: input.userId, until }, now);
+  const detail = { seconds: extension.seconds, until: until.toISOString() };
+  saveOrExplain(deps, next, { at: now, actor: input.userId, type: EXTENSION_EVENTS.approved, detail });
+  const approvers = counted.approvals.map((approval) => actorMrkdwn(approval.userId)).join(', ');
+  await applyEffects(deps, next, effects, `Extended by ${formatDuration(extension.seconds)}, approved by ${approvers}.`);
+  const decided: LoggedExtension = { ...counted, outcome: { kind: 'approved', by: input.userId, at: now } };
+  await refreshOrWarn(deps, next, decided);
+  return { request: next, extension: decided };
+}
+
+/** A decision on `extension` of `request` by `userId` at `now`. */
+interface PendingDecision {
+  request: AccessRequest;
+  extension: LoggedExtension;
+  userId: string;
+  now: Date;
+}
+
+/** One more approval, with more still needed: recorded, and shown on the extension messages. */
+async function addApproval(deps: UseCaseDeps, { request, extension, userId, now }: PendingDecision): Promise<ExtensionDecision> {
+  // A save (with nothing changed but the version) rather than a bare event, so that of two approvals
+  // racing in from different processes one is refused instead of both counting as the first.
+  const next = { ...request, version: request.version + 1 };
+  saveOrExplain(deps, next, { at: now, actor: userId, type: EXTENSION_EVENTS.approvalAdded });
+  await refreshOrWarn(deps, next, extension);
+  return { request: next, extension };
+}
+
+async function denyExtension(deps: UseCaseDeps, { request, extension, userId, now }: PendingDecision): Promise<ExtensionDecision> {
+  deps.store.recordEvent(request.id, { at: now, actor: userId, type: EXTENSION_EVENTS.denied });
+  const decided: LoggedExtension = { ...extension, outcome: { kind: 'denied', by: userId, at: now } };
+  await deps.notifier.refreshExtension(request, decided, extension.messages);
+  const ref = await deps.notifier.tellRequester(request, `Your request to extend it by ${formatDuration(extension.seconds)} was denied by ${actorMrkdwn(userId)}.`);
+  deps.store.addMessageRefs([ref]);
+  return { request, extension: decided };
+}
+
+function saveOrExplain(deps: UseCaseDeps, next: AccessRequest, event: Omit<HistoryEvent, 'requestId'>): void {
   try {
-    deps.store.save(next, [
-      { at: now, actor: input.userId, type: EXTENSION_EVENTS.approved, detail: { seconds: extension.seconds, until: until.toISOString() } },
-    ]);
+    deps.store.save(next, [event]);
   } catch (error) {
-    if (error instanceof ConflictError) throw new ConflictError(staleExtensionMessage(deps, deps.store.get(current.id)!));
+    if (error instanceof ConflictError) throw new ConflictError(staleExtensionMessage(deps, deps.store.get(next.id)!));
     throw error;
   }
-  await applyEffects(deps, next, effects, `Extended by ${formatDuration(extension.seconds)}, approved by <@${input.userId}>.`);
+}
+
+async function refreshOrWarn(deps: UseCaseDeps, request: AccessRequest, extension: LoggedExtension): Promise<void> {
   await deps.notifier
-    .refreshExtension(next, { ...extension, outcome: { kind: 'approved', by: input.userId, at: now } }, extension.messages)
-    .catch((error: unknown) => deps.logger.warn({ err: error, requestId: next.id }, 'could not update the extension messages'));
-  return next;
+    .refreshExtension(request, extension, extension.messages)
+    .catch((error: unknown) => deps.logger.warn({ err: error, requestId: request.id }, 'could not update the extension messages'));
+}
+
+function approvalsLeft(extension: LoggedExtension): number {
+  return extension.approvalsRequired - extension.approvals.length;
+}
+
+/**
+ * Approvers an extension needs: as many as the request did. An auto-approved request needed only
+ * cache-access, which never extends anything: its extension needs the rule's human approvals.
+ */
+function extensionApprovalsRequired(request: AccessRequest, rule: ClusterPolicy): number {
+  return request.approvals.some((approval) => approval.userId === SYSTEM_ACTOR) ? rule.approvals : request.approvalsRequired;
 }
 
 /** What someone clicking an outdated extension button is told. */
 export function staleExtensionMessage(deps: UseCaseDeps, request: AccessRequest): string {
   if (request.status !== 'active') return `#${request.id} is ${request.status}: there is no access left to extend.`;
   const last = lastExtension(deps, request.id);
-  if (!last?.outcome) return `#${request.id} has no extension waiting for a decision.`;
+  if (!last) return `#${request.id} has no extension waiting for a decision.`;
+  if (!last.outcome) {
+    return `Someone else decided on the extension of #${request.id} at the same moment; it waits for ${approvalsLeft(last)} more approval(s).`;
+  }
   const verb = last.outcome.kind === 'approved' ? 'approved' : 'denied';
-  return `The extension of #${request.id} was already ${verb} by <@${last.outcome.by}>.`;
+  return `The extension of #${request.id} was already ${verb} by ${actorMrkdwn(last.outcome.by)}.`;
 }
 
 /** Access whose end is due (its expiry passed, or someone asked to end it) is never extended: that would postpone its revocation. */

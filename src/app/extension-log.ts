@@ -4,6 +4,8 @@ import type { Extension, HistoryEvent, SlackLocation } from './ports.js';
 
 export const EXTENSION_EVENTS = {
   requested: 'extension-requested',
+  /** One approver's yes while more are needed; the last needed one is recorded as `approved`. */
+  approvalAdded: 'extension-approval-added',
   approved: 'extension-approved',
   denied: 'extension-denied',
   void: 'extension-void',
@@ -25,19 +27,26 @@ export function extensionsIn(history: HistoryEvent[]): LoggedExtension[] {
   const extensions: LoggedExtension[] = [];
   for (const event of history) {
     if (event.type === EXTENSION_EVENTS.requested) {
-      const detail = event.detail as { seconds: number; until: string; messages?: SlackLocation[] };
+      const detail = event.detail as { seconds: number; until: string; approvalsRequired?: number; messages?: SlackLocation[] };
       extensions.push({
         requestId: event.requestId,
         by: event.actor,
         at: event.at,
         seconds: detail.seconds,
         until: new Date(detail.until),
+        // Extensions asked for before approvals were counted needed one.
+        approvalsRequired: detail.approvalsRequired ?? 1,
+        approvals: [],
         messages: detail.messages ?? [],
       });
     }
-    const outcome = OUTCOMES[event.type];
     const last = extensions.at(-1);
-    if (outcome && last && !last.outcome) last.outcome = { kind: outcome, by: event.actor, at: event.at };
+    if (!last || last.outcome) continue;
+    if (event.type === EXTENSION_EVENTS.approvalAdded || event.type === EXTENSION_EVENTS.approved) {
+      last.approvals.push({ userId: event.actor, at: event.at });
+    }
+    const outcome = OUTCOMES[event.type];
+    if (outcome) last.outcome = { kind: outcome, by: event.actor, at: event.at };
   }
   return extensions;
 }

@@ -2,7 +2,7 @@
  * The ports the use cases talk to. Adapters (SQLite, AWS, Slack, BullMQ) implement them; tests use fakes.
  * Nothing here knows about Slack blocks, SDK commands or SQL.
  */
-import type { AccessRequest, Engine, GrantLocation, NewAccessRequest, Source } from '../domain/request.js';
+import type { AccessRequest, Decision, Engine, GrantLocation, NewAccessRequest, Source } from '../domain/request.js';
 
 export interface Clock {
   now(): Date;
@@ -254,6 +254,10 @@ export interface Extension {
   seconds: number;
   /** The expiry it would set. */
   until: Date;
+  /** Distinct approvers it needs, as many as the request did (see extensionApprovalsRequired). */
+  approvalsRequired: number;
+  /** The approvals so far, oldest first. */
+  approvals: Decision[];
   /** Absent while approvers have not decided. 'void': the grant ended first. */
   outcome?: { kind: 'approved' | 'denied' | 'void'; by: string; at: Date };
 }

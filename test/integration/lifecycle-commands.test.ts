@@ -24,13 +24,31 @@ clusters:
     approvers: [U0BOB]
     channel: C0APPROVALS
     pendingTimeout: 2s
+  - match: "payments-*"
+    approvers: [U0BOB, U0CAROL, U0DAVE]
+    channel: C0APPROVALS
+    approvals: 2
+    maxDuration: 1h
+    maxTotal: 3h
+  - match: "auto-*"
+    approvers: [U0BOB, U0CAROL]
+    channel: C0APPROVALS
+    approvals: 2
+    autoApprove: { maxDuration: 1h, requesters: [U0ALICE] }
+    maxDuration: 1h
+    maxTotal: 3h
+  - match: "team-*"
+    approvers: [U0ALICE, U0BOB]
+    channel: C0APPROVALS
+    maxDuration: 1h
+    maxTotal: 3h
 `;
 
 let h: BotHarness;
 
 async function start(): Promise<BotHarness> {
   h = await startHarness(POLICY, { env: { RECONCILE_INTERVAL: '1s' } });
-  addRedisClusters(h.aws, ['orders-redis', 'quick-redis']);
+  addRedisClusters(h.aws, ['orders-redis', 'quick-redis', 'payments-redis', 'auto-redis', 'team-redis']);
   return h;
 }
 
@@ -171,7 +189,7 @@ describe('cancel and revoke', () => {
     await start();
     await activeGrant(1);
     expect((await run('cancel 1', 'U0ALICE')).text).toContain('use `/cache-access revoke 1`');
-    expect((await run('revoke 1', 'U0MALLORY')).text).toContain('Only the requester of #1 or an approver');
+    expect((await run('revoke 1', 'U0MALLORY')).text).toContain('There is no request #1');
     expect(row(1)?.status).toBe('active');
 
     expect((await run('revoke #1', 'U0CAROL')).text).toContain('Revoking #1 now');
@@ -179,6 +197,27 @@ describe('cancel and revoke', () => {
     expect(row(1)?.ended_by).toBe('U0CAROL');
     expect(h.aws.rules.size).toBe(0);
     expect((await run('revoke 1', 'U0ALICE')).text).toContain('already revoked by <@U0CAROL>');
+  });
+
+  test("to someone who is neither requester nor approver, another's request is answered as an id that does not exist", async () => {
+    await start();
+    await activeGrant(1);
+    await h.command(`orders-redis ${SOURCE_GROUP} 1h`, 'U0ALICE');
+    await h.approvalMessage(2);
+    const asUnknown = async (command: string, id: number) => (await run(`${command} 99`, 'U0MALLORY')).text.replaceAll('#99', `#${id}`);
+
+    for (const [command, id] of [['revoke', 1], ['cancel', 1], ['revoke', 2], ['cancel', 2]] as const) {
+      const answer = (await run(`${command} ${id}`, 'U0MALLORY')).text;
+      expect(answer, `${command} ${id}`).toBe(await asUnknown(command, id));
+    }
+    const click = await clickButton('end-access', 1, 'U0MALLORY');
+    expect(click).toBe((await clickButton('end-access', 99, 'U0MALLORY')).replaceAll('#99', '#1'));
+    expect([row(1)?.status, row(2)?.status]).toEqual(['active', 'pending']);
+
+    // Once it has ended, the outsider still learns nothing (not even who ended it).
+    await run('revoke 1', 'U0CAROL');
+    await waitForStatus(1, 'revoked');
+    expect((await run('revoke 1', 'U0MALLORY')).text).toBe(await asUnknown('revoke', 1));
   });
 });
 
@@ -232,6 +271,80 @@ describe('extend', () => {
     await h.command(`orders-redis ${SOURCE_GROUP} 1h`, 'U0ALICE');
     await h.approvalMessage(2);
     expect((await run('extend 2 1h', 'U0ALICE')).text).toContain('#2 is pending, not active');
+  });
+});
+
+describe('extension approvals', () => {
+  /** The extension message for #1 as last updated (its first post when never updated). */
+  function extensionMessageOf(): string {
+    const isExtension = (c: { body: Record<string, unknown> }) => JSON.stringify(c.body.blocks ?? '').includes('Extension request #1');
+    const last = h.slack.callsTo('chat.update').filter(isExtension).at(-1) ?? h.slack.callsTo('chat.postMessage').filter(isExtension).at(-1);
+    return JSON.stringify(last?.body.blocks ?? '');
+  }
+
+  async function askForExtension(id: number, duration: string): Promise<void> {
+    expect((await run(`extend ${id} ${duration}`, 'U0ALICE')).text).toContain('Asked the approvers');
+    await h.slack.waitFor((c) => c.method === 'chat.postMessage' && JSON.stringify(c.body.blocks ?? '').includes('extension-approve'));
+  }
+
+  function extensionEvents(id: number): Array<{ type: string; actor: string }> {
+    return h.query("select type, actor from events where request_id = ? and type like 'extension-%' order by id", id);
+  }
+
+  /** Requests #1 on `cluster` as U0ALICE, approved by `approvers`; returns its expiry once active. */
+  async function activeOn(cluster: string, duration: string, approvers: string[]): Promise<number> {
+    await h.command(`${cluster} ${SOURCE_GROUP} ${duration}`, 'U0ALICE');
+    for (const approver of approvers) await h.click('approve', 1, approver);
+    await waitForStatus(1, 'active');
+    return row(1)!.expires_at!;
+  }
+
+  test('an extension needs as many distinct approvers as the request did, shows the count, and counts a repeated click once', async () => {
+    await start();
+    const before = await activeOn('payments-redis', '1h', ['U0BOB', 'U0CAROL']);
+
+    await askForExtension(1, '1h');
+    expect(extensionMessageOf()).toContain('0 of 2 approvals');
+    expect(await clickButton('extension-approve', 1, 'U0BOB')).toContain('1 of 2 approvals');
+    expect(row(1)!.expires_at).toBe(before);
+    expect(extensionMessageOf()).toContain('1 of 2 approvals (<@U0BOB>)');
+    expect(extensionMessageOf()).toContain('"action_id":"extension-approve"');
+
+    expect(await clickButton('extension-approve', 1, 'U0BOB')).toContain('You have already approved the extension of #1');
+    expect(row(1)!.expires_at).toBe(before);
+
+    expect(await clickButton('extension-approve', 1, 'U0DAVE')).toContain('Extended #1');
+    expect(row(1)!.expires_at).toBe(before + 3_600_000);
+    expect(extensionEvents(1)).toEqual([
+      { type: 'extension-requested', actor: 'U0ALICE' },
+      { type: 'extension-approval-added', actor: 'U0BOB' },
+      { type: 'extension-approved', actor: 'U0DAVE' },
+    ]);
+    expect(extensionMessageOf()).toContain('approved by <@U0BOB>, <@U0DAVE>');
+    expect(extensionMessageOf()).not.toContain('"type":"button"');
+  });
+
+  test('a requester who is also an approver cannot approve her own extension without selfApproval', async () => {
+    await start();
+    const before = await activeOn('team-redis', '1h', ['U0BOB']);
+
+    await askForExtension(1, '1h');
+    expect(await clickButton('extension-approve', 1, 'U0ALICE')).toContain('You cannot approve the extension of your own request #1');
+    expect(row(1)!.expires_at).toBe(before);
+    expect(extensionEvents(1)).toEqual([{ type: 'extension-requested', actor: 'U0ALICE' }]);
+    expect(extensionMessageOf()).toContain('"action_id":"extension-approve"');
+  });
+
+  test("an extension of an auto-approved grant needs the rule's approvals", async () => {
+    await start();
+    const before = await activeOn('auto-redis', '30m', []);
+
+    await askForExtension(1, '30m');
+    expect(extensionMessageOf()).toContain('0 of 2 approvals');
+    expect(await clickButton('extension-approve', 1, 'U0BOB')).toContain('1 of 2 approvals');
+    expect(row(1)!.expires_at).toBe(before);
+    expect(await clickButton('extension-approve', 1, 'U0CAROL')).toContain('Extended #1');
+    expect(row(1)!.expires_at).toBe(before + 1_800_000);
   });
 });
 

@@ -118,6 +118,20 @@ test('a valid submission closes the form, creates the request as the command doe
   expect(h.query('select count(*) as n from requests')).toEqual([{ n: 1 }]);
 });
 
+test('the DM sent after a submission is kept, so a later decision updates it in place', async () => {
+  const view = await h.openModal('U0ALICE');
+  await h.submitModal('U0ALICE', view, fields('orders-redis', SOURCE_GROUP, 1800, 'checkout latency'));
+  const received = await h.slack.waitFor((c) => c.method === 'chat.postMessage' && String(c.body.channel).startsWith('D'));
+  expect(String(received.body.text)).toContain('waiting for approval');
+  // Stored once Slack has answered the post, a moment after the fake saw it.
+  await waitUntil(() => h.query("select ts from slack_messages where request_id = 1 and kind = 'requester'").length === 1, 5_000, 'the DM to be stored');
+
+  await h.click('deny', 1, 'U0BOB');
+  const refreshed = await h.slack.waitFor((c) => c.method === 'chat.update' && c.body.channel === received.body.channel, { timeoutMs: 5_000 });
+  expect(String(refreshed.body.text)).toContain('#1 was denied by <@U0BOB>');
+  expect(JSON.stringify(refreshed.body.blocks)).not.toContain('waiting for approval');
+});
+
 test("leaving the duration empty takes the cluster's default", async () => {
   const view = await h.openModal('U0ALICE');
   await h.submitModal('U0ALICE', view, fields('team-sessions', SOURCE_GROUP, undefined, ''));

@@ -4,6 +4,7 @@
  * Slack rejects the whole message when one field is too long.
  */
 import type { types } from '@slack/bolt';
+import { actorMrkdwn } from '../../domain/actor.js';
 import { formatDuration } from '../../domain/durations.js';
 import type { GrantFacts, PeeredSource, RequestWithFacts } from '../../app/ports.js';
 import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
@@ -54,10 +55,6 @@ export function fit(text: string, max: number): string {
 /** A time every reader sees in their own time zone; the ISO fallback shows where dates cannot render. */
 export function slackDate(date: Date): string {
   return `<!date^${Math.floor(date.getTime() / 1000)}^{date_short_pretty} {time}|${date.toISOString()}>`;
-}
-
-export function mention(userId: string | undefined): string {
-  return userId === undefined || userId === 'system' ? 'cache-access' : `<@${userId}>`;
 }
 
 export function code(text: string): string {
@@ -132,7 +129,7 @@ function connectionText(request: AccessRequest, facts: GrantFacts): string {
 }
 
 function approversText(request: AccessRequest): string {
-  return request.approvals.map((a) => mention(a.userId)).join(', ');
+  return request.approvals.map((a) => actorMrkdwn(a.userId)).join(', ');
 }
 
 export function mrkdwn(text: string): types.MrkdwnElement {
@@ -173,13 +170,13 @@ function outcomeLine(request: AccessRequest, now: Date): string {
     case 'expired':
       return `:hourglass: ${approved}; expired at ${at(request.endedAt)}, rule removed. ${CONNECTION_TRACKING_NOTE}`;
     case 'revoked':
-      return `:lock: ${approved}; revoked by ${mention(request.endedBy)} at ${at(request.endedAt)}, rule removed. ${CONNECTION_TRACKING_NOTE}`;
+      return `:lock: ${approved}; revoked by ${actorMrkdwn(request.endedBy)} at ${at(request.endedAt)}, rule removed. ${CONNECTION_TRACKING_NOTE}`;
     case 'denied':
-      return `:no_entry_sign: Denied by ${mention(request.deniedBy?.userId ?? request.endedBy)} at ${at(request.deniedBy?.at ?? request.endedAt)}.`;
+      return `:no_entry_sign: Denied by ${actorMrkdwn(request.deniedBy?.userId ?? request.endedBy)} at ${at(request.deniedBy?.at ?? request.endedAt)}.`;
     case 'cancelled':
       return request.endedBy === 'system'
         ? `:heavy_multiplication_x: Cancelled at ${at(request.endedAt)}: no decision in time.`
-        : `:heavy_multiplication_x: Cancelled by ${mention(request.endedBy)} at ${at(request.endedAt)}.`;
+        : `:heavy_multiplication_x: Cancelled by ${actorMrkdwn(request.endedBy)} at ${at(request.endedAt)}.`;
     case 'failed':
       return `:x: Failed at ${at(request.endedAt)}: ${failureText(request)}`;
   }
@@ -242,7 +239,7 @@ export function approvalMessage(request: RequestWithFacts, now: Date = new Date(
     {
       type: 'section',
       fields: [
-        field(`*Requester*\n${mention(request.requesterId)}`),
+        field(`*Requester*\n${actorMrkdwn(request.requesterId)}`),
         field(`*Cluster*\n${code(request.clusterId)} (${request.engine})\n${code(`${request.endpoint}:${request.port}`)}`),
         field(`*Rule to add*\n${ruleText(request)}`),
         field(`*Duration*\n${duration}`),
@@ -272,7 +269,7 @@ export function approvalMessage(request: RequestWithFacts, now: Date = new Date(
     }
     blocks.push(context(outcomeLine(request, now)));
   }
-  const text = `Access request ${id} from ${mention(request.requesterId)}: ${code(request.clusterId)} for ${duration} (${STATUS_WORDS[request.status]})`;
+  const text = `Access request ${id} from ${actorMrkdwn(request.requesterId)}: ${code(request.clusterId)} for ${duration} (${STATUS_WORDS[request.status]})`;
   return { text, blocks };
 }
 
@@ -293,13 +290,13 @@ function requesterLine(request: AccessRequest, now: Date): string {
     case 'expired':
       return `:hourglass: ${id} expired at ${at(request.endedAt)}; the rule was removed and access is closed to new connections.`;
     case 'revoked':
-      return `:lock: ${id} was revoked by ${mention(request.endedBy)} at ${at(request.endedAt)}; the rule was removed and access is closed to new connections.`;
+      return `:lock: ${id} was revoked by ${actorMrkdwn(request.endedBy)} at ${at(request.endedAt)}; the rule was removed and access is closed to new connections.`;
     case 'denied':
-      return `:no_entry_sign: ${id} was denied by ${mention(request.deniedBy?.userId ?? request.endedBy)}.`;
+      return `:no_entry_sign: ${id} was denied by ${actorMrkdwn(request.deniedBy?.userId ?? request.endedBy)}.`;
     case 'cancelled':
       return request.endedBy === 'system'
         ? `:heavy_multiplication_x: ${id} was cancelled: no approver decided in time.`
-        : `:heavy_multiplication_x: ${id} was cancelled by ${mention(request.endedBy)}.`;
+        : `:heavy_multiplication_x: ${id} was cancelled by ${actorMrkdwn(request.endedBy)}.`;
     case 'failed':
       return `:x: ${id} failed: ${failureText(request)} No access was opened.`;
   }

@@ -7,6 +7,7 @@ import type { App, BlockButtonAction, types, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { UseCaseDeps } from '../../app/deps.js';
 import { listAccess, type AccessOverview } from '../../app/list-access.js';
+import { actorMrkdwn } from '../../domain/actor.js';
 import { formatDuration } from '../../domain/durations.js';
 import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
 import { DECISION_ACTIONS, escapeMrkdwn, GRANT_ACTIONS, slackDate, type Block } from './blocks.js';
@@ -78,7 +79,7 @@ function awaitingItem(request: AccessRequest): Block[] {
   return [
     {
       type: 'section',
-      text: mrkdwn(`${summary(request)} · ${formatDuration(request.durationSeconds)}${progress}\n<@${request.requesterId}>: ${reason}`),
+      text: mrkdwn(`${summary(request)} · ${formatDuration(request.durationSeconds)}${progress}\n${actorMrkdwn(request.requesterId)}: ${reason}`),
     },
     {
       type: 'actions',

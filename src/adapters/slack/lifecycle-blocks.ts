@@ -6,9 +6,10 @@ import type { types } from '@slack/bolt';
 import type { AccessOverview } from '../../app/list-access.js';
 import type { Extension } from '../../app/ports.js';
 import type { RequestStory } from '../../app/request-story.js';
+import { actorMrkdwn } from '../../domain/actor.js';
 import { formatDuration } from '../../domain/durations.js';
 import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
-import { code, context, escapeAndFit, fit, GRANT_ACTIONS, grantButtons, mention, mrkdwn, plain, ruleText, slackDate, type Block, type SlackMessage } from './blocks.js';
+import { code, context, escapeAndFit, fit, GRANT_ACTIONS, grantButtons, mrkdwn, plain, ruleText, slackDate, type Block, type SlackMessage } from './blocks.js';
 
 export const EXTENSION_ACTIONS = { approve: 'extension-approve', deny: 'extension-deny' } as const;
 
@@ -62,7 +63,7 @@ export function listMessage({ mine, awaiting }: AccessOverview, now: Date = new 
     blocks.push({ type: 'divider' }, { type: 'section', text: mrkdwn('*Waiting for your decision*') });
     for (const request of awaiting.slice(0, LISTED_PER_SECTION)) {
       const reason = request.reason.trim() ? ` · ${escapeAndFit(request.reason, 300)}` : '';
-      blocks.push({ type: 'section', text: mrkdwn(`${summaryLine(request, now)}\nby ${mention(request.requesterId)} for ${formatDuration(request.durationSeconds)}${reason}`) });
+      blocks.push({ type: 'section', text: mrkdwn(`${summaryLine(request, now)}\nby ${actorMrkdwn(request.requesterId)} for ${formatDuration(request.durationSeconds)}${reason}`) });
       blocks.push(decisionButtons(request));
     }
     blocks.push(...more(awaiting.length - LISTED_PER_SECTION, 'waiting for you'));
@@ -77,22 +78,22 @@ const UNSHOWN_DETAILS = new Set(['messages', 'message']);
 function eventLine(event: RequestStory['history'][number]): string {
   const detail = event.detail ? Object.entries(event.detail).filter(([key]) => !UNSHOWN_DETAILS.has(key)) : [];
   const shown = detail.map(([key, value]) => `${key}: ${escapeAndFit(typeof value === 'string' ? value : JSON.stringify(value), 120)}`).join(', ');
-  return `${slackDate(event.at)} · ${escapeAndFit(event.type, 60)} · ${mention(event.actor)}${shown ? ` (${shown})` : ''}`;
+  return `${slackDate(event.at)} · ${escapeAndFit(event.type, 60)} · ${actorMrkdwn(event.actor)}${shown ? ` (${shown})` : ''}`;
 }
 
 /** `/cache-access status <id>`: who asked, who decided, the rule, the times, every event. */
 export function statusMessage({ request, history }: RequestStory): SlackMessage {
   const id = formatId(request.id);
   const decided = request.deniedBy
-    ? `denied by ${mention(request.deniedBy.userId)}`
+    ? `denied by ${actorMrkdwn(request.deniedBy.userId)}`
     : request.approvals.length
-      ? `approved by ${request.approvals.map((a) => mention(a.userId)).join(', ')}`
+      ? `approved by ${request.approvals.map((a) => actorMrkdwn(a.userId)).join(', ')}`
       : 'not decided';
   const times = [
     `requested ${slackDate(request.createdAt)}`,
     request.activatedAt && `active ${slackDate(request.activatedAt)}`,
     request.expiresAt && `${request.endedAt ? 'was due to end' : 'ends'} ${slackDate(request.expiresAt)}`,
-    request.endedAt && `ended ${slackDate(request.endedAt)} by ${mention(request.endedBy)}`,
+    request.endedAt && `ended ${slackDate(request.endedAt)} by ${actorMrkdwn(request.endedBy)}`,
   ].filter(Boolean);
   const lines = history.slice(-HISTORY_LINES_MAX).map(eventLine);
   const skipped = history.length - lines.length;
@@ -103,7 +104,7 @@ export function statusMessage({ request, history }: RequestStory): SlackMessage 
       text: mrkdwn(
         fit(
           [
-            `*Requester:* ${mention(request.requesterId)} · *Decision:* ${decided}`,
+            `*Requester:* ${actorMrkdwn(request.requesterId)} · *Decision:* ${decided}`,
             `*Cluster:* ${code(request.clusterId)} · *Rule:* ${ruleText(request)} · *Duration:* ${formatDuration(request.durationSeconds)}`,
             `*Reason:* ${request.reason.trim() ? escapeAndFit(request.reason, 1000) : '_none given_'}`,
             `*Times:* ${times.join(' · ')}`,
@@ -117,13 +118,17 @@ export function statusMessage({ request, history }: RequestStory): SlackMessage 
   return { text: `Request ${id} (${request.clusterId}) is ${request.status}`, blocks };
 }
 
+function approversText(extension: Extension): string {
+  return extension.approvals.map((approval) => actorMrkdwn(approval.userId)).join(', ');
+}
+
 function extensionOutcome(extension: Extension): string {
   const outcome = extension.outcome!;
   switch (outcome.kind) {
     case 'approved':
-      return `:white_check_mark: Extended by ${formatDuration(extension.seconds)}, approved by ${mention(outcome.by)} at ${slackDate(outcome.at)}; now ends ${slackDate(extension.until)}.`;
+      return `:white_check_mark: Extended by ${formatDuration(extension.seconds)}, approved by ${approversText(extension)} at ${slackDate(outcome.at)}; now ends ${slackDate(extension.until)}.`;
     case 'denied':
-      return `:no_entry_sign: Extension denied by ${mention(outcome.by)} at ${slackDate(outcome.at)}.`;
+      return `:no_entry_sign: Extension denied by ${actorMrkdwn(outcome.by)} at ${slackDate(outcome.at)}.`;
     case 'void':
       return `:heavy_multiplication_x: The access ended at ${slackDate(outcome.at)} before anyone decided; nothing to extend.`;
   }
@@ -132,7 +137,7 @@ function extensionOutcome(extension: Extension): string {
 /** Asks approvers for more time on an active grant, or shows what became of that. */
 export function extensionMessage(request: AccessRequest, extension: Extension): SlackMessage {
   const id = formatId(request.id);
-  const asked = `${mention(extension.by)} asks to extend ${id} (${code(request.clusterId)}, ${ruleText(request)}) by *${formatDuration(extension.seconds)}*, to ${slackDate(extension.until)}.`;
+  const asked = `${actorMrkdwn(extension.by)} asks to extend ${id} (${code(request.clusterId)}, ${ruleText(request)}) by *${formatDuration(extension.seconds)}*, to ${slackDate(extension.until)}.`;
   const blocks: Block[] = [
     { type: 'header', text: plain(`Extension request ${id}`, 150) },
     { type: 'section', text: mrkdwn(fit(asked, 3000)) },
@@ -140,6 +145,11 @@ export function extensionMessage(request: AccessRequest, extension: Extension): 
   if (extension.outcome) {
     blocks.push(context(extensionOutcome(extension)));
   } else {
+    const { approvals, approvalsRequired } = extension;
+    if (approvalsRequired > 1) {
+      const soFar = approvals.length > 0 ? ` (${approversText(extension)})` : '';
+      blocks.push(context(`:hourglass_flowing_sand: ${approvals.length} of ${approvalsRequired} approvals${soFar}`));
+    }
     const value = String(request.id);
     blocks.push({
       type: 'actions',

@@ -23,8 +23,11 @@ export function registerLifecycleListener(app: App, deps: UseCaseDeps, logger: L
     [GRANT_ACTIONS.end]: async (requestId, userId) => endedText(await endAccess(deps, { requestId, userId, mode: 'revoke' })),
     [GRANT_ACTIONS.extend]: async (requestId, userId) => extensionText(await requestExtension(deps, { requestId, userId })),
     [EXTENSION_ACTIONS.approve]: async (requestId, userId) => {
-      const request = await decideExtension(deps, { requestId, userId, decision: 'approve' });
-      return `Extended #${requestId}; it now ends ${request.expiresAt?.toISOString()}.`;
+      const { request, extension } = await decideExtension(deps, { requestId, userId, decision: 'approve' });
+      if (extension.outcome) return `Extended #${requestId}; it now ends ${request.expiresAt?.toISOString()}.`;
+      const { approvals, approvalsRequired } = extension;
+      const left = approvalsRequired - approvals.length;
+      return `Approved the extension of #${requestId}: ${approvals.length} of ${approvalsRequired} approvals; it waits for ${left} more.`;
     },
     [EXTENSION_ACTIONS.deny]: async (requestId, userId) => {
       await decideExtension(deps, { requestId, userId, decision: 'deny' });

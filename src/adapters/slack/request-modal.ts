@@ -267,12 +267,17 @@ export function registerRequestModal(app: App, deps: UseCaseDeps, logger: Logger
   });
 }
 
-/** The requester hears by DM, as for every later change: an auto-approval has told them already. */
+/**
+ * The requester hears by DM, as for every later change: an auto-approval has told them already. The
+ * DM is kept with the request, so later changes refresh it like every other message about it.
+ */
 async function tellOutcome(deps: UseCaseDeps, outcome: AccessRequestOutcome, logger: Logger): Promise<void> {
   if (!outcome.created || outcome.autoApproved) return;
-  await deps.notifier.tellRequester(outcome.request).catch((error: unknown) => {
+  try {
+    deps.store.addMessageRefs([await deps.notifier.tellRequester(outcome.request)]);
+  } catch (error) {
     logger.warn({ err: error, requestId: outcome.request.id }, 'could not tell the requester their request was received');
-  });
+  }
 }
 
 async function tellByDm(client: webApi.WebClient, userId: string, text: string, logger: Logger): Promise<void> {
