@@ -1,5 +1,5 @@
 /** Runs grant, revoke and remind jobs through the given handlers, deciding which failures BullMQ may retry. */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobAttempt } from '../../app/ports.js';
 import { CacheAccessError, UpstreamError } from '../../domain/errors.js';
@@ -32,19 +32,7 @@ export function startWorkers(options: WorkersOptions): Workers {
 
   const worker = new Worker<JobData, void, JobName>(
     QUEUE_NAME,
-    async (job) => {
-      const handler = isJobName(job.name) ? handlers[job.name] : undefined;
-      const requestId = job.data?.requestId;
-      if (handler === undefined || !Number.isSafeInteger(requestId)) {
-        throw new UnrecoverableError(`Job ${job.id} (${job.name}) is not a cache-access job.`);
-      }
-      const attempt = { attemptsMade: job.attemptsMade, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) };
-      try {
-        await handler(requestId, attempt);
-      } catch (error) {
-        throw isPermanent(error) ? new UnrecoverableError(`${error.name}: ${error.message}`) : error;
-      }
-    },
+    jobProcessor(handlers),
     {
       connection,
       prefix: options.prefix,
@@ -53,8 +41,7 @@ export function startWorkers(options: WorkersOptions): Workers {
       // revocations ran up to a second late (BENCHMARKS.md). This connection waits out outages (offline
       // queue, no retry limit), so its INFO cannot reject the way a producer's can.
       concurrency: options.concurrency ?? 4,
-      // Only revoke jobs use a custom backoff type; grant and remind jobs use BullMQ's built-in exponential one.
-      settings: { backoffStrategy: (attemptsMade: number) => revokeRetryDelayMs(attemptsMade) },
+      settings: WORKER_SETTINGS,
     },
   );
 
@@ -91,6 +78,29 @@ export function startWorkers(options: WorkersOptions): Workers {
         connection.disconnect();
       }
     },
+  };
+}
+
+/** Only revoke jobs use a custom backoff type; grant and remind jobs use BullMQ's built-in exponential one. */
+export const WORKER_SETTINGS: WorkerOptions['settings'] = { backoffStrategy: (attemptsMade: number) => revokeRetryDelayMs(attemptsMade) };
+
+/**
+ * Runs one job through its handler, telling the handler whether a retry follows, and turns failures a
+ * retry cannot change into UnrecoverableError. Exported for tests that take jobs by hand (Worker.getNextJob).
+ */
+export function jobProcessor(handlers: Record<JobName, JobHandler>): (job: Job<JobData, void, JobName>) => Promise<void> {
+  return async (job) => {
+    const handler = isJobName(job.name) ? handlers[job.name] : undefined;
+    const requestId = job.data?.requestId;
+    if (handler === undefined || !Number.isSafeInteger(requestId)) {
+      throw new UnrecoverableError(`Job ${job.id} (${job.name}) is not a cache-access job.`);
+    }
+    const attempt = { attemptsMade: job.attemptsMade, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) };
+    try {
+      await handler(requestId, attempt);
+    } catch (error) {
+      throw isPermanent(error) ? new UnrecoverableError(`${error.name}: ${error.message}`) : error;
+    }
   };
 }
 
