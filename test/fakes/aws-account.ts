@@ -73,6 +73,7 @@ export class FakeAwsAccount {
   private readonly faults = new Map<string, Fault[]>();
   private nextRule = 1;
   private readonly held = new Set<string>();
+  private readonly unapplied = new Map<string, Record<string, unknown>>();
   private region: string | undefined;
   private readonly ec2Mock = mockClient(EC2Client);
   private readonly elastiCacheMock = mockClient(ElastiCacheClient);
@@ -218,6 +219,11 @@ export class FakeAwsAccount {
     this.held.add(action);
   }
 
+  /** The next call of `action` answers `reply` but changes nothing yet, as AWS's eventual consistency may. */
+  answerWithoutEffect(action: string, reply: Record<string, unknown>): void {
+    this.unapplied.set(action, reply);
+  }
+
   /** The next `count` calls of `action` (an EC2 action, or DescribeReplicationGroups) fail with `fault` (e.g. throttling). */
   failNext(action: string, count: number, fault: Fault): void {
     this.faults.set(action, [...(this.faults.get(action) ?? []), ...Array.from({ length: count }, () => fault)]);
@@ -246,6 +252,8 @@ export class FakeAwsAccount {
     const sentTo = getClient && this.origins.at(-1)!.region;
     if (this.region !== undefined && sentTo !== undefined && sentTo !== this.region) return answerElsewhere(action, input) as T;
     this.throwInjectedFault(action);
+    const reply = this.unapplied.get(action);
+    if (reply && this.unapplied.delete(action)) return reply as T;
     const result = answer();
     if (this.held.delete(action)) return new Promise<T>(() => {}); // done in AWS; the reply never comes
     return result;

@@ -178,6 +178,16 @@ describe('extension', () => {
     expect(active).toEqual(snapshot);
   });
 
+  test('an extension is refused once the end has come, and one ending exactly at the current expiry is no extension', () => {
+    const end = active.expiresAt!;
+    const later = new Date('2030-01-01T13:00:00Z');
+    const extend = (until: Date, at: Date) => transition(active, { type: 'extend', by: 'UAPPROVER', until }, at);
+    expect(() => extend(later, end)).toThrow(/can no longer be extended/);
+    expect(() => extend(later, new Date(end.getTime() + 1))).toThrow(/can no longer be extended/);
+    expect(extend(later, new Date(end.getTime() - 1)).next.expiresAt).toEqual(later);
+    expect(() => extend(end, NOW)).toThrow(/must end later/);
+  });
+
   test('extendedExpiry adds to the current expiry, up to the total the policy allows from activation', () => {
     expect(extendedExpiry(active, 3_600, 4 * 3_600)).toEqual(new Date('2030-01-01T13:00:00Z'));
     expect(extendedExpiry(active, 2 * 3_600, 4 * 3_600)).toEqual(new Date('2030-01-01T14:00:00Z'));
