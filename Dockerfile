@@ -1,7 +1,7 @@
-# cache-access container: built on the full Node 20 image, run on the slim one as the unprivileged
+# cache-access container: built on the full Node 24 LTS image, run on the slim one as the unprivileged
 # `node` user. Settings come from the environment (see README); mount the policy at /app/policy.yml.
 
-FROM node:20-bookworm AS build
+FROM node:24-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,7 +9,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
