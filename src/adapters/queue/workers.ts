@@ -30,9 +30,21 @@ export function startWorkers(options: WorkersOptions): Workers {
       ? createWorkerConnection(options.url)
       : options.connection.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
 
+  const processJob = jobProcessor(handlers);
+  let cutOff = false;
   const worker = new Worker<JobData, void, JobName>(
     QUEUE_NAME,
-    jobProcessor(handlers),
+    // A job still running when close() cut Redis off never reports back: BullMQ would retry recording its
+    // outcome on the closed connection without pause, forever, at full CPU (Worker.retryIfFailed skips its
+    // delay while closing). Left active, it is retried by another worker once its lock expires.
+    async (job) => {
+      const outcome = await processJob(job).then(
+        () => ({ failed: false as const }),
+        (error: unknown) => ({ failed: true as const, error }),
+      );
+      if (cutOff) return new Promise<never>(() => {});
+      if (outcome.failed) throw outcome.error;
+    },
     {
       connection,
       prefix: options.prefix,
@@ -75,6 +87,7 @@ export function startWorkers(options: WorkersOptions): Workers {
         await connection.quit().catch(() => connection.disconnect());
       } else {
         logger.warn({ timeoutMs }, 'queue workers did not stop in time; disconnecting from Redis');
+        cutOff = true;
         connection.disconnect();
       }
     },
