@@ -153,6 +153,16 @@ describe('SlackNotifier.tellRequester', () => {
     await expect(failure).rejects.toBeInstanceOf(UpstreamError);
     await expect(failure).rejects.toMatchObject({ service: 'slack', upstreamCode, retryable });
   });
+
+  // Web API 8 (Bolt 5) calls Slack with fetch: a refused connection must still read as "no answer".
+  it('surfaces a Slack API that does not answer as a request error, worth retrying', async () => {
+    const gone = await startFakeSlack();
+    await gone.close();
+    const unreachable = new SlackNotifier({ client: fakeSlackClient(gone), clock: { now: () => new Date('2026-01-01T11:00:00Z') }, logger: pino({ level: 'silent' }) });
+    const failure = unreachable.tellRequester(approved);
+    await expect(failure).rejects.toBeInstanceOf(UpstreamError);
+    await expect(failure).rejects.toMatchObject({ service: 'slack', upstreamCode: 'request_error', retryable: true });
+  });
 });
 
 describe('SlackNotifier.postToThreads', () => {
