@@ -6,10 +6,11 @@
  * src/policy.ts are read by every layer but the domain. No exceptions are needed today.
  */
 import { describe, expect, test } from 'vitest';
-import { importsOf, importsUnder, layerBroken } from '../support/source-layers.js';
+import { importsOf, importsUnder } from '../support/source-imports.js';
+import { layerBroken } from '../support/source-layers.js';
 
 describe('the import parser', () => {
-  test('finds static, type-only, multi-line, side-effect, re-exported and dynamic imports', () => {
+  test('finds static, type-only, multi-line, side-effect, re-exported and dynamic imports, and tells them apart', () => {
     const source = [
       "import { a } from './a.js';",
       "import type { B } from '../b.js';",
@@ -21,7 +22,16 @@ describe('the import parser', () => {
       "import { z } from 'zod';",
       "const text = 'imports are not made from strings';",
     ].join('\n');
-    expect(importsOf(source)).toEqual(['./a.js', '../b.js', './c.js', './side-effect.js', './e.js', './f.js', './g.js', 'zod']);
+    expect(importsOf(source)).toEqual([
+      { specifier: './a.js', kind: 'static' },
+      { specifier: '../b.js', kind: 'type' },
+      { specifier: './c.js', kind: 'static' },
+      { specifier: './side-effect.js', kind: 'static' },
+      { specifier: './e.js', kind: 'static' },
+      { specifier: './f.js', kind: 'static' },
+      { specifier: './g.js', kind: 'dynamic' },
+      { specifier: 'zod', kind: 'static' },
+    ]);
   });
 });
 
@@ -57,7 +67,7 @@ describe('src/', () => {
   const imports = importsUnder('src');
 
   test('is read: the composition root is seen importing the adapters', () => {
-    expect(imports).toContainEqual({ importer: 'src/main.ts', imported: 'src/app/deps.ts' });
+    expect(imports).toContainEqual({ importer: 'src/main.ts', imported: 'src/app/deps.ts', kind: 'type' });
     expect(imports.filter((i) => i.importer.startsWith('src/adapters/')).length).toBeGreaterThan(50);
   });
 
