@@ -31,7 +31,7 @@ export function seedGrants(store: SqliteGrantStore, aws: InMemoryAws, total: num
         approvalsRequired: 1,
         createdAt,
       },
-      { at: createdAt, actor: `U0SEED${i}`, type: 'requested' },
+      { at: createdAt, actor: `U0SEED${i}`, type: 'requested', detail: { durationSeconds: 3600, reason: 'seeded' } },
     );
     const approved: AccessRequest = {
       ...request,
@@ -42,19 +42,21 @@ export function seedGrants(store: SqliteGrantStore, aws: InMemoryAws, total: num
     };
     store.save(approved, [{ at: createdAt, actor: APPROVER, type: 'approved' }]);
     const spec: RuleSpec = { securityGroupId: approved.targetGroupId, protocol: 'tcp', port: 6379, source: approved.source };
-    const rule = store.recordRuleIntent({ ...approved, version: 3 }, spec, [{ at: createdAt, actor: 'system', type: 'rule-requested' }]);
+    const rule = store.recordRuleIntent({ ...approved, version: 3 }, spec, [{ at: createdAt, actor: 'system', type: 'rule-requested', detail: spec }]);
     const isActive = i >= total - active;
     const activatedAt = isActive ? new Date(now) : createdAt;
     const expiresAt = new Date(activatedAt.getTime() + 3_600_000);
     const awsRuleId = isActive ? aws.seedRule(spec, request.id) : `sgr-seeded${String(i).padStart(8, '0')}`;
     store.markRuleInPlace(rule.id, awsRuleId, 'cache-access');
     const activeGrant: AccessRequest = { ...approved, status: 'active', ruleRecordId: rule.id, activatedAt, expiresAt, version: 4 };
-    store.save(activeGrant, [{ at: activatedAt, actor: 'system', type: 'activated', detail: { awsRuleId } }]);
+    store.save(activeGrant, [
+      { at: activatedAt, actor: 'system', type: 'activated', detail: { awsRuleId, origin: 'cache-access', sharedWith: [], expiresAt: expiresAt.toISOString() } },
+    ]);
     if (isActive) continue;
     store.releaseRule(rule.id, request.id);
     store.markRuleRemoved(rule.id, expiresAt);
     store.save({ ...activeGrant, status: 'expired', endedAt: expiresAt, endedBy: 'system', version: 5 }, [
-      { at: expiresAt, actor: 'system', type: 'expired', detail: { awsRuleId } },
+      { at: expiresAt, actor: 'system', type: 'expired', detail: { outcome: 'removed' } },
     ]);
   }
 }

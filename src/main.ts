@@ -5,25 +5,16 @@
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { Queue } from 'bullmq';
-import { STSClient } from '@aws-sdk/client-sts';
 import type { Logger } from 'pino';
 import { activate } from './app/activate.js';
 import type { UseCaseDeps } from './app/deps.js';
-import type { Clock, ClusterDirectory, Firewall, JobAttempt } from './app/ports.js';
+import type { JobAttempt } from './app/ports.js';
 import { reconcile } from './app/reconcile.js';
 import { remind } from './app/remind.js';
 import { revokeExpired } from './app/revoke.js';
-import { AwsClientPool } from './adapters/aws/client-pool.js';
-import { stsAssumeRole } from './adapters/aws/credentials.js';
-import { Ec2Firewall } from './adapters/aws/ec2-firewall.js';
-import { ElastiCacheDirectory } from './adapters/aws/elasticache-directory.js';
-import { RateLimitedFirewall } from './adapters/aws/rate-limited-firewall.js';
 import { SqliteGrantStore } from './adapters/db/grant-store.js';
 import { openDatabase } from './adapters/db/open.js';
-import { meteredAws } from './adapters/aws/metered.js';
 import { checkPolicyClusters } from './adapters/aws/startup-check.js';
 import { sqliteMetricSources } from './adapters/db/metric-queries.js';
 import { healthRoute, onceSucceeded, readyRoute, sqliteWritable } from './adapters/health.js';
@@ -31,19 +22,16 @@ import { Metrics, metricsRoute } from './adapters/metrics.js';
 import { startOpsServer } from './adapters/ops-server.js';
 import { QUEUE_NAME } from './adapters/queue/jobs.js';
 import { observedJob } from './adapters/queue/observed-jobs.js';
-import { ObservedWebClient } from './adapters/slack/web-client.js';
 import { createLogger } from './adapters/logger.js';
-import { BullmqScheduler } from './adapters/queue/bullmq-scheduler.js';
 import { createProducerConnection, reconnectIfStale, settled } from './adapters/queue/connection.js';
 import { startReconcileSchedule } from './adapters/queue/reconcile-schedule.js';
 import { startWorkers } from './adapters/queue/workers.js';
-import { SlackNotifier } from './adapters/slack/notifier.js';
-import { SlackPeopleDirectory } from './adapters/slack/people-directory.js';
 import { PostAckQueue } from './adapters/slack/post-ack-queue.js';
 import { createSlackApp, registerListeners } from './adapters/slack/slack-app.js';
 import { workspacesOfToken } from './adapters/slack/workspace-guard.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { loadPolicy, type Policy } from './policy.js';
+import { systemClock, wireUseCases, type WiringOptions } from './wiring.js';
 
 export interface RunningBot {
   /**
@@ -73,14 +61,10 @@ const JOB_CONCURRENCY = 16;
  */
 const POST_ACK_CONCURRENCY = 8;
 
-export interface StartOptions {
+export interface StartOptions extends Pick<WiringOptions, 'queuePrefix' | 'adapters'> {
   logger?: Logger;
-  /** BullMQ key prefix; lets several bots (or test runs) share one Redis without sharing jobs. */
-  queuePrefix?: string;
   /** How long stop() waits for running jobs before cutting Redis off. */
   shutdownTimeoutMs?: number;
-  /** Stand-ins for the AWS adapters (the benchmark's in-memory AWS); the rate limit still applies. */
-  adapters?: { firewall?: Firewall; directory?: ClusterDirectory };
   /** What this process runs (default all); see ROLES. */
   role?: Role;
 }
@@ -104,18 +88,8 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   logPolicyWarnings(policy);
   const database = openDatabase(config.databasePath);
   const store = new SqliteGrantStore(database.db);
-  // The AWS SDK reads AWS_REGION, AWS_ENDPOINT_URL and credentials from its own default chain.
-  // A hung AWS call must fail (and be retried) rather than hold a job forever.
-  const requestHandler = { connectionTimeout: 5_000, requestTimeout: 20_000, throwOnRequestTimeout: true };
-  const ec2 = new EC2Client({ requestHandler });
-  const elasticache = new ElastiCacheClient({ requestHandler });
-  const sts = new STSClient({ requestHandler });
-  // Policy rules with `region` / `roleArn` reach other regions and accounts through this pool.
-  const clock: Clock = { now: () => new Date() };
-  const awsClients = new AwsClientPool({ ec2, elasticache }, { assumeRole: stsAssumeRole(sts), clock });
   const healthRedis = createProducerConnection(config.redisUrl);
   healthRedis.on('error', () => {}); // reported through /healthz, not as an unhandled event
-  const scheduler = new BullmqScheduler({ url: config.redisUrl, prefix: options.queuePrefix });
 
   const role = options.role ?? 'all';
   const runsJobs = role !== 'web';
@@ -123,12 +97,12 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const depthQueue = new Queue(QUEUE_NAME, { connection: healthRedis, prefix: options.queuePrefix, skipVersionCheck: true });
   depthQueue.on('error', () => {});
   const metrics = new Metrics({
-    ...sqliteMetricSources(database.sqlite, () => clock.now()),
+    ...sqliteMetricSources(database.sqlite, () => systemClock.now()),
     queueDepths: async () => ({ ...(await depthQueue.getJobCounts('waiting', 'delayed', 'active', 'failed')) }),
   });
-  // Our calls to Slack (notifications, look-ups) go through this client: bounded rate-limit waits, counted errors.
-  const slackClient = new ObservedWebClient({ config, logger, metrics });
-  const slackAuth = onceSucceeded(() => slackClient.auth.test());
+  const wired = wireUseCases(config, { store, policy: () => policy, logger, metrics, queuePrefix: options.queuePrefix, adapters: options.adapters });
+  const { deps } = wired;
+  const slackAuth = onceSucceeded(() => wired.slackClient.auth.test());
   slackAuth().catch((error: unknown) => logger.error({ err: error }, 'Slack auth.test failed; /readyz reports not ready'));
   // An explicit SLACK_ALLOWED_TEAMS, else the workspace the bot token belongs to, as auth.test said once.
   const allowedTeams = config.slack.allowedTeams && new Set(config.slack.allowedTeams);
@@ -146,20 +120,6 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   // With OPS_PORT, the port Slack reaches keeps only a bare /healthz (for load balancers and Docker's HEALTHCHECK).
   const slackPortRoutes = config.opsPort === undefined ? opsRoutes : [healthRoute(liveness, { showChecks: false })];
   const app = role === 'worker' ? undefined : createSlackApp({ config, logger, routes: slackPortRoutes, servedWorkspaces });
-  const deps: UseCaseDeps = {
-    store,
-    directory: meteredAws(options.adapters?.directory ?? new ElastiCacheDirectory({ elasticache, ec2, clients: awsClients }), metrics),
-    // One limiter for every mutating EC2 call, so a burst of grants or expiries never trips AWS throttling.
-    firewall: new RateLimitedFirewall(meteredAws(options.adapters?.firewall ?? new Ec2Firewall({ ec2, clients: awsClients }), metrics), {
-      perSecond: config.ec2RateLimitPerSecond,
-    }),
-    people: new SlackPeopleDirectory({ client: slackClient }),
-    notifier: new SlackNotifier({ client: slackClient, clock, logger }),
-    scheduler,
-    clock,
-    policy: () => policy,
-    logger,
-  };
   const postAck = new PostAckQueue(POST_ACK_CONCURRENCY, logger);
   if (app) registerListeners(app, deps, logger, postAck);
   void checkPolicyClusters(policy, deps.directory, logger);
@@ -217,13 +177,10 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       if (!(await postAck.drain(shutdownTimeoutMs))) logger.warn({ backlog: postAck.backlog }, 'Slack work still running at shutdown');
       await startupPass;
       await Promise.all([workers && workers.close(shutdownTimeoutMs), reconciler && reconciler.close(shutdownTimeoutMs)]);
-      await scheduler.close();
+      await wired.close();
       await depthQueue.close().catch(() => {});
       await settled(healthRedis, shutdownTimeoutMs);
       await healthRedis.quit().catch(() => healthRedis.disconnect());
-      ec2.destroy();
-      elasticache.destroy();
-      sts.destroy();
       database.close();
       logger.info('stopped');
     },

@@ -111,7 +111,7 @@ async function finish(deps: UseCaseDeps, request: AccessRequest, rule: RuleRecor
         at: now,
         actor: 'system',
         type: 'activated',
-        detail: { awsRuleId: rule.awsRuleId, origin: rule.origin, sharedWith, expiresAt: next.expiresAt },
+        detail: { awsRuleId: rule.awsRuleId, origin: rule.origin, sharedWith, expiresAt: next.expiresAt?.toISOString() },
       },
     ]);
   } catch (error) {

@@ -7,7 +7,7 @@ import type { ClusterPolicy } from '../policy.js';
 import { approversOf } from './access-rights.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
-import type { HistoryEvent } from './ports.js';
+import type { NewHistoryEvent } from './ports.js';
 import { EXTENSION_EVENTS, lastExtension, pendingExtension, type LoggedExtension } from './extension-log.js';
 import { revocationRequest } from './request-revocation.js';
 
@@ -137,7 +137,7 @@ async function denyExtension(deps: UseCaseDeps, { request, extension, userId, no
   return { request, extension: decided };
 }
 
-function saveOrExplain(deps: UseCaseDeps, next: AccessRequest, event: Omit<HistoryEvent, 'requestId'>): void {
+function saveOrExplain(deps: UseCaseDeps, next: AccessRequest, event: NewHistoryEvent): void {
   try {
     deps.store.save(next, [event]);
   } catch (error) {

@@ -1,6 +1,7 @@
 /** Extension requests live in the request's event log: these read and write that part of it. */
 import type { UseCaseDeps } from './deps.js';
-import type { Extension, HistoryEvent, SlackLocation } from './ports.js';
+import { isEvent } from './history-events.js';
+import type { EventKind, Extension, HistoryEvent, SlackLocation } from './ports.js';
 
 export const EXTENSION_EVENTS = {
   requested: 'extension-requested',
@@ -9,7 +10,7 @@ export const EXTENSION_EVENTS = {
   approved: 'extension-approved',
   denied: 'extension-denied',
   void: 'extension-void',
-} as const;
+} as const satisfies Record<string, EventKind>;
 
 const OUTCOMES: Record<string, NonNullable<Extension['outcome']>['kind']> = {
   [EXTENSION_EVENTS.approved]: 'approved',
@@ -26,8 +27,8 @@ export interface LoggedExtension extends Extension {
 export function extensionsIn(history: HistoryEvent[]): LoggedExtension[] {
   const extensions: LoggedExtension[] = [];
   for (const event of history) {
-    if (event.type === EXTENSION_EVENTS.requested) {
-      const detail = event.detail as { seconds: number; until: string; approvalsRequired?: number; messages?: SlackLocation[] };
+    if (isEvent(event, EXTENSION_EVENTS.requested)) {
+      const { detail } = event;
       extensions.push({
         requestId: event.requestId,
         by: event.actor,

@@ -3,6 +3,7 @@
  * Nothing here knows about Slack blocks, SDK commands or SQL.
  */
 import type { AccessRequest, Decision, Engine, GrantLocation, NewAccessRequest, Source } from '../domain/request.js';
+import type { ReleaseOutcome } from './release-rule.js';
 
 export interface Clock {
   now(): Date;
@@ -10,15 +11,55 @@ export interface Clock {
 
 // ---------- records ----------
 
-/** One line of a request's append-only history. */
-export interface HistoryEvent {
-  requestId: number;
-  at: Date;
-  /** Slack user id, or 'system' for the bot itself. */
-  actor: string;
-  type: string;
-  detail?: Record<string, unknown>;
+/**
+ * What each kind of event in a request's history records in `detail` (undefined: nothing). The log is
+ * JSON, so times are ISO strings; an optional field may be missing from rows older versions wrote.
+ */
+export interface EventDetails {
+  requested: { durationSeconds: number; reason: string };
+  'auto-approved': { policyMatch: string };
+  approved: undefined;
+  denied: undefined;
+  cancelled: undefined;
+  'timed-out': { pendingTimeout: number };
+  'rule-requested': RuleSpec;
+  activated: { awsRuleId?: string; origin: RuleRecord['origin']; sharedWith: number[]; expiresAt?: string };
+  failed: { code: string; message: string };
+  'revoke-requested': { reason: string } | undefined;
+  revoked: { outcome: ReleaseOutcome; reason?: string };
+  expired: { outcome: ReleaseOutcome };
+  'revocation-overdue': { code: string };
+  'revocation-overdue-cleared': { lateBy: string };
+  'revoked-externally': { awsRuleId?: string };
+  'orphan-rule-revoked': { awsRuleId?: string; securityGroupId: string };
+  reminded: { expiresAt: string };
+  'extension-requested': { seconds: number; until: string; approvalsRequired?: number; messages?: SlackLocation[] };
+  'extension-approval-added': undefined;
+  'extension-approved': { seconds: number; until: string };
+  'extension-denied': undefined;
+  'extension-void': undefined;
 }
+export type EventKind = keyof EventDetails;
+
+/** An event of kind K as written: `detail` may be left out only where the kind allows nothing. */
+export type NewEventOf<K extends EventKind> = {
+  at: Date;
+  /** Slack user id, `operator:<name>` from the CLI, or 'system' for the bot itself. */
+  actor: string;
+  type: K;
+} & (undefined extends EventDetails[K] ? { detail?: EventDetails[K] } : { detail: EventDetails[K] });
+
+/** One line to append to a request's history: a misspelt kind or a payload of the wrong shape does not compile. */
+export type NewHistoryEvent = { [K in EventKind]: NewEventOf<K> }[EventKind];
+
+/** A kind this version does not know, read from a row another version (older or newer) wrote. */
+export type UnrecognisedKind = string & { readonly [unrecognised]: true };
+declare const unrecognised: unique symbol;
+
+/** One line of a request's append-only history, as read back. Narrow it to a kind with isEvent(). */
+export type HistoryEvent =
+  | (NewHistoryEvent & { requestId: number })
+  | { requestId: number; at: Date; actor: string; type: UnrecognisedKind; detail?: Readonly<Record<string, unknown>> };
 
 /** Where a message about a request was posted, so later state changes can update it. */
 export interface MessageRef {
@@ -57,7 +98,7 @@ export interface GrantStore {
    */
   create(
     draft: NewAccessRequest,
-    event: Omit<HistoryEvent, 'requestId'>,
+    event: NewHistoryEvent,
     dedupeKey?: string,
   ): { request: AccessRequest; created: boolean };
   get(id: number): AccessRequest | undefined;
@@ -65,7 +106,7 @@ export interface GrantStore {
    * Saves `next` (whose version is one more than the stored one) and appends the events, atomically.
    * Throws ConflictError when another writer saved first.
    */
-  save(next: AccessRequest, events: Array<Omit<HistoryEvent, 'requestId'>>): void;
+  save(next: AccessRequest, events: NewHistoryEvent[]): void;
   history(id: number): HistoryEvent[];
   findByStatus(status: AccessRequest['status']): AccessRequest[];
 
@@ -73,14 +114,14 @@ export interface GrantStore {
   messageRefs(requestId: number): MessageRef[];
 
   /** Appends to a request's history without changing its state (warnings, notes). */
-  recordEvent(requestId: number, event: Omit<HistoryEvent, 'requestId'>): void;
+  recordEvent(requestId: number, event: NewHistoryEvent): void;
 
   /**
    * Records the intent to create a rule before AWS is called: a pending rule record linked to the
    * request, at the request's location, saved atomically with `next` (whose version is one more than the stored one).
    * Throws ConflictError when another writer saved the request first.
    */
-  recordRuleIntent(next: AccessRequest, spec: RuleSpec, events: Array<Omit<HistoryEvent, 'requestId'>>): RuleRecord;
+  recordRuleIntent(next: AccessRequest, spec: RuleSpec, events: NewHistoryEvent[]): RuleRecord;
   getRule(id: number): RuleRecord | undefined;
   /** The rule record (not yet removed) with AWS id `awsRuleId`, if cache-access knows that rule. */
   findRuleByAwsId(awsRuleId: string): RuleRecord | undefined;

@@ -3,8 +3,10 @@ import { reminderTime } from '../domain/lifecycle.js';
 import type { AccessRequest } from '../domain/request.js';
 import { BUILT_IN_DEFAULTS } from '../policy.js';
 import type { UseCaseDeps } from './deps.js';
+import { isEvent } from './history-events.js';
+import type { EventKind } from './ports.js';
 
-export const REMINDED = 'reminded';
+export const REMINDED = 'reminded' satisfies EventKind;
 // A job may fire a little early (clock skew between hosts); earlier than this is a stale schedule.
 const EARLY_TOLERANCE_MS = 5_000;
 
@@ -40,5 +42,5 @@ export function reminderDue(deps: Pick<UseCaseDeps, 'policy'>, request: AccessRe
 export function remindedOfCurrentExpiry(deps: Pick<UseCaseDeps, 'store'>, request: AccessRequest): boolean {
   if (!request.expiresAt) return false;
   const expiry = request.expiresAt.toISOString();
-  return deps.store.history(request.id).some((e) => e.type === REMINDED && e.detail?.expiresAt === expiry);
+  return deps.store.history(request.id).some((e) => isEvent(e, REMINDED) && e.detail.expiresAt === expiry);
 }

@@ -1,8 +1,10 @@
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import type { AccessRequest } from '../domain/request.js';
 import type { UseCaseDeps } from './deps.js';
+import { isEvent } from './history-events.js';
+import type { EventKind } from './ports.js';
 
-export const REVOKE_REQUESTED = 'revoke-requested';
+export const REVOKE_REQUESTED = 'revoke-requested' satisfies EventKind;
 
 export interface RevocationInput {
   requestId: number;
@@ -35,6 +37,6 @@ export async function requestRevocation(deps: UseCaseDeps, input: RevocationInpu
 
 /** Who asked for an early end of `requestId`, if anyone did. */
 export function revocationRequest(deps: UseCaseDeps, requestId: number): { by: string; reason?: string } | undefined {
-  const event = deps.store.history(requestId).find((e) => e.type === REVOKE_REQUESTED);
-  return event && { by: event.actor, reason: event.detail?.reason as string | undefined };
+  const event = deps.store.history(requestId).find((e) => isEvent(e, REVOKE_REQUESTED));
+  return event && { by: event.actor, reason: event.detail?.reason };
 }

@@ -49,7 +49,7 @@ export async function revokeExpired(deps: UseCaseDeps, requestId: number, attemp
       early
         ? { at: endedAt, actor: early.by, type: 'revoked', detail: { outcome, reason: early.reason } }
         : { at: endedAt, actor: 'system', type: 'expired', detail: { outcome } },
-      ...(overdue ? [{ at: endedAt, actor: 'system', type: 'revocation-overdue-cleared', detail: { lateBy } }] : []),
+      ...(overdue ? [{ at: endedAt, actor: 'system', type: 'revocation-overdue-cleared' as const, detail: { lateBy } }] : []),
     ]);
   } catch (error) {
     if (error instanceof ConflictError) return; // a second delivery of this job recorded the end first

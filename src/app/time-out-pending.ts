@@ -3,8 +3,9 @@ import { transition } from '../domain/lifecycle.js';
 import { BUILT_IN_DEFAULTS } from '../policy.js';
 import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
+import type { EventKind } from './ports.js';
 
-export const TIMED_OUT = 'timed-out';
+export const TIMED_OUT = 'timed-out' satisfies EventKind;
 
 /**
  * Cancels pending requests nobody decided on within the policy's pendingTimeout (counted from the

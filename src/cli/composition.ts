@@ -8,7 +8,7 @@ import { openDatabase, type OpenedDatabase } from '../adapters/db/open.js';
 import type { UseCaseDeps } from '../app/deps.js';
 import type { CliConfig } from '../config.js';
 import { eventsSince, type AuditEntry } from '../adapters/db/event-log.js';
-import type { WiredUseCases } from './use-case-deps.js';
+import type { WiredUseCases } from '../wiring.js';
 
 export interface CliServices {
   store(): SqliteGrantStore;
@@ -31,8 +31,8 @@ export function composeCli(config: CliConfig, logger: Logger): CliServices {
     store: grantStore,
     eventsSince: (since) => eventsSince(opened().db, since),
     async useCaseDeps() {
-      const { wireUseCases } = await import('./use-case-deps.js');
-      useCases ??= wireUseCases(config, logger, grantStore());
+      const { wireCliUseCases } = await import('./use-case-deps.js');
+      useCases ??= wireCliUseCases(config, logger, grantStore());
       return useCases.deps;
     },
     async close() {

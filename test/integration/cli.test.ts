@@ -22,7 +22,9 @@ const DAY_MS = 86_400_000;
 const now = Date.now();
 const ago = (ms: number) => new Date(now - ms);
 
-const PAST_TENSE = { approve: 'approved', deny: 'denied', activate: 'activated', expire: 'expired' } as const;
+const PAST_TENSE = { approve: 'approved', deny: 'denied' } as const;
+const REQUESTED = { durationSeconds: 3600, reason: 'cli-test' };
+const REQUESTED_JSON = '{"durationSeconds":3600,"reason":"cli-test"}';
 
 const POLICY = `clusters:\n  - match: "orders-*"\n    approvers: [U0APPROVER]\n`;
 
@@ -74,10 +76,10 @@ describe('cache-access admin CLI', () => {
 
   /** A stored request moved through `events` of the lifecycle, each recorded at `at`. */
   function seed(overrides: Partial<NewAccessRequest>, path: Array<'approve' | 'activate' | 'expire' | 'deny'>, at = ago(DAY_MS)): AccessRequest {
-    let request = store.create(requestDraft({ createdAt: at, ...overrides }), { at, actor: 'U0REQUESTER', type: 'created', detail: { via: 'cli-test' } }).request;
+    let request = store.create(requestDraft({ createdAt: at, ...overrides }), { at, actor: 'U0REQUESTER', type: 'requested', detail: REQUESTED }).request;
     for (const step of path) {
       if (step === 'activate') {
-        const rule = store.recordRuleIntent({ ...request, version: request.version + 1 }, ruleOf(request), [{ at, actor: 'system', type: 'rule-requested' }]);
+        const rule = store.recordRuleIntent({ ...request, version: request.version + 1 }, ruleOf(request), [{ at, actor: 'system', type: 'rule-requested', detail: ruleOf(request) }]);
         store.markRuleInPlace(rule.id, `sgr-0000000000000000${request.id}`, 'cache-access');
         request = store.get(request.id)!;
       }
@@ -87,7 +89,12 @@ describe('cache-access admin CLI', () => {
         : step === 'activate' ? { type: 'activate' as const, ruleRecordId: request.ruleRecordId! }
         : { type: 'expire' as const };
       const { next } = transition(request, event, at);
-      store.save(next, [{ at, actor: 'by' in event ? String(event.by) : 'system', type: PAST_TENSE[step] }]);
+      const actor = 'by' in event ? String(event.by) : 'system';
+      store.save(next, [
+        step === 'activate' ? { at, actor, type: 'activated', detail: { origin: 'cache-access', sharedWith: [] } }
+        : step === 'expire' ? { at, actor, type: 'expired', detail: { outcome: 'removed' } }
+        : { at, actor, type: PAST_TENSE[step] },
+      ]);
       request = next;
     }
     return request;
@@ -145,12 +152,12 @@ describe('cache-access admin CLI', () => {
       expect(result.stdout).toMatch(/Approvals:\s+U0APPROVER \(1 required\)/);
       const history = result.stdout.split('History:\n')[1]!.trimEnd().split('\n');
       expect(history.map((line) => line.trim().split(/\s+/).slice(1, 3))).toEqual([
-        ['U0REQUESTER', 'created'],
+        ['U0REQUESTER', 'requested'],
         ['U0APPROVER', 'approved'],
         ['system', 'rule-requested'],
         ['system', 'activated'],
       ]);
-      expect(history[0]).toContain('{"via":"cli-test"}');
+      expect(history[0]).toContain(REQUESTED_JSON);
     });
 
     it('exits 3 for a request that does not exist', async () => {
@@ -219,14 +226,17 @@ describe('cache-access admin CLI', () => {
     it('prints the events since then as CSV with a header row and quoted fields', async () => {
       seed({ reason: 'old' }, ['approve'], ago(30 * DAY_MS));
       const recent = seed({ clusterId: 'orders-valkey' }, ['approve'], ago(DAY_MS));
-      store.recordEvent(recent.id, { at: ago(DAY_MS / 2), actor: 'operator:olga', type: 'note', detail: { reason: 'a, "quoted"\nnote' } });
+      // A kind this version does not write (another version's), read and exported as it was stored.
+      database.sqlite
+        .prepare('INSERT INTO events (request_id, at, actor, type, detail) VALUES (?, ?, ?, ?, ?)')
+        .run(recent.id, now - DAY_MS / 2, 'operator:olga', 'note', JSON.stringify({ reason: 'a, "quoted"\nnote' }));
 
       const result = await cli('audit', '--since', '7d', '--format', 'csv');
 
       expect(result.exitCode).toBe(0);
       expect(parseCsv(result.stdout)).toEqual([
         ['at', 'request', 'cluster', 'actor', 'type', 'detail'],
-        [ago(DAY_MS).toISOString(), String(recent.id), 'orders-valkey', 'U0REQUESTER', 'created', '{"via":"cli-test"}'],
+        [ago(DAY_MS).toISOString(), String(recent.id), 'orders-valkey', 'U0REQUESTER', 'requested', REQUESTED_JSON],
         [ago(DAY_MS).toISOString(), String(recent.id), 'orders-valkey', 'U0APPROVER', 'approved', ''],
         [ago(DAY_MS / 2).toISOString(), String(recent.id), 'orders-valkey', 'operator:olga', 'note', '{"reason":"a, \\"quoted\\"\\nnote"}'],
       ]);
@@ -240,7 +250,7 @@ describe('cache-access admin CLI', () => {
       const json = await cli('audit', '--since', '1d', '--format', 'json');
       expect(json.exitCode).toBe(0);
       expect(JSON.parse(json.stdout)).toEqual([
-        { at: ago(2 * 3600_000).toISOString(), requestId: recent.id, clusterId: 'orders-redis', actor: 'U0REQUESTER', type: 'created', detail: { via: 'cli-test' } },
+        { at: ago(2 * 3600_000).toISOString(), requestId: recent.id, clusterId: 'orders-redis', actor: 'U0REQUESTER', type: 'requested', detail: REQUESTED },
       ]);
 
       const csv = await cli('audit', '--since', '1d');

@@ -76,7 +76,7 @@ afterEach(() => {
 function approvedRequest(overrides: Partial<NewAccessRequest> = {}): AccessRequest {
   const { request } = store.create(
     requestDraft({ createdAt: T0, targetGroupId: TARGET_GROUP, source: { kind: 'security-group', groupId: SOURCE_GROUP }, ...overrides }),
-    { at: T0, actor: 'U0ALICE', type: 'requested' },
+    { at: T0, actor: 'U0ALICE', type: 'requested', detail: { durationSeconds: 3600, reason: 'test' } },
   );
   const { next } = transition(request, { type: 'approve', by: 'U0BOB', selfApproval: false }, T0);
   store.save(next, [{ at: T0, actor: 'U0BOB', type: 'approved' }]);

@@ -17,7 +17,7 @@ const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 const draft = (overrides: Partial<NewAccessRequest> = {}): NewAccessRequest =>
   requestDraft({ approvalsRequired: 2, createdAt: T0, ...overrides });
 
-const created = { at: T0, actor: 'U0REQUESTER', type: 'created', detail: { via: 'slash-command' } };
+const created = { at: T0, actor: 'U0REQUESTER', type: 'requested', detail: { durationSeconds: 3600, reason: 'slash-command' } } as const;
 
 const ruleSpec: RuleSpec = {
   securityGroupId: 'sg-0aaaaaaaaaaaaaaaa',
@@ -26,7 +26,7 @@ const ruleSpec: RuleSpec = {
   source: { kind: 'cidr', cidr: '10.1.2.0/24' },
 };
 
-const ruleRequested = { at: at(5), actor: 'system', type: 'rule-requested' };
+const ruleRequested = { at: at(5), actor: 'system', type: 'rule-requested', detail: ruleSpec } as const;
 
 describe('SqliteGrantStore', () => {
   let dir: string;
@@ -148,10 +148,10 @@ describe('SqliteGrantStore', () => {
     it('persists the new state, new approvals and the events, in order', () => {
       const { request } = store.create(draft(), created);
       const first = transition(request, { type: 'approve', by: 'U0ALICE', selfApproval: false }, at(10)).next;
-      store.save(first, [{ at: at(10), actor: 'U0ALICE', type: 'approve' }]);
+      store.save(first, [{ at: at(10), actor: 'U0ALICE', type: 'extension-approval-added' }]);
       const second = transition(first, { type: 'approve', by: 'U0BOB', selfApproval: false }, at(20)).next;
       store.save(second, [
-        { at: at(20), actor: 'U0BOB', type: 'approve', detail: { note: 'lgtm' } },
+        { at: at(20), actor: 'U0BOB', type: 'revoke-requested', detail: { reason: 'lgtm' } },
         { at: at(20), actor: 'system', type: 'approved' },
       ]);
 
@@ -167,9 +167,9 @@ describe('SqliteGrantStore', () => {
       });
       expect(count('approvals')).toBe(2);
       expect(store.history(request.id).map((e) => [e.type, e.actor, e.detail])).toEqual([
-        ['created', 'U0REQUESTER', { via: 'slash-command' }],
-        ['approve', 'U0ALICE', undefined],
-        ['approve', 'U0BOB', { note: 'lgtm' }],
+        ['requested', 'U0REQUESTER', { durationSeconds: 3600, reason: 'slash-command' }],
+        ['extension-approval-added', 'U0ALICE', undefined],
+        ['revoke-requested', 'U0BOB', { reason: 'lgtm' }],
         ['approved', 'system', undefined],
       ]);
     });
@@ -188,11 +188,11 @@ describe('SqliteGrantStore', () => {
       const { request } = store.create(draft(), created);
       const winner = transition(request, { type: 'approve', by: 'U0ALICE', selfApproval: false }, at(10)).next;
       const loser = transition(request, { type: 'deny', by: 'U0BOB' }, at(11)).next;
-      store.save(winner, [{ at: at(10), actor: 'U0ALICE', type: 'approve' }]);
+      store.save(winner, [{ at: at(10), actor: 'U0ALICE', type: 'approved' }]);
 
-      expect(() => store.save(loser, [{ at: at(11), actor: 'U0BOB', type: 'deny' }])).toThrow(ConflictError);
+      expect(() => store.save(loser, [{ at: at(11), actor: 'U0BOB', type: 'denied' }])).toThrow(ConflictError);
       expect(store.get(request.id)).toEqual(winner);
-      expect(store.history(request.id).map((e) => e.type)).toEqual(['created', 'approve']);
+      expect(store.history(request.id).map((e) => e.type)).toEqual(['requested', 'approved']);
     });
 
     it('rolls back the approvals of a rejected save', () => {
@@ -246,7 +246,7 @@ describe('SqliteGrantStore', () => {
   describe('recordEvent', () => {
     it('appends to the history without changing the request or its version', () => {
       const request = approvedRequest();
-      const warning = { at: at(30), actor: 'system', type: 'revoke-overdue', detail: { minutes: 5 } };
+      const warning = { at: at(30), actor: 'system', type: 'revocation-overdue', detail: { code: 'RequestLimitExceeded' } } as const;
 
       store.recordEvent(request.id, warning);
 
@@ -516,7 +516,7 @@ describe('SqliteGrantStore', () => {
   it('keeps everything across close and reopen', () => {
     const { request } = store.create(draft(), created, 'trigger-1');
     const approved = transition(request, { type: 'approve', by: 'U0ALICE', selfApproval: false }, at(10)).next;
-    store.save(approved, [{ at: at(10), actor: 'U0ALICE', type: 'approve' }]);
+    store.save(approved, [{ at: at(10), actor: 'U0ALICE', type: 'approved' }]);
     const { rule } = intend(approved);
     const ref = { requestId: request.id, kind: 'approval' as const, channel: 'C0APPROVERS', ts: '1700000000.000100' };
     store.addMessageRefs([ref]);

@@ -80,7 +80,7 @@ describe('shutdown with a job in flight', () => {
     const now = new Date();
     const { request } = store.create(
       requestDraft({ requesterId: REQUESTER, source: { kind: 'cidr', cidr: '10.1.2.0/24' }, reason: 'shutdown test', createdAt: now }),
-      { at: now, actor: REQUESTER, type: 'created' },
+      { at: now, actor: REQUESTER, type: 'requested', detail: { durationSeconds: 3600, reason: 'shutdown test' } },
     );
     const { next } = transition(request, { type: 'approve', by: 'U0APPROVER', selfApproval: false }, now);
     store.save(next, [{ at: now, actor: 'U0APPROVER', type: 'approved' }]);

@@ -4,6 +4,7 @@ import type {
   GrantStore,
   HistoryEvent,
   MessageRef,
+  NewHistoryEvent,
   PeeredSource,
   RequestWithFacts,
   RuleRecord,
@@ -19,7 +20,7 @@ import { approvals, ingressRules, requests, slackMessages } from './schema.js';
 type RequestRow = typeof requests.$inferSelect;
 type RequestColumns = Omit<typeof requests.$inferInsert, 'id' | 'dedupeKey'>;
 type RuleRow = typeof ingressRules.$inferSelect;
-type NewEvent = Omit<HistoryEvent, 'requestId'>;
+type NewEvent = NewHistoryEvent;
 
 /** Grants that hold their rule: approved (being put in place) or active. */
 const LIVE_STATUSES: Array<AccessRequest['status']> = ['approved', 'active'];
@@ -81,13 +82,18 @@ export class SqliteGrantStore implements GrantStore {
   }
 
   history(id: number): HistoryEvent[] {
-    return this.statements.eventsOf.all({ id }).map((row) => ({
-      requestId: row.requestId,
-      at: row.at,
-      actor: row.actor,
-      type: row.type,
-      detail: row.detail ?? undefined,
-    }));
+    // Rows are as this or another version wrote them: a kind this version knows carries its payload
+    // (EventDetails); any other kind is read as an UnrecognisedKind, detail and all.
+    return this.statements.eventsOf.all({ id }).map(
+      (row) =>
+        ({
+          requestId: row.requestId,
+          at: row.at,
+          actor: row.actor,
+          type: row.type,
+          detail: row.detail ?? undefined,
+        }) as HistoryEvent,
+    );
   }
 
   findByStatus(status: AccessRequest['status']): AccessRequest[] {

@@ -1,6 +1,6 @@
 /**
- * What the CLI's use cases get for Slack when SLACK_BOT_TOKEN is unset: every call fails, as it
- * would with Slack down. The state change that led to it is already saved; applyEffects logs the
+ * What the use cases get for Slack when SLACK_BOT_TOKEN is unset (the admin CLI): every call fails,
+ * as it would with Slack down. The state change that led to it is already saved; applyEffects logs the
  * notification that could not be sent. A no-op would have to invent message refs, which the bot
  * would later try to update.
  */

@@ -1,0 +1,101 @@
+/**
+ * The adapters behind the use cases, made the same way for the bot (src/main.ts) and the admin CLI
+ * (src/cli/use-case-deps.ts): AWS clients and their pool, directory, paced firewall, scheduler,
+ * Slack notifier and people directory, clock. What differs between the two comes in as options.
+ * The CLI imports this module only when a command runs a use case: the AWS, Slack and BullMQ
+ * libraries take seconds to import.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { Logger } from 'pino';
+import { AwsClientPool } from './adapters/aws/client-pool.js';
+import { stsAssumeRole } from './adapters/aws/credentials.js';
+import { Ec2Firewall } from './adapters/aws/ec2-firewall.js';
+import { ElastiCacheDirectory } from './adapters/aws/elasticache-directory.js';
+import { meteredAws } from './adapters/aws/metered.js';
+import { RateLimitedFirewall } from './adapters/aws/rate-limited-firewall.js';
+import type { Metrics } from './adapters/metrics.js';
+import { BullmqScheduler } from './adapters/queue/bullmq-scheduler.js';
+import { SlackNotifier } from './adapters/slack/notifier.js';
+import { SlackPeopleDirectory } from './adapters/slack/people-directory.js';
+import { ObservedWebClient } from './adapters/slack/web-client.js';
+import { notifierWithoutSlack, peopleWithoutSlack } from './adapters/without-slack.js';
+import type { UseCaseDeps } from './app/deps.js';
+import type { Clock, ClusterDirectory, Firewall, GrantStore } from './app/ports.js';
+import type { Config } from './config.js';
+import type { Policy } from './policy.js';
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface WiringSettings extends Pick<Config, 'redisUrl' | 'ec2RateLimitPerSecond'> {
+  /** Absent (the CLI without SLACK_BOT_TOKEN): every Slack call fails, as with Slack down. */
+  slack?: Config['slack'];
+}
+
+export interface WiringOptions {
+  store: GrantStore;
+  /** A getter, so a reloaded (or lazily read) policy applies from the next use-case call. */
+  policy: () => Policy;
+  logger: Logger;
+  /** Counts AWS and Slack calls when given (the bot's /metrics). */
+  metrics?: Metrics;
+  /** BullMQ key prefix; lets several bots (or test runs) share one Redis without sharing jobs. */
+  queuePrefix?: string;
+  /** Stand-ins for the AWS adapters (the benchmark's in-memory AWS); metering and the rate limit still apply. */
+  adapters?: { firewall?: Firewall; directory?: ClusterDirectory };
+}
+
+export interface WiredUseCases {
+  deps: UseCaseDeps;
+  /** The client the notifier and people directory use, when Slack is configured. */
+  slackClient?: ObservedWebClient;
+  /** Closes the scheduler's Redis connection and the AWS clients. */
+  close(): Promise<void>;
+}
+
+export function wireUseCases(
+  settings: WiringSettings & Pick<Config, 'slack'>,
+  options: WiringOptions,
+): WiredUseCases & { slackClient: ObservedWebClient };
+export function wireUseCases(settings: WiringSettings, options: WiringOptions): WiredUseCases;
+export function wireUseCases(settings: WiringSettings, options: WiringOptions): WiredUseCases {
+  const { logger, metrics } = options;
+  // The AWS SDK reads AWS_REGION, AWS_ENDPOINT_URL and credentials from its own default chain.
+  // A hung AWS call must fail (and be retried) rather than hold a job forever.
+  const requestHandler = { connectionTimeout: 5_000, requestTimeout: 20_000, throwOnRequestTimeout: true };
+  const ec2 = new EC2Client({ requestHandler });
+  const elasticache = new ElastiCacheClient({ requestHandler });
+  const sts = new STSClient({ requestHandler });
+  const clock = systemClock;
+  // Policy rules with `region` / `roleArn` reach other regions and accounts through this pool.
+  const clients = new AwsClientPool({ ec2, elasticache }, { assumeRole: stsAssumeRole(sts), clock });
+  const metered = <T extends Firewall | ClusterDirectory>(port: T): T => (metrics ? meteredAws(port, metrics) : port);
+  const scheduler = new BullmqScheduler({ url: settings.redisUrl, prefix: options.queuePrefix });
+  // Our calls to Slack (notifications, look-ups) go through this client: bounded rate-limit waits, counted errors.
+  const slackClient = settings.slack && new ObservedWebClient({ config: { slack: settings.slack }, logger, metrics });
+  const deps: UseCaseDeps = {
+    store: options.store,
+    directory: metered(options.adapters?.directory ?? new ElastiCacheDirectory({ elasticache, ec2, clients })),
+    // One limiter for every mutating EC2 call, so a burst of grants, expiries or orphan removals never trips AWS throttling.
+    firewall: new RateLimitedFirewall(metered(options.adapters?.firewall ?? new Ec2Firewall({ ec2, clients })), {
+      perSecond: settings.ec2RateLimitPerSecond,
+    }),
+    people: slackClient ? new SlackPeopleDirectory({ client: slackClient }) : peopleWithoutSlack,
+    notifier: slackClient ? new SlackNotifier({ client: slackClient, clock, logger }) : notifierWithoutSlack,
+    scheduler,
+    clock,
+    policy: options.policy,
+    logger,
+  };
+  return {
+    deps,
+    slackClient,
+    async close() {
+      await scheduler.close();
+      ec2.destroy();
+      elasticache.destroy();
+      sts.destroy();
+    },
+  };
+}
