@@ -46,7 +46,7 @@ await build({
   format: 'esm',
   target: 'node20',
   mainFields: ['module', 'main'],
-  external: [...EXTERNAL_PACKAGES.dependencies, ...EXTERNAL_PACKAGES.optionalDependencies],
+  external: Object.values(EXTERNAL_PACKAGES).flat(),
   banner: { js: REQUIRE_SHIM },
   // Mappings only: stack traces need them, not the sources (which would make the map several times larger).
   sourcemap: true,
@@ -55,7 +55,11 @@ await build({
 });
 
 const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8'));
-const manifest = { name: 'cache-access-runtime', private: true, type: 'module', ...pinned(EXTERNAL_PACKAGES) };
+const { allowScripts } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
+// The install scripts the project already allows (npm 11 warns of others), for the externals only.
+const externalNames = Object.values(EXTERNAL_PACKAGES).flat();
+const allowed = Object.fromEntries(Object.entries(allowScripts).filter(([name]) => externalNames.includes(name)));
+const manifest = { name: 'cache-access-runtime', private: true, type: 'module', ...pinned(EXTERNAL_PACKAGES), allowScripts: allowed };
 writeFileSync(join(outdir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 writeFileSync(join(outdir, 'package-lock.json'), `${JSON.stringify(runtimeLock(manifest), null, 2)}\n`);
 
