@@ -5,19 +5,21 @@ FROM node:24-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts ./scripts
 COPY src ./src
 RUN npm run build
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
-COPY package.json package-lock.json ./
-# better-sqlite3 is native: it is fetched or compiled here, for this image's Node and glibc. The
-# compilers it may need are removed in the same layer so they never ship.
+# The bundles hold the program and its libraries; dist/package.json and its lock name only what they
+# load from node_modules (native addons). better-sqlite3 is fetched or compiled here, for this image's
+# Node and glibc, and the compilers it may need are removed in the same layer so they never ship.
+COPY --from=build /app/dist/package.json /app/dist/package-lock.json ./dist/
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
- && npm ci --omit=dev --no-audit --no-fund \
+ && cd dist && npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force \
  && apt-get purge -y --auto-remove python3 make g++ \
  && rm -rf /var/lib/apt/lists/* /root/.cache
@@ -31,4 +33,4 @@ EXPOSE 3000
 # Slim images have no curl; Node's own fetch asks the liveness endpoint on whatever PORT is set.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/main.js"]
+CMD ["node", "--enable-source-maps", "dist/main.js"]

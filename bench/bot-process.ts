@@ -22,14 +22,26 @@ export interface BotProcess {
   stop(): Promise<void>;
 }
 
-const BOT_ENTRY = new URL('./bot.js', import.meta.url);
+/**
+ * The bench bot as tsc compiles it (a module per source file, packages loaded from node_modules) and as
+ * `npm run bench` bundles it with scripts/build.mjs, the options `npm run build` bundles the program with.
+ * The bundle runs with source maps enabled, as `npm start` and the image run the program. src/main.ts is
+ * bundled as an entry of its own: it runs as the program when its own URL is the script node was given,
+ * which would be true of the bench bot's file if main.ts were inlined into it.
+ */
+const BOT_BUILDS = {
+  unbundled: { entry: new URL('./bot.js', import.meta.url), nodeArgs: [] },
+  bundled: { entry: new URL('../bundle/bot.js', import.meta.url), nodeArgs: ['--enable-source-maps'] },
+};
+export type BotBuild = keyof typeof BOT_BUILDS;
 
 /** Node options for every bot process, e.g. `--cpu-prof` from `npm run bench -- --bot-node-arg=--cpu-prof`. */
 export const botNodeArgs: string[] = [];
 
-export async function startBotProcess(args: BotArguments): Promise<BotProcess> {
+export async function startBotProcess(args: BotArguments, build: BotBuild = 'unbundled'): Promise<BotProcess> {
+  const { entry, nodeArgs } = BOT_BUILDS[build];
   const started = performance.now();
-  const child = spawn(process.execPath, [...botNodeArgs, BOT_ENTRY.pathname, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, ...botNodeArgs, entry.pathname, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const calls: AwsCall[] = [];
   let port: number | undefined;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

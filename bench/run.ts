@@ -13,11 +13,11 @@ cpSync(fileURLToPath(new URL('../../../migrations', import.meta.url)), fileURLTo
   recursive: true,
 });
 const { botNodeArgs } = await import('./bot-process.js');
-const { burstRun, flowRun, scaleRun, steadyRun } = await import('./scenarios.js');
+const { burstRun, flowRun, footprintRun, scaleRun, steadyRun } = await import('./scenarios.js');
 
 // `npm run bench -- steady lag` runs only the named parts and prints them as JSON; the full run also writes
 // BENCHMARKS.md. `--bot-node-arg=--cpu-prof` passes a Node option to each bot process (profiling).
-const PARTS = ['steady', 'burst', 'lag', 'throughput', 'scale'] as const;
+const PARTS = ['steady', 'burst', 'lag', 'throughput', 'scale', 'footprint'] as const;
 type Part = (typeof PARTS)[number];
 const BOT_NODE_ARG = '--bot-node-arg=';
 const asked = process.argv.slice(2).filter((arg) => !arg.startsWith(BOT_NODE_ARG));
@@ -66,6 +66,10 @@ try {
   if (runs('scale')) {
     step('reconciler and memory over 10,000 recorded grants');
     results.scale = await scaleRun(redis.url, 10_000, 1_000);
+  }
+  if (runs('footprint')) {
+    step('footprint: the bot unbundled and bundled, empty and over 10,000 recorded grants');
+    results.footprint = await footprintRun(redis.url, 10_000, 1_000);
   }
 
   const cpu = cpus();

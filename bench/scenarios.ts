@@ -1,6 +1,6 @@
 /** The measured runs. Each starts its own bot process on a fresh database and queue prefix. */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +12,7 @@ import type { UseCaseDeps } from '../src/app/deps.js';
 import type { Notifier, PeopleDirectory } from '../src/app/ports.js';
 import { reconcile } from '../src/app/reconcile.js';
 import { loadPolicy } from '../src/policy.js';
-import { startBotProcess, type BotProcess } from './bot-process.js';
+import { startBotProcess, type BotBuild, type BotProcess } from './bot-process.js';
 import { InMemoryAws } from './in-memory-aws.js';
 import { seedGrants } from './seed.js';
 import { startFloorServer } from './floor-server.js';
@@ -35,7 +35,7 @@ interface Session {
 
 async function openSession(
   redisUrl: string,
-  options: { latencyMs: number; rateLimit: number; dir?: string; adoptRecordedRules?: boolean },
+  options: { latencyMs: number; rateLimit: number; dir?: string; adoptRecordedRules?: boolean; build?: BotBuild },
 ): Promise<Session> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'cache-access-bench-'));
   const policyFile = join(dir, 'policy.yml');
@@ -57,7 +57,7 @@ async function openSession(
     awsLatencyMs: options.latencyMs,
     queuePrefix: `bench-${randomUUID()}`,
     adoptRecordedRules: options.adoptRecordedRules,
-  });
+  }, options.build);
   const driver = new SlackDriver(slack, bot.eventsUrl, databasePath);
   return {
     dir,
@@ -324,5 +324,53 @@ export async function scaleRun(redisUrl: string, grants: number, active: number)
     return { grants, active, seedSeconds, reconcileFirstMs, reconcileSteadyMs, rssMb, peakRssMb, startupMs: session.bot.startupMs };
   } finally {
     await session.close();
+  }
+}
+
+export interface FootprintResult {
+  build: BotBuild;
+  startupMs: number;
+  idleRssMb: number;
+  /** Started on a database of `grants` recorded grants, after its start-up reconcile pass. */
+  grants: number;
+  active: number;
+  grantsRssMb: number;
+  grantsStartupMs: number;
+}
+
+/**
+ * The same bot tsc-compiled and bundled, one after the other in this run: start-up and idle memory on an
+ * empty database, then on one copy each of a database of `grants` recorded grants (`active` of them active).
+ */
+export async function footprintRun(redisUrl: string, grants: number, active: number): Promise<FootprintResult[]> {
+  const seeded = mkdtempSync(join(tmpdir(), 'cache-access-bench-'));
+  const database = openDatabase(join(seeded, 'cache-access.db'));
+  seedGrants(new SqliteGrantStore(database.db), new InMemoryAws({ latencyMs: 0 }), grants, active);
+  database.close();
+  const results: FootprintResult[] = [];
+  try {
+    for (const build of ['unbundled', 'bundled'] as const) {
+      const empty = await openSession(redisUrl, { latencyMs: 0, rateLimit: 10, build });
+      let idle: { startupMs: number; idleRssMb: number };
+      try {
+        await sleep(2_000);
+        idle = { startupMs: empty.bot.startupMs, idleRssMb: empty.bot.memory().rssMb };
+      } finally {
+        await empty.close();
+      }
+      const dir = mkdtempSync(join(tmpdir(), 'cache-access-bench-'));
+      copyFileSync(join(seeded, 'cache-access.db'), join(dir, 'cache-access.db'));
+      const recorded = await openSession(redisUrl, { latencyMs: 0, rateLimit: 10, dir, adoptRecordedRules: true, build });
+      try {
+        // Let the start-up reconcile pass over the recorded grants finish.
+        await sleep(5_000);
+        results.push({ build, ...idle, grants, active, grantsRssMb: recorded.bot.memory().rssMb, grantsStartupMs: recorded.bot.startupMs });
+      } finally {
+        await recorded.close();
+      }
+    }
+    return results;
+  } finally {
+    rmSync(seeded, { recursive: true, force: true });
   }
 }

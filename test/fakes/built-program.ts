@@ -1,32 +1,43 @@
 /**
- * The program compiled as `npm run build` compiles it, into a temporary directory rather than the
- * shared dist/, for tests that run the real entry points (node dist/cli.js, node dist/main.js) as
- * child processes. The directory mirrors the repository's layout where the program relies on it:
- * migrations/ three levels above dist/adapters/db/open.js, node_modules/ and an ESM package.json.
+ * The program built as `npm run build` builds it (the esbuild bundles), into a temporary directory
+ * rather than the shared dist/, for tests that run the real entry points (node dist/cli.js, node
+ * dist/main.js) as child processes. The directory is laid out as the image is: migrations/ beside
+ * dist/, and node_modules/ holding only the packages dist/package-lock.json installs, so a package the
+ * bundles load at run time but the runtime install leaves out fails here too.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
 export interface BuiltProgram {
-  /** The compiled src/, e.g. join(dist, 'cli.js'). */
+  /** The bundles, e.g. join(dist, 'cli.js'). */
   dist: string;
   remove(): void;
 }
 
-export async function buildProgram(): Promise<BuiltProgram> {
+/** `entries` (paths from the repository) are bundled beside main.js and cli.js, e.g. a test's child process. */
+export async function buildProgram(entries: string[] = []): Promise<BuiltProgram> {
   const root = mkdtempSync(join(tmpdir(), 'cache-access-build-'));
   const dist = join(root, 'dist');
-  const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
-  await promisify(execFile)(process.execPath, [tsc, '-p', join(REPO, 'tsconfig.build.json'), '--outDir', dist], { cwd: REPO });
+  const programEntries = entries.length > 0 ? ['src/main.ts', 'src/cli.ts', ...entries] : [];
+  await promisify(execFile)(process.execPath, [join(REPO, 'scripts', 'build.mjs'), '--outdir', dist, ...programEntries], { cwd: REPO });
   symlinkSync(join(REPO, 'migrations'), join(root, 'migrations'));
-  symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
-  writeFileSync(join(root, 'package.json'), JSON.stringify({ type: 'module' }));
+  linkRuntimePackages(dist, root);
   return { dist, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** The repository's installed copies of the top-level packages in the runtime lock (those for this platform). */
+function linkRuntimePackages(dist: string, root: string): void {
+  const lock = JSON.parse(readFileSync(join(dist, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
+  const topLevel = Object.keys(lock.packages).filter((path) => /^node_modules\/(@[^/]+\/)?[^/@]+$/.test(path));
+  for (const path of topLevel.filter((path) => existsSync(join(REPO, path)))) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    symlinkSync(join(REPO, path), join(root, path));
+  }
 }
 
 export interface ProgramRun {

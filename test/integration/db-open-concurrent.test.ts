@@ -2,7 +2,7 @@
  * Several processes (web, workers, a CLI run) starting together on one fresh database file: each
  * migrates at start-up, and every one of them must come up with the schema applied exactly once.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -23,17 +23,10 @@ describe('openDatabase from many processes at once', () => {
   let opener: string;
 
   beforeAll(async () => {
-    program = await buildProgram();
-    dir = mkdtempSync(join(tmpdir(), 'cache-access-db-race-'));
     // Each child waits for a common instant, so their opens overlap despite uneven start-up times.
-    opener = join(program.dist, 'open-at.mjs');
-    writeFileSync(
-      opener,
-      `import { openDatabase } from './adapters/db/open.js';
-const [path, at] = process.argv.slice(2);
-setTimeout(() => openDatabase(path).close(), Number(at) - Date.now());
-`,
-    );
+    program = await buildProgram(['test/fixtures/open-at.ts']);
+    dir = mkdtempSync(join(tmpdir(), 'cache-access-db-race-'));
+    opener = join(program.dist, 'open-at.js');
   }, 60_000);
   afterAll(() => {
     program?.remove();

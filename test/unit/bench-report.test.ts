@@ -1,7 +1,7 @@
 /** The published verdicts: each figure is compared with its target as the issue states it. */
 import { expect, test } from 'vitest';
 import { renderReport, type Results } from '../../bench/report.js';
-import type { FlowResult, SteadyResult, Summary } from '../../bench/scenarios.js';
+import type { FlowResult, FootprintResult, SteadyResult, Summary } from '../../bench/scenarios.js';
 
 const s = (p50: number, p99: number, max = p99): Summary => ({ p50, p99, max, count: 200 });
 const levels = (p99At50: number, maxAt200: number) =>
@@ -30,7 +30,18 @@ const flow = (lagP99: number): FlowResult => ({
   busiestSecond: 49,
   peakRssMb: 300,
 });
-function results(overrides: { ack50?: number; ack200Max?: number; lagP99?: number; busiest?: number; rss?: number }): Results {
+const footprint = (bundled: { idle?: number; grants?: number; startup?: number }): FootprintResult[] => [
+  { build: 'unbundled', startupMs: 1800, idleRssMb: 180, grants: 10_000, active: 1000, grantsRssMb: 190, grantsStartupMs: 1300 },
+  { build: 'bundled', startupMs: bundled.startup ?? 600, idleRssMb: bundled.idle ?? 90, grants: 10_000, active: 1000, grantsRssMb: bundled.grants ?? 120, grantsStartupMs: 700 },
+];
+function results(overrides: {
+  ack50?: number;
+  ack200Max?: number;
+  lagP99?: number;
+  busiest?: number;
+  rss?: number;
+  bundled?: Parameters<typeof footprint>[0];
+}): Results {
   return {
     machine: { cpu: 'Test CPU', cores: 2, node: 'v20', date: '2026-11-26' },
     steady: [
@@ -44,23 +55,27 @@ function results(overrides: { ack50?: number; ack200Max?: number; lagP99?: numbe
     burst: { grants: 1000, rateLimit: 10, busiestSecond: overrides.busiest ?? 10, activatedPerSecond: 9.9 },
     throughput: flow(100),
     scale: { grants: 10_000, active: 1000, seedSeconds: 26, reconcileFirstMs: 600, reconcileSteadyMs: 400, rssMb: overrides.rss ?? 187, peakRssMb: 250, startupMs: 1400 },
+    footprint: footprint(overrides.bundled ?? {}),
   };
 }
 
 test('figures within their targets are reported as met, the worst run deciding', () => {
-  const report = renderReport(results({ ack50: 25, lagP99: 500 }));
+  const report = renderReport(results({ ack50: 25, lagP99: 500, bundled: { idle: 110, grants: 140, startup: 800 } }));
   expect(report).toContain('Targets: p99 ≤ 25 ms at 50 concurrent (worst 25 ms: met); no request over 3 s at 200 (worst 100 ms: met).');
   expect(report).toContain('Target: p99 ≤ 500 ms (worst 500 ms: met).');
   expect(report).toContain('at most 10 AuthorizeSecurityGroupIngress calls in any one-second window (met)');
   expect(report).toContain('| RSS with the grants recorded (after the start-up pass) | 187 MB | ≤ 200 MB: met |');
+  expect(report).toContain('| bundled | 110 MB | 800 ms | 140 MB | 700 ms |');
+  expect(report).toContain('idle RSS ≤ 110 MB (110 MB: met); RSS with the grants ≤ 140 MB\n(140 MB: met); start-up to ready ≤ 0.8 s (800 ms: met).');
   expect(report).not.toContain('missed');
 });
 
 test('a figure past its target is reported as missed', () => {
-  const report = renderReport(results({ ack50: 26, ack200Max: 3001, lagP99: 501, busiest: 11, rss: 201 }));
+  const report = renderReport(results({ ack50: 26, ack200Max: 3001, lagP99: 501, busiest: 11, rss: 201, bundled: { idle: 111, grants: 141, startup: 801 } }));
   expect(report).toContain('(worst 26 ms: **missed**)');
   expect(report).toContain('(worst 3001 ms: **missed**)');
   expect(report).toContain('(worst 501 ms: **missed**)');
   expect(report).toContain('in any one-second window (**missed**)');
   expect(report).toContain('| 201 MB | ≤ 200 MB: **missed** |');
+  expect(report).toContain('idle RSS ≤ 110 MB (111 MB: **missed**); RSS with the grants ≤ 140 MB\n(141 MB: **missed**); start-up to ready ≤ 0.8 s (801 ms: **missed**).');
 });

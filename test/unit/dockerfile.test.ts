@@ -129,19 +129,26 @@ describe('Dockerfile', () => {
     }
   });
 
-  test('copies the compiled code from where the build script writes it, and the migrations', () => {
-    const project = /tsc -p (\S+)/.exec(packageJson.scripts.build ?? '')?.[1];
-    expect(project).toBeDefined();
-    const outDir = (JSON.parse(readFileSync(project!, 'utf8')) as { compilerOptions: { outDir: string } }).compilerOptions.outDir;
+  test('installs the packages the bundles load from the manifest the build writes, then copies the bundles and the migrations', () => {
+    expect(packageJson.scripts.build, 'scripts/build.mjs with its default output folder, dist').toBe('node scripts/build.mjs');
+    const builtDist = posix.join(workdirOf(build), 'dist');
+    const runtimeDist = posix.join(workdirOf(runtime), 'dist');
     const landing = (copy: Copy | undefined) => copy && posix.resolve(workdirOf(runtime), copy.destination);
-    const compiled = copiesOf(runtime).find((copy) => copy.from === build.name && copy.sources.includes(posix.join(workdirOf(build), outDir)));
+    // Each runtime instruction's position, to check the order of the layers.
+    const position = (found: (instruction: Instruction) => boolean) => runtime.instructions.findIndex(found);
+    const copying = (source: string) => (i: Instruction) => i.keyword === 'COPY' && copiesOf({ ...runtime, instructions: [i] })[0]!.sources.includes(source);
+    const manifest = copiesOf(runtime).find((copy) => copy.from === build.name && copy.sources.includes(posix.join(builtDist, 'package.json')));
+    expect(manifest?.sources).toContain(posix.join(builtDist, 'package-lock.json'));
+    expect(landing(manifest)).toBe(runtimeDist);
+    const bundles = copiesOf(runtime).find((copy) => copy.from === build.name && copy.sources.includes(builtDist));
+    expect(landing(bundles)).toBe(runtimeDist);
+    const install = position((i) => i.keyword === 'RUN' && /\bcd dist && npm ci --omit=dev\b/.test(i.args));
+    // The manifest's layer first, so that a change to the code alone does not reinstall the packages.
+    expect(position(copying(posix.join(builtDist, 'package.json')))).toBeLessThan(install);
+    expect(install).toBeLessThan(position(copying(builtDist)));
+    // open.ts looks for migrations/ above the bundle, so they must sit beside dist/.
     const migrations = copiesOf(runtime).find((copy) => copy.from === undefined && copy.sources.includes('migrations'));
-    // open.ts finds the migrations three levels up from dist/adapters/db/, so they must sit beside dist/.
-    expect(landing(compiled)).toBe(posix.join(workdirOf(runtime), 'dist'));
     expect(landing(migrations)).toBe(posix.join(workdirOf(runtime), 'migrations'));
-    const local = copiesOf(runtime).filter((copy) => copy.from === undefined).flatMap((copy) => copy.sources);
-    // package.json carries "type": "module", without which node cannot load dist/*.js.
-    expect(local).toEqual(expect.arrayContaining(['package.json', 'package-lock.json']));
   });
 
   test('copies only files that exist and that .dockerignore lets into the build context', () => {
@@ -163,9 +170,9 @@ describe('Dockerfile', () => {
     for (const path of ['.env', 'node_modules', 'data', 'dist']) expect(isIgnored(path), path).toBe(true);
   });
 
-  test('runs node dist/main.js as a non-root user', () => {
+  test('runs node dist/main.js with source-mapped stack traces as a non-root user', () => {
     // Exec form, so node is PID 1 and gets docker stop's SIGTERM (a shell would not pass it on).
-    expect(commandOf(runtime)).toEqual(['node', 'dist/main.js']);
+    expect(commandOf(runtime)).toEqual(['node', '--enable-source-maps', 'dist/main.js']);
     expect(existsSync('src/main.ts')).toBe(true);
     const user = last(runtime, 'USER')?.args;
     expect(user).toBeDefined();
