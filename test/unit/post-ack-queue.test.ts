@@ -12,19 +12,20 @@ function deferred() {
 
 test('work added in one callback starts after the other callbacks already due in the same turn', async () => {
   // Two requests read in the same poll phase are two callbacks in one phase, with microtasks drained in
-  // between; timers due together behave the same way and make the order deterministic.
+  // between. Immediates queued together run in one check phase the same way, deterministically (two
+  // setTimeout(0) calls may land in different timer turns when the clock ticks between them, as under load).
   const queue = new PostAckQueue(4, silent);
   const order: string[] = [];
   await new Promise<void>((resolve) => {
-    setTimeout(() => {
+    setImmediate(() => {
       order.push('ack 1');
       queue.add(async () => void order.push('work 1'));
-    }, 0);
-    setTimeout(() => {
+    });
+    setImmediate(() => {
       order.push('ack 2');
       queue.add(async () => void order.push('work 2'));
       resolve();
-    }, 0);
+    });
   });
   expect(await queue.drain(1_000)).toBe(true);
   expect(order).toEqual(['ack 1', 'ack 2', 'work 1', 'work 2']);
