@@ -107,3 +107,9 @@ export function environmentOf(container: Container, manifests: Manifest[]): Reco
 export function containerPort(container: Container, port: number | string): number | undefined {
   return typeof port === 'number' ? container.ports?.find((p) => p.containerPort === port)?.containerPort : container.ports?.find((p) => p.name === port)?.containerPort;
 }
+
+/** Whether a label selector (a Service's, a PodDisruptionBudget's) picks a Deployment's pods. */
+export function selectsPodsOf(selector: Record<string, string>, deployment: Manifest): boolean {
+  const labels: Record<string, string> = deployment.body.spec.template.metadata.labels;
+  return Object.entries(selector).every(([key, value]) => labels[key] === value);
+}

@@ -23,9 +23,9 @@ import {
   loadManifests,
   ofKind,
   roleOf,
+  selectsPodsOf,
   yamlFilesUnder,
   type Container,
-  type Manifest,
 } from '../support/kubernetes-manifests.js';
 
 /**
@@ -43,10 +43,6 @@ const IMAGE_USERS: Record<string, number> = { node: 1000 };
 const manifests = loadManifests();
 const deployments = ofKind(manifests, 'Deployment');
 const runtime = stagesOf(parseDockerfile(readFileSync('Dockerfile', 'utf8'))).at(-1)!;
-
-const podLabels = (deployment: Manifest): Record<string, string> => deployment.body.spec.template.metadata.labels;
-const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
-  Object.entries(selector).every(([key, value]) => labels[key] === value);
 
 /** Each Deployment's one container, with the settings it starts with. */
 const pods = deployments.map((deployment) => {
@@ -153,7 +149,7 @@ describe('deploy/ manifests', () => {
     const service = services[0]!;
     const web = pods.find((pod) => pod.role === 'web')!;
     for (const { deployment } of pods) {
-      expect(selects(service.body.spec.selector, podLabels(deployment)), deployment.name).toBe(deployment === web.deployment);
+      expect(selectsPodsOf(service.body.spec.selector, deployment), deployment.name).toBe(deployment === web.deployment);
     }
     const targets = (service.body.spec.ports as Array<{ targetPort: number | string }>).map((p) => containerPort(web.container, p.targetPort));
     expect(targets).toEqual([configOf(web.env).port]);
@@ -207,7 +203,7 @@ describe('deploy/ manifests', () => {
   test('a PodDisruptionBudget keeps each Deployment’s pods available, below its replica count', () => {
     const budgets = ofKind(manifests, 'PodDisruptionBudget');
     for (const { deployment } of pods) {
-      const covering = budgets.filter((budget) => selects(budget.body.spec.selector.matchLabels, podLabels(deployment)));
+      const covering = budgets.filter((budget) => selectsPodsOf(budget.body.spec.selector.matchLabels, deployment));
       expect(covering, deployment.name).toHaveLength(1);
       const { minAvailable } = covering[0]!.body.spec;
       expect(minAvailable, deployment.name).toBeGreaterThanOrEqual(1);
