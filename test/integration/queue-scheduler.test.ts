@@ -27,9 +27,9 @@ function setup(schedulerOptions: Partial<BullmqSchedulerOptions> = {}) {
     await inspector.obliterate({ force: true });
     await inspector.close();
   });
-  const runs: Array<{ name: 'grant' | 'revoke' | 'remind'; requestId: number; at: number }> = [];
+  const runs: Array<{ name: 'grant' | 'revoke' | 'remind' | 'end-sessions'; requestId: number; at: number }> = [];
   const record =
-    (name: 'grant' | 'revoke' | 'remind'): JobHandler =>
+    (name: 'grant' | 'revoke' | 'remind' | 'end-sessions'): JobHandler =>
     async (requestId) => {
       runs.push({ name, requestId, at: Date.now() });
     };
@@ -38,7 +38,7 @@ function setup(schedulerOptions: Partial<BullmqSchedulerOptions> = {}) {
       url: redisUrl,
       prefix,
       logger: pino({ level: 'silent' }),
-      handlers: { grant: handlers.grant ?? record('grant'), revoke: handlers.revoke ?? record('revoke'), remind: record('remind') },
+      handlers: { grant: handlers.grant ?? record('grant'), revoke: handlers.revoke ?? record('revoke'), remind: record('remind'), 'end-sessions': record('end-sessions') },
     });
     cleanups.push(() => workers.close(5_000));
     return workers;
