@@ -78,7 +78,7 @@ describe('the spec example', () => {
 test('the shipped policy.example.yml loads, and shows every setting a rule may have', () => {
   const shipped = loadPolicy(fileURLToPath(new URL('../../policy.example.yml', import.meta.url)));
   const keys = new Set(shipped.rules.flatMap((rule) => Object.keys(rule)));
-  for (const key of ['targetGroup', 'peeredVpcs', 'region', 'roleArn', 'requireDedicatedGroup', 'ruleQuota', 'maxCidrPrefix', 'autoApprove', 'approversFromTags']) {
+  for (const key of ['targetGroup', 'peeredVpcs', 'region', 'roleArn', 'requireDedicatedGroup', 'ruleQuota', 'maxCidrPrefix', 'autoApprove', 'approversFromTags', 'endSessions']) {
     expect(keys).toContain(key);
   }
   expect(shipped.ruleFor('prod-orders')).toMatchObject({ requireDedicatedGroup: true, targetGroup: 'sg-0123456789abcdef0' });
