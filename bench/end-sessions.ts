@@ -120,7 +120,8 @@ export async function endSessionsRun(redisUrl: string, rounds: number, sessionsP
       const lastClosed = Promise.all(granted.map((s) => s.whenClosed.then(() => performance.now()))).then((times) => Math.max(...times));
       await scheduler.scheduleRevoke(request.id, deps.store.get(request.id)!.expiresAt!);
       const closedAt = await withinMs(lastClosed, 15_000, () => new Error('sessions still open 15 s after the rule was removed'));
-      samples.push(closedAt - removedAt.get(deps.store.getRule(request.ruleRecordId!)!.awsRuleId!)!);
+      const rule = deps.store.getRule(deps.store.get(request.id)!.ruleRecordId!)!;
+      samples.push(closedAt - removedAt.get(rule.awsRuleId!)!);
       wronglyClosed += outside.filter((s) => s.closed).length;
       for (const session of outside) session.end();
     }
