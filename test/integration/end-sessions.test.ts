@@ -3,7 +3,7 @@
  * replica) with sessions opened from distinct loopback addresses, the real AWS adapters over the fake
  * account, a real SQLite store, and the grant and revoke jobs' own use cases.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -28,7 +28,14 @@ import { parsePolicy } from '../../src/policy.js';
 import { FakeAwsAccount } from '../fakes/aws-account.js';
 import { RecordingNotifier, RecordingScheduler } from '../fakes/recording-ports.js';
 import { ec2Client, elastiCacheClient } from '../fixtures/aws/sdk.js';
-import { openSession, startCacheNode, type CacheNodeProcess, type NodeOptions, type OpenSession } from '../support/cache-nodes.js';
+import {
+  openSession,
+  startCacheNode,
+  throwawayCertificates,
+  type CacheNodeProcess,
+  type NodeOptions,
+  type OpenSession,
+} from '../support/cache-nodes.js';
 import { requestDraft } from '../support/request-fixtures.js';
 
 const T0 = new Date('2026-12-01T09:00:00Z');
@@ -80,6 +87,7 @@ afterEach(async () => {
 
 /** A primary and its replica as orders-redis's two nodes, and the bot's deps with `endSessions` as given. */
 async function cluster(endSessionsYaml: string, options: NodeOptions = {}, engine: 'redis' | 'memcached' = 'redis'): Promise<void> {
+  const tls = options.tls !== undefined;
   const primary = await startCacheNode(options);
   const replica = await startCacheNode({ ...options, replicaOf: primary });
   nodes.push(primary, replica);
@@ -88,14 +96,14 @@ async function cluster(endSessionsYaml: string, options: NodeOptions = {}, engin
     engine,
     port: 6379,
     securityGroupIds: [TARGET_GROUP],
-    tls: false,
+    tls,
     nodes: nodes.map(({ host, port }) => ({ host, port })),
   });
   const policy = parsePolicy(`clusters:\n  - match: "orders-*"\n    approvers: [U0BOB]\n    endSessions: ${endSessionsYaml}\n`);
   const ec2 = ec2Client();
   const elasticache = elastiCacheClient();
   const clients = new AwsClientPool({ ec2, elasticache });
-  const real = new RedisLiveSessions({ timeoutMs: 1_000 });
+  const real = new RedisLiveSessions({ timeoutMs: 1_000, tls: options.tls && { ca: readFileSync(options.tls.ca) } });
   // A port fake around the real adapter: it only notes what was asked, the nodes do the rest.
   const liveSessions: LiveSessions = {
     open: (node, how) => {
@@ -321,6 +329,24 @@ describe('signing in', () => {
     expect(token.host).toBe('orders-redis');
     expect(token.searchParams.get('Action')).toBe('connect');
     expect(token.searchParams.get('User')).toBe('cache-access');
+  });
+});
+
+describe('in-transit encryption', () => {
+  test('reaches every node over TLS and closes the sessions there', async () => {
+    const certificates = throwawayCertificates(dir);
+    await cluster('{ auth: none }', { tls: certificates });
+    const id = await activeGrant({ kind: 'cidr', cidr: '127.0.0.2/32' });
+    const open = await Promise.all(nodes.map((node) => openSession(node, '127.0.0.2', { tls: { ca: readFileSync(certificates.ca, 'utf8') } })));
+    sessions.push(...open);
+    expect(await expire(id)).toBe(true);
+
+    await endSessions(deps, id, firstAttempt, FAST);
+
+    await Promise.all(open.map((s) => s.whenClosed));
+    expect(eventsOf(id, 'sessions-ended').map((e) => e.detail)).toEqual([
+      { closed: 2, nodes: [{ node: 'orders-redis-001', closed: 1 }, { node: 'orders-redis-002', closed: 1 }] },
+    ]);
   });
 });
 

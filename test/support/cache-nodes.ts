@@ -3,8 +3,8 @@
  * optionally ACL users, a password or TLS), and client sessions opened to them from chosen loopback
  * addresses (127.0.0.2, 127.0.0.3, …) standing for the people and machines a rule lets in.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,10 @@ export async function startCacheNode(options: NodeOptions = {}): Promise<CacheNo
   const dir = mkdtempSync(join(tmpdir(), 'cache-access-node-'));
   // Sessions come from 127.0.0.2 and up, which protected mode would refuse.
   const args = ['--bind', '127.0.0.1', '--protected-mode', 'no', '--save', '', '--appendonly', 'no', '--dir', dir];
-  args.push(...(options.tls ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.cert, '--tls-key-file', options.tls.key, '--tls-ca-cert-file', options.tls.ca, '--tls-auth-clients', 'no'] : ['--port', String(port)]));
+  const tls = options.tls && ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.cert, '--tls-key-file', options.tls.key];
+  // A replica reaches its primary over TLS too; clients need no certificate of their own.
+  if (tls) tls.push('--tls-ca-cert-file', options.tls!.ca, '--tls-auth-clients', 'no', '--tls-replication', 'yes');
+  args.push(...(tls ?? ['--port', String(port)]));
   if (options.requirepass) args.push('--requirepass', options.requirepass);
   for (const user of options.users ?? []) args.push('--user', ...user.split(' '));
   if (options.replicaOf) args.push('--replicaof', options.replicaOf.host, String(options.replicaOf.port));
@@ -115,4 +118,15 @@ export async function openSession(node: CacheNodeProcess, from: string, options:
     whenClosed,
     end: () => socket.destroy(),
   };
+}
+
+/** A throwaway certificate authority and a server certificate for 127.0.0.1 and localhost, made with openssl. */
+export function throwawayCertificates(dir: string): { cert: string; key: string; ca: string } {
+  const file = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=test-ca', '-keyout', file('ca.key'), '-out', file('ca.crt'));
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', file('node.key'), '-out', file('node.csr'));
+  writeFileSync(file('san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl('x509', '-req', '-in', file('node.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', file('san.cnf'), '-out', file('node.crt'));
+  return { cert: file('node.crt'), key: file('node.key'), ca: file('ca.crt') };
 }

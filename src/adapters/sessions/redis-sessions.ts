@@ -2,6 +2,7 @@
  * LiveSessions on Redis OSS and Valkey nodes through ioredis: one short connection per node that signs
  * in (AUTH), lists the clients (CLIENT LIST) and closes some by id (CLIENT KILL ID).
  */
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import type { CacheNode, LiveSessions, NodeCredentials, NodeSession } from '../../app/ports.js';
@@ -28,7 +29,8 @@ export class RedisLiveSessions implements LiveSessions {
     const redis = new Redis({
       host: node.host,
       port: node.port,
-      tls: tls ? { servername: node.host, ...this.options.tls } : undefined,
+      // SNI takes host names only; a node given by address is checked against the address.
+      tls: tls ? { ...(isIP(node.host) ? {} : { servername: node.host }), ...this.options.tls } : undefined,
       lazyConnect: true,
       // No INFO before we have signed in, no reconnects, no retries: a failure is reported, and the job retries.
       enableReadyCheck: false,
