@@ -73,6 +73,16 @@ test('scheduling a grant twice leaves one job that runs once, and a finished gra
   await vi.waitFor(() => expect(runs).toHaveLength(2));
 });
 
+test('end-sessions-<id> is enqueued once, now, carrying only the request id, and runs after revocations', async () => {
+  const { scheduler, inspector } = setup();
+  await scheduler.scheduleEndSessions(42);
+  await scheduler.scheduleEndSessions(42);
+
+  const jobs = await inspector.getJobs(['waiting', 'prioritized']);
+  expect(jobs.map((job) => [job.id, job.name, job.data])).toEqual([['end-sessions-42', 'end-sessions', { requestId: 42 }]]);
+  expect(jobs[0]!.opts.priority).toBeGreaterThan(0);
+});
+
 test('rescheduling a revoke leaves exactly one delayed revoke-<id> job, due at the later time', async () => {
   const { scheduler, inspector } = setup();
   await scheduler.scheduleRevoke(5, new Date(Date.now() + 60_000));
