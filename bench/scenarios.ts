@@ -9,7 +9,7 @@ import { SqliteGrantStore } from '../src/adapters/db/grant-store.js';
 import { openDatabase } from '../src/adapters/db/open.js';
 import { BullmqScheduler } from '../src/adapters/queue/bullmq-scheduler.js';
 import type { UseCaseDeps } from '../src/app/deps.js';
-import type { Notifier, PeopleDirectory } from '../src/app/ports.js';
+import type { ClusterNetwork, LiveSessions, Notifier, PeopleDirectory, SessionCredentials } from '../src/app/ports.js';
 import { reconcile } from '../src/app/reconcile.js';
 import { loadPolicy } from '../src/policy.js';
 import { startBotProcess, type BotBuild, type BotProcess } from './bot-process.js';
@@ -294,6 +294,9 @@ export async function scaleRun(redisUrl: string, grants: number, active: number)
     store,
     directory: aws.directory,
     firewall: aws.firewall,
+    network: new Proxy({} as ClusterNetwork, { get: refuse }),
+    sessionCredentials: new Proxy({} as SessionCredentials, { get: refuse }),
+    liveSessions: new Proxy({} as LiveSessions, { get: refuse }),
     people: new Proxy({} as PeopleDirectory, { get: refuse }),
     notifier: new Proxy({} as Notifier, { get: refuse }),
     scheduler,

@@ -11,6 +11,7 @@ import { activate } from './app/activate.js';
 import type { UseCaseDeps } from './app/deps.js';
 import type { JobAttempt } from './app/ports.js';
 import { reconcile } from './app/reconcile.js';
+import { endSessions } from './app/end-sessions.js';
 import { remind } from './app/remind.js';
 import { revokeExpired } from './app/revoke.js';
 import { SqliteGrantStore } from './adapters/db/grant-store.js';
@@ -136,6 +137,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       grant: job('grant', activate),
       revoke: job('revoke', revokeExpired),
       remind: job('remind', (jobDeps, requestId) => remind(jobDeps, requestId)),
+      'end-sessions': job('end-sessions', (jobDeps, requestId, attempt) => endSessions(jobDeps, requestId, attempt)),
     },
   });
   // A pass at start-up repairs whatever happened while the bot was down (expiries, lost jobs, orphans).

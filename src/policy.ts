@@ -19,6 +19,26 @@ const slackPrincipal = z
   .string()
   .regex(/^[UWS][A-Z0-9]{2,}$/, 'must be a Slack user id (U…/W…) or user group id (S…)');
 
+/** ElastiCache user ids: a letter, then letters, digits and single hyphens. */
+const ELASTICACHE_USER = /^[A-Za-z](?:-?[A-Za-z0-9])*$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:secret:[\w/+=.@-]+$/;
+
+/** How the bot signs in to a cluster's nodes to close the sessions a revoked grant leaves open. */
+const endSessionsSchema = z.discriminatedUnion('auth', [
+  z.strictObject({
+    auth: z.literal('iam'),
+    user: z.string().regex(ELASTICACHE_USER, 'must be an ElastiCache user id (a letter, then letters, digits and hyphens)'),
+  }),
+  z.strictObject({
+    auth: z.literal('secret'),
+    secretArn: z
+      .string()
+      .regex(SECRET_ARN, 'must be a Secrets Manager secret ARN such as arn:aws:secretsmanager:eu-west-1:123456789012:secret:cache-access-AbCdEf'),
+  }),
+  z.strictObject({ auth: z.literal('none') }),
+]);
+export type EndSessions = z.infer<typeof endSessionsSchema>;
+
 /** Rules kept free in every target group for people's own changes: cache-access never fills the last ones. */
 export const RULE_QUOTA_MARGIN = 5;
 
@@ -43,6 +63,8 @@ const settings = {
     .max(1_000, "cannot exceed 1000, AWS's highest quota"),
   maxCidrPrefix: z.strictObject({ ipv4: z.number().int().min(1).max(32), ipv6: z.number().int().min(1).max(128) }).partial(),
   approversFromTags: z.boolean(),
+  /** Close the connections a grant let in when its rule is removed; off when absent. */
+  endSessions: endSessionsSchema,
 };
 
 const defaultsSchema = z.strictObject(settings).partial();
@@ -119,6 +141,10 @@ export interface ClusterPolicy {
   approversFromTags: boolean;
   /** Requests by these people for at most maxDuration (seconds) are approved without a human. */
   autoApprove?: { maxDuration: number; requesters: string[] };
+  /** When the rule is removed, sign in to every node like this and close the connections the grant let in. */
+  endSessions?: EndSessions;
+  /** Where endSessions was set (file, line and key), for what can only be checked against AWS later. */
+  endSessionsSetAt?: string;
 }
 
 export const BUILT_IN_DEFAULTS = {
@@ -196,6 +222,7 @@ export function parsePolicy(text: string, fileName = 'policy'): Policy {
       allowedCidrs: rule.allowedCidrs ?? [],
       peeredVpcs: rule.peeredVpcs ?? [],
       maxCidrPrefix: { ...defaults.maxCidrPrefix, ...rule.maxCidrPrefix },
+      endSessionsSetAt: endSessionsSetAt(doc, lineCounter, fileName, rule.endSessions ? ['clusters', index] : given?.endSessions ? ['defaults'] : undefined),
     };
     if (merged.minDuration > merged.maxDuration || merged.duration < merged.minDuration || merged.duration > merged.maxDuration) {
       const node = doc.getIn(['clusters', index], true) as Node | undefined;
@@ -228,6 +255,13 @@ function roleArnWarnings(rules: Array<{ roleArn?: string }>, doc: Document, coun
         'the sts:AssumeRole statement of docs/iam-policy.json would refuse to assume it',
     ];
   });
+}
+
+/** "policy.yml:12: clusters.1.endSessions" for the endSessions key under `parent`. */
+function endSessionsSetAt(doc: Document, counter: LineCounter, fileName: string, parent: Array<string | number> | undefined): string | undefined {
+  if (!parent) return undefined;
+  const path = [...parent, 'endSessions'];
+  return `${fileName}:${lineOf(doc, path, counter)}: ${path.join('.')}`;
 }
 
 /** Line of the deepest key or item along `path` that exists (a missing key points at its parent). */

@@ -10,6 +10,8 @@ import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { Logger } from 'pino';
 import { AwsClientPool } from './adapters/aws/client-pool.js';
+import { AwsClusterNetwork } from './adapters/aws/cluster-network.js';
+import { AwsSessionCredentials } from './adapters/aws/session-credentials.js';
 import { stsAssumeRole } from './adapters/aws/credentials.js';
 import { Ec2Firewall } from './adapters/aws/ec2-firewall.js';
 import { ElastiCacheDirectory } from './adapters/aws/elasticache-directory.js';
@@ -17,12 +19,13 @@ import { meteredAws } from './adapters/aws/metered.js';
 import { RateLimitedFirewall } from './adapters/aws/rate-limited-firewall.js';
 import type { Metrics } from './adapters/metrics.js';
 import { BullmqScheduler } from './adapters/queue/bullmq-scheduler.js';
+import { RedisLiveSessions } from './adapters/sessions/redis-sessions.js';
 import { SlackNotifier } from './adapters/slack/notifier.js';
 import { SlackPeopleDirectory } from './adapters/slack/people-directory.js';
 import { ObservedWebClient } from './adapters/slack/web-client.js';
 import { notifierWithoutSlack, peopleWithoutSlack } from './adapters/without-slack.js';
 import type { UseCaseDeps } from './app/deps.js';
-import type { Clock, ClusterDirectory, Firewall, GrantStore } from './app/ports.js';
+import type { Clock, ClusterDirectory, ClusterNetwork, Firewall, GrantStore, LiveSessions, SessionCredentials } from './app/ports.js';
 import type { Config } from './config.js';
 import type { Policy } from './policy.js';
 
@@ -42,8 +45,17 @@ export interface WiringOptions {
   metrics?: Metrics;
   /** BullMQ key prefix; lets several bots (or test runs) share one Redis without sharing jobs. */
   queuePrefix?: string;
-  /** Stand-ins for the AWS adapters (the benchmark's in-memory AWS); metering and the rate limit still apply. */
-  adapters?: { firewall?: Firewall; directory?: ClusterDirectory };
+  /**
+   * Stand-ins for the AWS adapters (the benchmark's in-memory AWS), and for how cluster nodes are reached (a
+   * test's own TLS authority); metering and the rate limit still apply.
+   */
+  adapters?: {
+    firewall?: Firewall;
+    directory?: ClusterDirectory;
+    network?: ClusterNetwork;
+    sessionCredentials?: SessionCredentials;
+    liveSessions?: LiveSessions;
+  };
 }
 
 export interface WiredUseCases {
@@ -81,6 +93,9 @@ export function wireUseCases(settings: WiringSettings, options: WiringOptions): 
     firewall: new RateLimitedFirewall(metered(options.adapters?.firewall ?? new Ec2Firewall({ ec2, clients })), {
       perSecond: settings.ec2RateLimitPerSecond,
     }),
+    network: options.adapters?.network ?? new AwsClusterNetwork(clients),
+    sessionCredentials: options.adapters?.sessionCredentials ?? new AwsSessionCredentials(clients, clock),
+    liveSessions: options.adapters?.liveSessions ?? new RedisLiveSessions(),
     people: slackClient ? new SlackPeopleDirectory({ client: slackClient }) : peopleWithoutSlack,
     notifier: slackClient ? new SlackNotifier({ client: slackClient, clock, logger }) : notifierWithoutSlack,
     scheduler,

@@ -3,6 +3,7 @@ import { ConflictError, UpstreamError } from '../domain/errors.js';
 import type { AccessRequest } from '../domain/request.js';
 import { ruleDescription } from './rule-description.js';
 import { applyEffects } from './apply-effects.js';
+import { sessionEnding } from './end-sessions.js';
 import type { UseCaseDeps } from './deps.js';
 import { recordedLocation } from './location.js';
 import type { JobAttempt, RuleRecord, RuleSpec } from './ports.js';
@@ -102,6 +103,7 @@ function recordIntent(deps: UseCaseDeps, request: AccessRequest, spec: RuleSpec)
 }
 
 async function finish(deps: UseCaseDeps, request: AccessRequest, rule: RuleRecord): Promise<void> {
+  const sourceAddresses = await sourceAddressesNow(deps, request);
   const now = deps.clock.now();
   const { next, effects } = transition(request, { type: 'activate', ruleRecordId: rule.id }, now);
   const sharedWith = deps.store.holdersOf(rule.id).filter((holder) => holder.id !== request.id).map((h) => h.id);
@@ -111,7 +113,13 @@ async function finish(deps: UseCaseDeps, request: AccessRequest, rule: RuleRecor
         at: now,
         actor: 'system',
         type: 'activated',
-        detail: { awsRuleId: rule.awsRuleId, origin: rule.origin, sharedWith, expiresAt: next.expiresAt?.toISOString() },
+        detail: {
+          awsRuleId: rule.awsRuleId,
+          origin: rule.origin,
+          sharedWith,
+          expiresAt: next.expiresAt?.toISOString(),
+          ...(sourceAddresses ? { sourceAddresses } : {}),
+        },
       },
     ]);
   } catch (error) {
@@ -119,6 +127,20 @@ async function finish(deps: UseCaseDeps, request: AccessRequest, rule: RuleRecor
     throw error;
   }
   await applyEffects(deps, next, effects, rule.origin === 'pre-existing' ? COVERED_NOTE : undefined);
+}
+
+/**
+ * A security-group source's interface addresses as the grant starts, kept so its sessions can be closed
+ * even from interfaces gone by the end. Only when the policy ends sessions; a failed look-up never stops access.
+ */
+async function sourceAddressesNow(deps: UseCaseDeps, request: AccessRequest): Promise<string[] | undefined> {
+  const { source } = request;
+  if (source.kind !== 'security-group' || !sessionEnding(deps, request)) return undefined;
+  const { location } = recordedLocation(deps, request.location, request.clusterId);
+  return deps.network.groupAddresses(source.groupId, location).catch((error: unknown) => {
+    deps.logger.warn({ err: error, requestId: request.id }, 'could not read the source group addresses; sessions are judged by the addresses at the end');
+    return undefined;
+  });
 }
 
 async function fail(deps: UseCaseDeps, request: AccessRequest, ruleRecordId: number, error: unknown): Promise<void> {

@@ -3,6 +3,8 @@
  * Nothing here knows about Slack blocks, SDK commands or SQL.
  */
 import type { AccessRequest, Decision, Engine, GrantLocation, NewAccessRequest, Source } from '../domain/request.js';
+import type { ClientConnection } from '../domain/sessions.js';
+import type { EndSessions } from '../policy.js';
 import type { ReleaseOutcome } from './release-rule.js';
 
 export interface Clock {
@@ -23,7 +25,14 @@ export interface EventDetails {
   cancelled: undefined;
   'timed-out': { pendingTimeout: number };
   'rule-requested': RuleSpec;
-  activated: { awsRuleId?: string; origin: RuleRecord['origin']; sharedWith: number[]; expiresAt?: string };
+  activated: {
+    awsRuleId?: string;
+    origin: RuleRecord['origin'];
+    sharedWith: number[];
+    expiresAt?: string;
+    /** A security-group source's network interface addresses at activation, kept to end its sessions later. */
+    sourceAddresses?: string[];
+  };
   failed: { code: string; message: string };
   'revoke-requested': { reason: string } | undefined;
   revoked: { outcome: ReleaseOutcome; reason?: string };
@@ -38,6 +47,10 @@ export interface EventDetails {
   'extension-approved': { seconds: number; until: string };
   'extension-denied': undefined;
   'extension-void': undefined;
+  /** Connections closed after the rule was removed, per node (host:port). */
+  'sessions-ended': { closed: number; nodes: Array<{ node: string; closed: number }> };
+  /** Nodes where connections could not be closed, and why (never a secret). */
+  'sessions-not-ended': { nodes: Array<{ node: string; code: string; reason: string }> };
 }
 export type EventKind = keyof EventDetails;
 
@@ -245,6 +258,8 @@ export interface GrantFacts {
   /** Inbound rules the target group can still take after this one; recorded only when few are left. */
   headroom?: number;
   connection: ConnectionFacts;
+  /** Whether, by the policy when it was requested, open sessions are closed when the grant ends. */
+  endsSessions?: boolean;
 }
 export type RequestWithFacts = AccessRequest & { facts?: GrantFacts };
 
@@ -345,4 +360,52 @@ export interface Scheduler {
   scheduleReminder(requestId: number, at: Date): Promise<void>;
   /** Enqueues `remind-<id>` at `at` only when no such job exists (the reconciler's repair). */
   ensureReminder(requestId: number, at: Date): Promise<void>;
+  /** Enqueues job `end-sessions-<id>` now; a second call while it exists does nothing. */
+  scheduleEndSessions(requestId: number): Promise<void>;
+}
+
+// ---------- live sessions ----------
+
+/** One node of a cluster (a shard's primary or one of its replicas), where clients connect. */
+export interface CacheNode {
+  /** The cache cluster (node) id, e.g. orders-redis-002. */
+  id: string;
+  host: string;
+  port: number;
+}
+
+/** How to sign in to a node: AUTH with a user (RBAC, IAM) or a password alone (AUTH token). Nothing for no AUTH. */
+export interface NodeCredentials {
+  username?: string;
+  password?: string;
+}
+
+/** The network facts that decide which sessions a removed rule leaves to close. */
+export interface ClusterNetwork {
+  /** Every node of the cluster: each shard's primary and replicas, with its own endpoint. */
+  nodes(cluster: ClusterInfo, location?: AwsLocation): Promise<CacheNode[]>;
+  /** The private addresses (IPv4 and IPv6) of the network interfaces in a security group. */
+  groupAddresses(groupId: string, location?: AwsLocation): Promise<string[]>;
+  /** The sources of the inbound rules of these groups that let TCP in on `port`. */
+  ingressSources(groupIds: string[], port: number, location?: AwsLocation): Promise<Source[]>;
+}
+
+/** Credentials for a cluster's nodes as the policy's endSessions says; what it returns is never logged. */
+export interface SessionCredentials {
+  forCluster(auth: EndSessions, cluster: ClusterInfo, location?: AwsLocation): Promise<NodeCredentials>;
+}
+
+/** A signed-in connection to one node. */
+export interface NodeSession {
+  /** This connection's own client id: never closed. */
+  ownId: string;
+  clients(): Promise<ClientConnection[]>;
+  /** Closes connections by client id; returns how many were still open. */
+  kill(ids: string[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface LiveSessions {
+  /** Connects (TLS when asked) and signs in; throws when the node cannot be reached or refuses. */
+  open(node: CacheNode, options: { tls: boolean; credentials: NodeCredentials }): Promise<NodeSession>;
 }

@@ -287,6 +287,7 @@ async function checkExposure(
     exposure: { otherClusters: exposure.otherClusters, otherInterfaces: exposure.otherInterfaces },
     ...(headroom <= LOW_HEADROOM ? { headroom } : {}),
     connection: cluster.connection,
+    ...(rule.endSessions !== undefined && cluster.engine !== 'memcached' ? { endsSessions: true } : {}),
   };
 }
 

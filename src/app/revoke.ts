@@ -7,6 +7,7 @@ import { applyEffects } from './apply-effects.js';
 import type { UseCaseDeps } from './deps.js';
 import { releaseRule, type ReleaseOutcome } from './release-rule.js';
 import { revocationRequest } from './request-revocation.js';
+import { MEMCACHED_SESSIONS_NOTE, sessionEnding } from './end-sessions.js';
 
 const EARLY_TOLERANCE_MS = 1_000;
 /** Failed attempts after which a revocation counts as overdue and people are told. */
@@ -56,14 +57,28 @@ export async function revokeExpired(deps: UseCaseDeps, requestId: number, attemp
     throw error;
   }
   if (overdue) deps.logger.warn({ requestId, lateBy }, 'overdue revocation cleared');
+  await scheduleSessionEnding(deps, next, outcome);
   await applyEffects(deps, next, effects, OUTCOME_NOTES[outcome]);
   await postToThreads(
     deps,
     next,
     overdue
       ? `:white_check_mark: Access #${requestId} has now ended, ${lateBy} late: the overdue revocation succeeded.`
-      : `Access #${requestId} has ended.${OUTCOME_NOTES[outcome] ? ` ${OUTCOME_NOTES[outcome]}` : ' The rule was removed.'}`,
+      : `Access #${requestId} has ended.${OUTCOME_NOTES[outcome] ? ` ${OUTCOME_NOTES[outcome]}` : ' The rule was removed.'}${
+          next.engine === 'memcached' ? ` ${MEMCACHED_SESSIONS_NOTE}` : ''
+        }`,
   );
+}
+
+/**
+ * Once the grant's own rule is gone (not shared, not someone else's), its open sessions are closed by a
+ * job of their own: the rule's removal is recorded first, and never waits on, or fails with, the nodes.
+ */
+async function scheduleSessionEnding(deps: UseCaseDeps, request: AccessRequest, outcome: ReleaseOutcome): Promise<void> {
+  if ((outcome !== 'removed' && outcome !== 'already-gone') || !sessionEnding(deps, request)) return;
+  await deps.scheduler
+    .scheduleEndSessions(request.id)
+    .catch((error: unknown) => deps.logger.error({ err: error, requestId: request.id }, 'could not schedule ending the open sessions'));
 }
 
 async function raiseOverdue(deps: UseCaseDeps, request: AccessRequest, error: unknown): Promise<void> {

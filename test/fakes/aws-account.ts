@@ -25,6 +25,7 @@ import {
   type CacheCluster,
   type ReplicationGroup,
 } from '@aws-sdk/client-elasticache';
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 
 export const VPC = 'vpc-0aaaaaaaaaaaaaaa1';
@@ -42,6 +43,8 @@ export interface FakeCluster {
   clusterMode?: boolean;
   /** The replication group's own tags (ListTagsForResource on its ARN). */
   tags?: Record<string, string>;
+  /** Where each member node listens (its CacheNodes endpoint); two nodes on made-up hosts when absent. */
+  nodes?: Array<{ host: string; port: number }>;
 }
 
 export interface FakeGroup {
@@ -64,7 +67,7 @@ export class FakeAwsAccount {
   readonly groups = new Map<string, FakeGroup>();
   readonly replicationGroups = new Map<string, FakeCluster>();
   /** Network interfaces other than the clusters' own, by id. */
-  readonly interfaces = new Map<string, { groupIds: string[]; description: string }>();
+  readonly interfaces = new Map<string, { groupIds: string[]; description: string; privateIps: string[] }>();
   readonly peerings: Array<{ id: string; requesterVpc: string; accepterVpc: string; accepterOwner: string; status: string }> = [];
   /** Every EC2 call made, in order, as [command name, input]. */
   readonly ec2Calls: Array<[string, Record<string, unknown>]> = [];
@@ -77,6 +80,9 @@ export class FakeAwsAccount {
   private region: string | undefined;
   private readonly ec2Mock = mockClient(EC2Client);
   private readonly elastiCacheMock = mockClient(ElastiCacheClient);
+  private readonly secretsMock = mockClient(SecretsManagerClient);
+  /** Secrets Manager's secrets, by ARN, as the text they hold. */
+  readonly secrets = new Map<string, string>();
 
   constructor() {
     this.ec2Mock.on(DescribeSecurityGroupsCommand).callsFake((input, getClient) => this.run('DescribeSecurityGroups', input, () => {
@@ -160,6 +166,15 @@ export class FakeAwsAccount {
       }
       return { CacheClusters: [memberCluster(cluster, id)] };
     });
+    this.secretsMock.on(GetSecretValueCommand).callsFake(async (input, getClient) => {
+      await this.recordOrigin('GetSecretValue', getClient);
+      this.throwInjectedFault('GetSecretValue');
+      const secret = this.secrets.get(input.SecretId ?? '');
+      if (secret === undefined) {
+        throw new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: { httpStatusCode: 400 } });
+      }
+      return { ARN: input.SecretId, SecretString: secret };
+    });
     this.elastiCacheMock.on(ListTagsForResourceCommand).callsFake(async (input, getClient) => {
       await this.recordOrigin('ListTagsForResource', getClient);
       const id = /:replicationgroup:(.+)$/.exec(input.ResourceName ?? '')?.[1] ?? '';
@@ -180,9 +195,9 @@ export class FakeAwsAccount {
     this.groups.set(id, { vpcId, ownerId: options.ownerId ?? ACCOUNT, tags: options.tags ?? {} });
   }
 
-  /** A network interface that is not an ElastiCache node's, e.g. an EC2 instance's. */
-  addNetworkInterface(id: string, groupIds: string[], description: string): void {
-    this.interfaces.set(id, { groupIds, description });
+  /** A network interface that is not an ElastiCache node's, e.g. an EC2 instance's, with its private addresses. */
+  addNetworkInterface(id: string, groupIds: string[], description: string, privateIps: string[] = []): void {
+    this.interfaces.set(id, { groupIds, description, privateIps });
   }
 
   addPeering(id: string, requesterVpc: string, accepterVpc: string, accepterOwner = ACCOUNT, status = 'active'): void {
@@ -236,6 +251,7 @@ export class FakeAwsAccount {
   restore(): void {
     this.ec2Mock.restore();
     this.elastiCacheMock.restore();
+    this.secretsMock.restore();
   }
 
   /**
@@ -296,9 +312,9 @@ export class FakeAwsAccount {
   }
 
   /** Every network interface: one per cluster member (named as ElastiCache names them), and the added ones. */
-  private allInterfaces(): Array<{ id: string; groupIds: string[]; description: string }> {
+  private allInterfaces(): Array<{ id: string; groupIds: string[]; description: string; privateIps: string[] }> {
     const nodes = [...this.replicationGroups.values()].flatMap((c) =>
-      memberIds(c).map((member) => ({ id: `eni-${member}`, groupIds: c.securityGroupIds, description: `ElastiCache ${member}` })),
+      memberIds(c).map((member) => ({ id: `eni-${member}`, groupIds: c.securityGroupIds, description: `ElastiCache ${member}`, privateIps: [] })),
     );
     return [...nodes, ...[...this.interfaces].map(([id, eni]) => ({ id, ...eni }))];
   }
@@ -328,13 +344,14 @@ export function ec2Error(name: string, httpStatusCode: number, message: string):
 }
 
 function memberIds(cluster: FakeCluster): string[] {
-  return [`${cluster.id}-001`, `${cluster.id}-002`];
+  return Array.from({ length: cluster.nodes?.length ?? 2 }, (_, i) => `${cluster.id}-00${i + 1}`);
 }
 
-function networkInterface(eni: { id: string; groupIds: string[]; description: string }) {
+function networkInterface(eni: { id: string; groupIds: string[]; description: string; privateIps: string[] }) {
   return {
     NetworkInterfaceId: eni.id,
     Description: eni.description,
+    PrivateIpAddresses: eni.privateIps.map((PrivateIpAddress, i) => ({ PrivateIpAddress, Primary: i === 0 })),
     Groups: eni.groupIds.map((GroupId) => ({ GroupId, GroupName: `group-${GroupId}` })),
     VpcId: VPC,
     OwnerId: ACCOUNT,
@@ -359,6 +376,7 @@ function replicationGroup(cluster: FakeCluster): ReplicationGroup {
 }
 
 function memberCluster(cluster: FakeCluster, id: string): CacheCluster {
+  const node = cluster.nodes?.[Number(id.slice(-3)) - 1];
   return {
     CacheClusterId: id,
     ReplicationGroupId: cluster.id,
@@ -366,7 +384,7 @@ function memberCluster(cluster: FakeCluster, id: string): CacheCluster {
     CacheClusterStatus: 'available',
     CacheSubnetGroupName: 'cache-subnets',
     SecurityGroups: cluster.securityGroupIds.map((id) => ({ SecurityGroupId: id, Status: 'active' })),
-    CacheNodes: [{ CacheNodeId: '0001', Endpoint: { Address: `${id}.abc123.0001.euw1.cache.amazonaws.com`, Port: cluster.port } }],
+    CacheNodes: [{ CacheNodeId: '0001', Endpoint: { Address: node?.host ?? `${id}.abc123.0001.euw1.cache.amazonaws.com`, Port: node?.port ?? cluster.port } }],
     TransitEncryptionEnabled: cluster.tls ?? true,
   };
 }

@@ -67,6 +67,9 @@ export class OutageScheduler implements Scheduler {
   ensureReminder(requestId: number, at: Date): Promise<void> {
     return this.pass(() => this.real.ensureReminder(requestId, at));
   }
+  scheduleEndSessions(requestId: number): Promise<void> {
+    return this.pass(() => this.real.scheduleEndSessions(requestId));
+  }
 
   private async pass(call: () => Promise<void>): Promise<void> {
     if (this.down) throw new UpstreamError('redis', 'QUEUE_UNAVAILABLE', 'Redis is unreachable (injected outage).', true);

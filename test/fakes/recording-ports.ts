@@ -1,6 +1,6 @@
 /** Fakes of the Slack and queue ports that record what the use cases asked of them. */
 import type { AccessRequest } from '../../src/domain/request.js';
-import type { MessageRef, Notifier, Scheduler } from '../../src/app/ports.js';
+import type { ClusterNetwork, LiveSessions, MessageRef, Notifier, Scheduler, SessionCredentials } from '../../src/app/ports.js';
 
 export class RecordingNotifier implements Notifier {
   readonly told: Array<{ id: number; status: string; note?: string }> = [];
@@ -17,7 +17,11 @@ export class RecordingNotifier implements Notifier {
     return [];
   }
   async refreshExtension(): Promise<void> {}
-  async postToThreads(): Promise<void> {}
+  /** Lines posted to approval threads, by request. */
+  readonly threadPosts: Array<{ id: number; text: string }> = [];
+  async postToThreads(request: AccessRequest, _refs: MessageRef[], text: string): Promise<void> {
+    this.threadPosts.push({ id: request.id, text });
+  }
 }
 
 export class RecordingScheduler implements Scheduler {
@@ -42,4 +46,19 @@ export class RecordingScheduler implements Scheduler {
   async ensureReminder(requestId: number): Promise<void> {
     this.calls.push(`ensure-remind-${requestId}`);
   }
+  async scheduleEndSessions(requestId: number): Promise<void> {
+    this.calls.push(`end-sessions-${requestId}`);
+  }
+}
+
+/** The session-ending ports for tests whose policy ends no sessions: any use is a failure of the test. */
+export function noSessionEnding(): { network: ClusterNetwork; sessionCredentials: SessionCredentials; liveSessions: LiveSessions } {
+  const refuse = async (): Promise<never> => {
+    throw new Error('this test ends no sessions');
+  };
+  return {
+    network: { nodes: refuse, groupAddresses: refuse, ingressSources: refuse },
+    sessionCredentials: { forCluster: refuse },
+    liveSessions: { open: refuse },
+  };
 }

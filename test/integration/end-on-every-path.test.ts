@@ -26,7 +26,7 @@ import type { AccessRequest, NewAccessRequest } from '../../src/domain/request.j
 import { parsePolicy } from '../../src/policy.js';
 import { ec2Client, elastiCacheClient } from '../fixtures/aws/sdk.js';
 import { ec2Error, FakeAwsAccount } from '../fakes/aws-account.js';
-import { RecordingNotifier, RecordingScheduler } from '../fakes/recording-ports.js';
+import { noSessionEnding, RecordingNotifier, RecordingScheduler } from '../fakes/recording-ports.js';
 import { addRedisClusters, SOURCE_GROUP, TARGET_GROUP } from '../support/redis-clusters.js';
 import { requestDraft } from '../support/request-fixtures.js';
 
@@ -58,6 +58,7 @@ beforeEach(() => {
     store,
     firewall: new Ec2Firewall({ ec2: home.ec2, clients }),
     directory: new ElastiCacheDirectory({ ...home, clients }),
+    ...noSessionEnding(),
     people: { expandApprovers: async (principals: string[]) => principals },
     notifier: new RecordingNotifier(),
     scheduler,

@@ -49,6 +49,7 @@ import { decideExtension, requestExtension } from '../../src/app/extend.js';
 import { EXTENSION_EVENTS } from '../../src/app/extension-log.js';
 import type { HistoryEvent } from '../../src/app/ports.js';
 import { reconcile } from '../../src/app/reconcile.js';
+import { endSessions } from '../../src/app/end-sessions.js';
 import { remind } from '../../src/app/remind.js';
 import { requestAccess } from '../../src/app/request-access.js';
 import { revokeExpired } from '../../src/app/revoke.js';
@@ -56,7 +57,7 @@ import type { Source } from '../../src/domain/request.js';
 import { parsePolicy, type ClusterPolicy, type Policy } from '../../src/policy.js';
 import { FakeAwsPlaces } from '../fakes/aws-places.js';
 import { faultyGrantStore, OutageScheduler } from '../fakes/faulty-ports.js';
-import { RecordingNotifier } from '../fakes/recording-ports.js';
+import { noSessionEnding, RecordingNotifier } from '../fakes/recording-ports.js';
 import { redisDatabase } from '../support/redis-database.js';
 
 const RUNS = Number(process.env.FAULT_RUNS ?? 200);
@@ -283,6 +284,7 @@ function openStoreAndWorker(run: Run): void {
     store: run.store,
     directory: run.aws,
     firewall: run.aws,
+    ...noSessionEnding(),
     people: { expandApprovers: async (principals) => principals },
     notifier: new RecordingNotifier(),
     scheduler: run.scheduler,
@@ -422,6 +424,7 @@ async function runDueJobs(run: Run): Promise<void> {
     grant: (requestId, attempt) => activate(run.deps, requestId, attempt),
     revoke: (requestId, attempt) => revokeExpired(run.deps, requestId, attempt),
     remind: (requestId) => remind(run.deps, requestId),
+    'end-sessions': (requestId, attempt) => endSessions(run.deps, requestId, attempt),
   });
   for (let taken = 0; taken < 200; taken++) {
     const job = await run.worker.getNextJob(TOKEN, { block: false });

@@ -98,6 +98,7 @@ test('when Redis goes away mid-job, close lets the handler finish and returns af
       },
       revoke: async () => {},
       remind: async () => {},
+      'end-sessions': async () => {},
     },
   });
   const inspector = new Queue(QUEUE_NAME, { connection: { url: redisUrl }, prefix });
@@ -122,7 +123,7 @@ test('workers that never reached Redis close within the timeout', async () => {
   const workers = startWorkers({
     url: proxy.url,
     logger: pino({ level: 'silent' }),
-    handlers: { grant: async () => {}, revoke: async () => {}, remind: async () => {} },
+    handlers: { grant: async () => {}, revoke: async () => {}, remind: async () => {}, 'end-sessions': async () => {} },
   });
   expect(await resolvesWithin(workers.close(300), HANG_MS)).toBe(true);
 });

@@ -27,9 +27,9 @@ function setup(schedulerOptions: Partial<BullmqSchedulerOptions> = {}) {
     await inspector.obliterate({ force: true });
     await inspector.close();
   });
-  const runs: Array<{ name: 'grant' | 'revoke' | 'remind'; requestId: number; at: number }> = [];
+  const runs: Array<{ name: 'grant' | 'revoke' | 'remind' | 'end-sessions'; requestId: number; at: number }> = [];
   const record =
-    (name: 'grant' | 'revoke' | 'remind'): JobHandler =>
+    (name: 'grant' | 'revoke' | 'remind' | 'end-sessions'): JobHandler =>
     async (requestId) => {
       runs.push({ name, requestId, at: Date.now() });
     };
@@ -38,7 +38,7 @@ function setup(schedulerOptions: Partial<BullmqSchedulerOptions> = {}) {
       url: redisUrl,
       prefix,
       logger: pino({ level: 'silent' }),
-      handlers: { grant: handlers.grant ?? record('grant'), revoke: handlers.revoke ?? record('revoke'), remind: record('remind') },
+      handlers: { grant: handlers.grant ?? record('grant'), revoke: handlers.revoke ?? record('revoke'), remind: record('remind'), 'end-sessions': record('end-sessions') },
     });
     cleanups.push(() => workers.close(5_000));
     return workers;
@@ -71,6 +71,16 @@ test('scheduling a grant twice leaves one job that runs once, and a finished gra
 
   await scheduler.scheduleGrant(7);
   await vi.waitFor(() => expect(runs).toHaveLength(2));
+});
+
+test('end-sessions-<id> is enqueued once, now, carrying only the request id, and runs after revocations', async () => {
+  const { scheduler, inspector } = setup();
+  await scheduler.scheduleEndSessions(42);
+  await scheduler.scheduleEndSessions(42);
+
+  const jobs = await inspector.getJobs(['waiting', 'prioritized']);
+  expect(jobs.map((job) => [job.id, job.name, job.data])).toEqual([['end-sessions-42', 'end-sessions', { requestId: 42 }]]);
+  expect(jobs[0]!.opts.priority).toBeGreaterThan(0);
 });
 
 test('rescheduling a revoke leaves exactly one delayed revoke-<id> job, due at the later time', async () => {

@@ -43,7 +43,7 @@ async function setup(handlers: { grant?: JobHandler; revoke?: JobHandler }) {
     url: redisUrl,
     prefix,
     logger,
-    handlers: { grant: handlers.grant ?? unexpected, revoke: handlers.revoke ?? unexpected, remind: unexpected },
+    handlers: { grant: handlers.grant ?? unexpected, revoke: handlers.revoke ?? unexpected, remind: unexpected, 'end-sessions': unexpected },
   });
   cleanups.push(async () => {
     await workers.close(5_000);
@@ -159,7 +159,7 @@ test('scheduler and workers can use a caller-owned connection, and leave it open
     connection,
     prefix,
     logger: pino({ level: 'silent' }),
-    handlers: { grant: async (requestId) => void ran.push(requestId), revoke: async () => {}, remind: async () => {} },
+    handlers: { grant: async (requestId) => void ran.push(requestId), revoke: async () => {}, remind: async () => {}, 'end-sessions': async () => {} },
   });
   cleanups.push(async () => {
     connection.disconnect();
@@ -190,7 +190,7 @@ test('a due revocation runs before grant jobs that were waiting longer', async (
     prefix,
     concurrency: 1,
     logger: pino({ level: 'silent' }),
-    handlers: { grant: record('grant'), revoke: record('revoke'), remind: record('remind') },
+    handlers: { grant: record('grant'), revoke: record('revoke'), remind: record('remind'), 'end-sessions': record('end-sessions') },
   });
   const inspector = new Queue(QUEUE_NAME, { connection: { url: redisUrl }, prefix });
   cleanups.push(async () => {

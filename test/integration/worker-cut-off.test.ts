@@ -19,7 +19,7 @@ test('a job that finishes after close() cut Redis off does not spin', async () =
     started();
     await new Promise<void>((r) => (release = r));
   };
-  const workers = startWorkers({ url, prefix, handlers: { grant: handler, revoke: handler, remind: handler }, logger: pino({ level: 'silent' }) });
+  const workers = startWorkers({ url, prefix, handlers: { grant: handler, revoke: handler, remind: handler, 'end-sessions': handler }, logger: pino({ level: 'silent' }) });
   const scheduler = new BullmqScheduler({ url, prefix });
   await scheduler.scheduleGrant(1);
   await running;

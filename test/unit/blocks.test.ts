@@ -217,3 +217,32 @@ describe('Block Kit limits hold for any input', () => {
     );
   });
 });
+
+describe('what happens to open sessions when access ends', () => {
+  const facts = {
+    accountId: '123456789012',
+    region: 'us-east-1',
+    exposure: { otherClusters: [], otherInterfaces: [] },
+    connection: { tls: true, auth: 'none' as const, clusterMode: false },
+  };
+  const text = (message: { blocks: Block[] }) => JSON.stringify(message.blocks);
+
+  it('the approval message says whether they will be closed', () => {
+    expect(text(approvalMessage({ ...pending, facts: { ...facts, endsSessions: true } }, T0))).toContain(
+      'When access ends, cache-access also closes the connections still open from this source.',
+    );
+    expect(text(approvalMessage({ ...pending, facts }, T0))).toContain('connections still open from this source are not closed');
+    expect(text(approvalMessage({ ...pending, engine: 'memcached', facts }, T0))).toContain('Memcached cannot close a client connection');
+  });
+
+  it('once it has ended, the requester is told they are being closed, or that they stay open (always for Memcached)', () => {
+    const expired = inStatus.expired;
+    expect(text(requesterMessage({ ...expired, facts: { ...facts, endsSessions: true } }, undefined, at(127)))).toContain(
+      'Open connections it let in are being closed too',
+    );
+    expect(text(requesterMessage({ ...expired, facts }, undefined, at(127)))).toContain('may stay open after its removal');
+    expect(text(requesterMessage({ ...expired, engine: 'memcached', facts }, undefined, at(127)))).toContain(
+      'stay open until the client closes them',
+    );
+  });
+});

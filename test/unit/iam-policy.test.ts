@@ -48,8 +48,11 @@ interface Authorization {
 const policy = JSON.parse(readFileSync('docs/iam-policy.json', 'utf8')) as Policy;
 
 const MUTATING = ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress', 'ec2:CreateTags'];
-/** Granted though no code sends it: EC2 authorizes tags given at creation as ec2:CreateTags. */
-const DEPENDENT = ['ec2:CreateTags'];
+/**
+ * Granted though no code sends it: EC2 authorizes tags given at creation as ec2:CreateTags, and a cluster
+ * node authorizes the IAM authentication token the bot signs (endSessions) as elasticache:Connect.
+ */
+const DEPENDENT = ['ec2:CreateTags', 'elasticache:Connect'];
 
 const MANAGED_GROUP = { 'cache-access:managed': 'true' };
 const GROUP_ID = 'sg-0aaaaaaaaaaaaaaaa';
@@ -133,7 +136,8 @@ function actionsSentByCode(): Set<string> {
     for (const [, names = '', service = ''] of source.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-([a-z0-9-]+)'/g)) {
       for (const name of names.split(',').map((part) => part.trim())) {
         if (/^\w+Command$/.test(name) && source.includes(`new ${name}(`)) {
-          actions.add(`${service}:${name.slice(0, -'Command'.length)}`);
+          // IAM's service prefixes have no hyphens: client-secrets-manager's actions are secretsmanager:….
+          actions.add(`${service.replace(/-/g, '')}:${name.slice(0, -'Command'.length)}`);
         }
       }
     }
@@ -193,8 +197,20 @@ describe('docs/iam-policy.json', () => {
   });
 
   test('lets the read actions look at any cluster and security group', () => {
-    const reads = [...actionsSentByCode()].filter((action) => !MUTATING.includes(action) && !action.startsWith('sts:'));
+    const reads = [...actionsSentByCode()].filter(
+      (action) => !MUTATING.includes(action) && !action.startsWith('sts:') && !action.startsWith('secretsmanager:'),
+    );
     for (const action of reads) expect(allows({ action, resource: '*' }), action).toBe(true);
+  });
+
+  test('reads only secrets named cache-access/…, and signs in to clusters only as users named cache-access…', () => {
+    const secret = (name: string) => ({ action: 'secretsmanager:GetSecretValue', resource: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}` });
+    expect(allows(secret('cache-access/orders-AbCdEf'))).toBe(true);
+    expect(allows(secret('prod-database-AbCdEf'))).toBe(false);
+    const connect = (resource: string) => ({ action: 'elasticache:Connect', resource: `arn:aws:elasticache:eu-west-1:123456789012:${resource}` });
+    expect(allows(connect('replicationgroup:orders-redis'))).toBe(true);
+    expect(allows(connect('user:cache-access'))).toBe(true);
+    expect(allows(connect('user:admin'))).toBe(false);
   });
 
   test('allows assuming only roles named cache-access, the name the policy check warns about', () => {

@@ -78,7 +78,7 @@ describe('the spec example', () => {
 test('the shipped policy.example.yml loads, and shows every setting a rule may have', () => {
   const shipped = loadPolicy(fileURLToPath(new URL('../../policy.example.yml', import.meta.url)));
   const keys = new Set(shipped.rules.flatMap((rule) => Object.keys(rule)));
-  for (const key of ['targetGroup', 'peeredVpcs', 'region', 'roleArn', 'requireDedicatedGroup', 'ruleQuota', 'maxCidrPrefix', 'autoApprove', 'approversFromTags']) {
+  for (const key of ['targetGroup', 'peeredVpcs', 'region', 'roleArn', 'requireDedicatedGroup', 'ruleQuota', 'maxCidrPrefix', 'autoApprove', 'approversFromTags', 'endSessions']) {
     expect(keys).toContain(key);
   }
   expect(shipped.ruleFor('prod-orders')).toMatchObject({ requireDedicatedGroup: true, targetGroup: 'sg-0123456789abcdef0' });
@@ -331,6 +331,31 @@ describe('errors name the file, the real line and the key', () => {
       yaml('clusters:', '  - match: a', '    approvers: [U123]', '    duration: 1h', '    minDuration: 3h', '    maxDuration: 2h'),
       'policy.yml:2: clusters.0 (a): duration must lie between minDuration and maxDuration',
     ],
+    [
+      'endSessions with an unknown auth',
+      yaml('clusters:', '  - match: a', '    approvers: [U123]', '    endSessions: { auth: password }'),
+      'policy.yml:4: clusters.0.endSessions.auth',
+    ],
+    [
+      'an endSessions secret that is not a Secrets Manager ARN',
+      yaml('clusters:', '  - match: a', '    approvers: [U123]', '    endSessions:', '      auth: secret', '      secretArn: arn:aws:ssm:eu-west-1:123456789012:parameter/x'),
+      'policy.yml:6: clusters.0.endSessions.secretArn: must be a Secrets Manager secret ARN',
+    ],
+    [
+      'an endSessions key its auth does not take',
+      yaml('defaults:', '  endSessions:', '    auth: none', '    user: bot', 'clusters:', '  - match: a', '    approvers: [U123]'),
+      'policy.yml:4: defaults.endSessions.user: unknown key "user"',
+    ],
+    [
+      'endSessions by IAM without a user',
+      yaml('clusters:', '  - match: a', '    approvers: [U123]', '    endSessions: { auth: iam }'),
+      'policy.yml:4: clusters.0.endSessions.user',
+    ],
+    [
+      'an endSessions user id ElastiCache would refuse',
+      yaml('clusters:', '  - match: a', '    approvers: [U123]', '    endSessions: { auth: iam, user: "cache access" }'),
+      'policy.yml:4: clusters.0.endSessions.user: must be an ElastiCache user id',
+    ],
   ])('%s', (_, text, message) => {
     expect(errorOf(text).message).toContain(message);
   });
@@ -443,5 +468,35 @@ describe('warnings: what loads but would not work with the documented IAM policy
   test('rules without a roleArn, or assuming cache-access, give no warning', () => {
     expect(loadPolicy(EXAMPLE_PATH).warnings).toEqual([]);
     expect(loadPolicy(fileURLToPath(new URL('../../policy.example.yml', import.meta.url))).warnings).toEqual([]);
+  });
+});
+
+const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cache-access-AbCdEf';
+
+describe('endSessions', () => {
+  test('is off unless set; set in defaults it applies to every rule, and a rule may choose its own', () => {
+    expect(parsePolicy(yaml('clusters:', '  - match: a', '    approvers: [U123]')).rules[0]!.endSessions).toBeUndefined();
+
+    const policy = parsePolicy(
+      yaml(
+        'defaults:',
+        '  endSessions: { auth: none }',
+        'clusters:',
+        '  - match: orders-*',
+        '    approvers: [U123]',
+        '    endSessions: { auth: iam, user: cache-access }',
+        '  - match: legacy-*',
+        '    approvers: [U123]',
+        `    endSessions: { auth: secret, secretArn: "${SECRET}" }`,
+        '  - match: "*"',
+        '    approvers: [U123]',
+      ),
+      'policy.yml',
+    );
+    expect(policy.rules.map((rule) => [rule.endSessions, rule.endSessionsSetAt])).toEqual([
+      [{ auth: 'iam', user: 'cache-access' }, 'policy.yml:6: clusters.0.endSessions'],
+      [{ auth: 'secret', secretArn: SECRET }, 'policy.yml:9: clusters.1.endSessions'],
+      [{ auth: 'none' }, 'policy.yml:2: defaults.endSessions'],
+    ]);
   });
 });

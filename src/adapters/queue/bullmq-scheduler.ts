@@ -1,4 +1,4 @@
-/** The Scheduler port on a BullMQ Queue: enqueues grant jobs and (re)schedules revoke and remind jobs. */
+/** The Scheduler port on a BullMQ Queue: enqueues grant and end-sessions jobs and (re)schedules revoke and remind jobs. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -44,6 +44,12 @@ export class BullmqScheduler implements Scheduler {
     await this.run(`schedule the grant of ${formatId(requestId)}`, async () => {
       // BullMQ ignores an add whose job id already exists, which makes this idempotent.
       await this.queue.add('grant', { requestId }, { ...JOB_OPTIONS.grant, jobId: jobId('grant', requestId) });
+    });
+  }
+
+  async scheduleEndSessions(requestId: number): Promise<void> {
+    await this.run(`schedule ending the open sessions of ${formatId(requestId)}`, async () => {
+      await this.queue.add('end-sessions', { requestId }, { ...JOB_OPTIONS['end-sessions'], jobId: jobId('end-sessions', requestId) });
     });
   }
 

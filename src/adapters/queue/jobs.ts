@@ -6,7 +6,7 @@ import type { JobsOptions } from 'bullmq';
 
 export const QUEUE_NAME = 'cache-access';
 
-export const JOB_NAMES = ['grant', 'revoke', 'remind'] as const;
+export const JOB_NAMES = ['grant', 'revoke', 'remind', 'end-sessions'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** Only the id: handlers load the request from the store, so a job never acts on stale data. */
@@ -15,7 +15,7 @@ export interface JobData {
 }
 
 /**
- * `grant-42`, `revoke-42`, `remind-42`: one job per request and kind, so a repeated add is a no-op while the job exists.
+ * `grant-42`, `revoke-42`, `remind-42`, `end-sessions-42`: one job per request and kind, so a repeated add is a no-op while the job exists.
  * BullMQ rejects custom ids that are integers or contain ':' (Job.validateOptions), hence the hyphen.
  */
 export function jobId(name: JobName, requestId: number): string {
@@ -52,4 +52,6 @@ export const JOB_OPTIONS: Readonly<Record<JobName, JobsOptions>> = {
   revoke: { ...REMOVE_WHEN_FINISHED, attempts: 1_000_000_000, backoff: { type: REVOKE_BACKOFF_TYPE } },
   // A reminder is a courtesy: a few tries through a Slack hiccup, then it is dropped.
   remind: { ...REMOVE_WHEN_FINISHED, priority: 2, attempts: 3, backoff: { type: 'exponential', delay: 2000 } },
+  // Retries AWS and Secrets Manager look-ups (1+2+4+8 s); the nodes themselves are retried inside the job.
+  'end-sessions': { ...REMOVE_WHEN_FINISHED, priority: 1, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
 };

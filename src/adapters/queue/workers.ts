@@ -1,4 +1,4 @@
-/** Runs grant, revoke and remind jobs through the given handlers, deciding which failures BullMQ may retry. */
+/** Runs grant, revoke, remind and end-sessions jobs through the given handlers, deciding which failures BullMQ may retry. */
 import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobAttempt } from '../../app/ports.js';

@@ -8,6 +8,7 @@ import { actorMrkdwn } from '../../domain/actor.js';
 import { formatDuration } from '../../domain/durations.js';
 import type { GrantFacts, PeeredSource, RequestWithFacts } from '../../app/ports.js';
 import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
+import { MEMCACHED_SESSIONS_NOTE } from '../../app/end-sessions.js';
 import { explainUpstream } from './upstream-explanation.js';
 
 export type Block = types.KnownBlock;
@@ -74,6 +75,21 @@ export function ruleText(request: AccessRequest): string {
 // AWS keeps tracked connections through a rule's removal until they close or idle out.
 const CONNECTION_TRACKING_NOTE =
   'Connections opened while the rule was in place may stay open after its removal (AWS connection tracking) until they are closed.';
+const SESSIONS_CLOSED_NOTE = 'Open connections it let in are being closed too; the approval thread says how many.';
+
+/** What happens to connections still open when the rule goes: closed by cache-access, or left to the client. */
+function sessionsNote(request: RequestWithFacts): string {
+  if (request.engine === 'memcached') return MEMCACHED_SESSIONS_NOTE;
+  return request.facts?.endsSessions ? SESSIONS_CLOSED_NOTE : CONNECTION_TRACKING_NOTE;
+}
+
+/** For approvers: whether open sessions end with the grant. */
+function sessionsAtEndText(request: RequestWithFacts): string {
+  if (request.engine === 'memcached') return `:information_source: When access ends: ${MEMCACHED_SESSIONS_NOTE}`;
+  return request.facts?.endsSessions
+    ? ':scissors: When access ends, cache-access also closes the connections still open from this source.'
+    : ':information_source: When access ends, connections still open from this source are not closed: they may stay open (AWS connection tracking) until the client closes them.';
+}
 // Past this many, clusters and network interfaces are counted rather than listed.
 const LISTED_MAX = 10;
 
@@ -156,7 +172,7 @@ const STATUS_WORDS: Record<AccessRequest['status'], string> = {
 };
 
 /** The outcome line shown once a request is no longer waiting for approvers. */
-function outcomeLine(request: AccessRequest, now: Date): string {
+function outcomeLine(request: RequestWithFacts, now: Date): string {
   const at = (date: Date | undefined) => slackDate(date ?? now);
   const lastApproval = request.approvals.at(-1)?.at ?? request.approvedAt;
   const approved = `Approved by ${approversText(request)} at ${at(lastApproval)}`;
@@ -168,9 +184,9 @@ function outcomeLine(request: AccessRequest, now: Date): string {
     case 'active':
       return `:large_green_circle: ${approved}; active until ${at(request.expiresAt)}.`;
     case 'expired':
-      return `:hourglass: ${approved}; expired at ${at(request.endedAt)}, rule removed. ${CONNECTION_TRACKING_NOTE}`;
+      return `:hourglass: ${approved}; expired at ${at(request.endedAt)}, rule removed. ${sessionsNote(request)}`;
     case 'revoked':
-      return `:lock: ${approved}; revoked by ${actorMrkdwn(request.endedBy)} at ${at(request.endedAt)}, rule removed. ${CONNECTION_TRACKING_NOTE}`;
+      return `:lock: ${approved}; revoked by ${actorMrkdwn(request.endedBy)} at ${at(request.endedAt)}, rule removed. ${sessionsNote(request)}`;
     case 'denied':
       return `:no_entry_sign: Denied by ${actorMrkdwn(request.deniedBy?.userId ?? request.endedBy)} at ${at(request.deniedBy?.at ?? request.endedAt)}.`;
     case 'cancelled':
@@ -257,6 +273,9 @@ export function approvalMessage(request: RequestWithFacts, now: Date = new Date(
       blocks.push(context(`:warning: Only ${headroom} more inbound ${rules} in ${code(request.targetGroupId)} after this one before cache-access stops adding rules there.`));
     }
   }
+  if (request.status === 'pending' || request.status === 'approved' || request.status === 'active') {
+    blocks.push(context(sessionsAtEndText(request)));
+  }
   if (request.status === 'pending') {
     if (request.approvalsRequired > 1) {
       const soFar = request.approvals.length > 0 ? ` (${approversText(request)})` : '';
@@ -314,7 +333,7 @@ export function requesterMessage(request: RequestWithFacts, note?: string, now: 
   if (request.status === 'active' && request.facts) {
     extra.push({ type: 'section', text: mrkdwn(fit(connectionText(request, request.facts), SECTION_TEXT_MAX)) });
   }
-  if (request.status === 'expired' || request.status === 'revoked') extra.push(context(`:information_source: ${CONNECTION_TRACKING_NOTE}`));
+  if (request.status === 'expired' || request.status === 'revoked') extra.push(context(`:information_source: ${sessionsNote(request)}`));
   if (request.status === 'active') extra.push(grantButtons(request));
   return {
     text: body,

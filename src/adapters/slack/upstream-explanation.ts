@@ -27,5 +27,7 @@ export function explainUpstream(service: UpstreamError['service'], code: string)
       return `cache-access's job queue (Redis) could not take the work. ${LOG_HINT}`;
     case 'slack':
       return `Slack refused a call cache-access made. ${LOG_HINT}`;
+    case 'cache':
+      return `A node of the cluster could not be reached or refused cache-access's sign-in. ${LOG_HINT}`;
   }
 }
