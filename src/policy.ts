@@ -19,6 +19,16 @@ const slackPrincipal = z
   .string()
   .regex(/^[UWS][A-Z0-9]{2,}$/, 'must be a Slack user id (U…/W…) or user group id (S…)');
 
+const slackChannel = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id (C… or G…)');
+
+/** Emergency access without approval, reviewed afterwards; a rule's own replaces the defaults' whole. */
+const breakGlassSchema = z.strictObject({
+  maxDuration: durationText.optional(),
+  requesters: z.array(slackPrincipal).min(1, 'name at least one requester (user or user group id)'),
+  notify: slackChannel.optional(),
+  perDay: z.number().int().min(1).max(100).optional(),
+});
+
 /** Rules kept free in every target group for people's own changes: cache-access never fills the last ones. */
 export const RULE_QUOTA_MARGIN = 5;
 
@@ -43,6 +53,7 @@ const settings = {
     .max(1_000, "cannot exceed 1000, AWS's highest quota"),
   maxCidrPrefix: z.strictObject({ ipv4: z.number().int().min(1).max(32), ipv6: z.number().int().min(1).max(128) }).partial(),
   approversFromTags: z.boolean(),
+  breakGlass: breakGlassSchema,
 };
 
 const defaultsSchema = z.strictObject(settings).partial();
@@ -50,7 +61,7 @@ const defaultsSchema = z.strictObject(settings).partial();
 const clusterRuleSchema = z.strictObject({
   match: z.string().min(1),
   approvers: z.array(slackPrincipal).min(1, 'needs at least one approver'),
-  channel: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id (C… or G…)').optional(),
+  channel: slackChannel.optional(),
   allowedCidrs: z
     .array(
       z.string().transform((text, ctx) => {
@@ -119,7 +130,22 @@ export interface ClusterPolicy {
   approversFromTags: boolean;
   /** Requests by these people for at most maxDuration (seconds) are approved without a human. */
   autoApprove?: { maxDuration: number; requesters: string[] };
+  /** These people may open access at once, without approval; approvers review it afterwards. */
+  breakGlass?: BreakGlassPolicy;
 }
+
+export interface BreakGlassPolicy {
+  /** The longest (and the default) duration of a break-glass grant, in seconds. */
+  maxDuration: number;
+  /** Slack user and user group ids. */
+  requesters: string[];
+  /** A channel told of every break-glass grant, besides the approvers. */
+  notify?: string;
+  /** Break-glass grants one person may open in any 24 hours. */
+  perDay: number;
+}
+
+export const BREAK_GLASS_DEFAULTS = { maxDuration: 3_600, perDay: 2 } as const;
 
 export const BUILT_IN_DEFAULTS = {
   duration: 3_600,
@@ -189,9 +215,11 @@ export function parsePolicy(text: string, fileName = 'policy'): Policy {
     maxCidrPrefix: { ...BUILT_IN_DEFAULTS.maxCidrPrefix, ...given?.maxCidrPrefix },
   };
   const rules = parsed.data.clusters.map((rule, index) => {
+    const breakGlass = rule.breakGlass ?? given?.breakGlass;
     const merged: ClusterPolicy = {
       ...defaults,
       ...rule,
+      breakGlass: breakGlass && { ...BREAK_GLASS_DEFAULTS, ...breakGlass },
       maxTotal: rule.maxTotal ?? given?.maxTotal ?? rule.maxDuration ?? defaults.maxDuration,
       allowedCidrs: rule.allowedCidrs ?? [],
       peeredVpcs: rule.peeredVpcs ?? [],
@@ -202,6 +230,12 @@ export function parsePolicy(text: string, fileName = 'policy'): Policy {
       const line = node?.range ? lineCounter.linePos(node.range[0]).line : 0;
       throw new InvalidInputError(
         `${fileName}:${line}: clusters.${index} (${rule.match}): duration must lie between minDuration and maxDuration`,
+      );
+    }
+    if (merged.breakGlass && merged.breakGlass.maxDuration < merged.minDuration) {
+      const key = rule.breakGlass ? ['clusters', index, 'breakGlass', 'maxDuration'] : ['defaults', 'breakGlass', 'maxDuration'];
+      throw new InvalidInputError(
+        `${fileName}:${lineOf(doc, key, lineCounter)}: clusters.${index} (${rule.match}): breakGlass.maxDuration must be at least minDuration`,
       );
     }
     if (merged.maxTotal < merged.maxDuration) {
