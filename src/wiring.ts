@@ -44,6 +44,8 @@ export interface WiringOptions {
   queuePrefix?: string;
   /** Stand-ins for the AWS adapters (the benchmark's in-memory AWS); metering and the rate limit still apply. */
   adapters?: { firewall?: Firewall; directory?: ClusterDirectory };
+  /** The use cases' time; the system clock unless a test moves it. */
+  clock?: Clock;
 }
 
 export interface WiredUseCases {
@@ -67,7 +69,7 @@ export function wireUseCases(settings: WiringSettings, options: WiringOptions): 
   const ec2 = new EC2Client({ requestHandler });
   const elasticache = new ElastiCacheClient({ requestHandler });
   const sts = new STSClient({ requestHandler });
-  const clock = systemClock;
+  const clock = options.clock ?? systemClock;
   // Policy rules with `region` / `roleArn` reach other regions and accounts through this pool.
   const clients = new AwsClientPool({ ec2, elasticache }, { assumeRole: stsAssumeRole(sts), clock });
   const metered = <T extends Firewall | ClusterDirectory>(port: T): T => (metrics ? meteredAws(port, metrics) : port);

@@ -69,7 +69,8 @@ export async function remindUnreviewed(deps: UseCaseDeps): Promise<number[]> {
     const last = history.filter((e) => e.type === REVIEW_REMINDED || e.type === BREAK_GLASS).at(-1)?.at ?? request.createdAt;
     if (now.getTime() - last.getTime() < REVIEW_REMINDER_INTERVAL_MS) continue;
     const rule = deps.policy().ruleFor(request.clusterId);
-    const approverIds = rule ? await approversFor(deps, request.clusterId, rule) : [];
+    // Those who may review it: the requester never may.
+    const approverIds = (rule ? await approversFor(deps, request.clusterId, rule) : []).filter((id) => id !== request.requesterId);
     const opened = request.approvedAt ?? request.createdAt;
     const ago = formatDuration(Math.floor((now.getTime() - opened.getTime()) / 1000));
     const who = approverIds.length > 0 ? `${approverIds.map(actorMrkdwn).join(' ')}: ` : '';
