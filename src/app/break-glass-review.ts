@@ -68,19 +68,28 @@ export async function remindUnreviewed(deps: UseCaseDeps): Promise<number[]> {
     const history = await deps.store.history(request.id);
     const last = history.filter((e) => e.type === REVIEW_REMINDED || e.type === BREAK_GLASS).at(-1)?.at ?? request.createdAt;
     if (now.getTime() - last.getTime() < REVIEW_REMINDER_INTERVAL_MS) continue;
-    const rule = deps.policy().ruleFor(request.clusterId);
-    // Those who may review it: the requester never may.
-    const approverIds = (rule ? await approversFor(deps, request.clusterId, rule) : []).filter((id) => id !== request.requesterId);
-    const opened = request.approvedAt ?? request.createdAt;
-    const ago = formatDuration(Math.floor((now.getTime() - opened.getTime()) / 1000));
-    const who = approverIds.length > 0 ? `${approverIds.map(actorMrkdwn).join(' ')}: ` : '';
-    await deps.notifier.postToThreads(
-      request,
-      await deps.store.messageRefs(request.id),
-      `:rotating_light: ${who}break-glass grant ${formatId(request.id)} by ${actorMrkdwn(request.requesterId)} (${request.clusterId}) was opened ${ago} ago and nobody has reviewed it yet. Click *Reviewed* above once you have looked at it.`,
-    );
-    await deps.store.recordEvent(request.id, { at: now, actor: 'system', type: REVIEW_REMINDED, detail: { approverIds } });
-    reminded.push(request.id);
+    try {
+      await remindOf(deps, request, now);
+      reminded.push(request.id);
+    } catch (error) {
+      // Slack down or not configured (the CLI): not recorded as reminded, so the next pass tries again.
+      deps.logger.warn({ err: error, requestId: request.id }, 'could not remind the approvers of an unreviewed break-glass grant');
+    }
   }
   return reminded;
+}
+
+async function remindOf(deps: UseCaseDeps, request: AccessRequest, now: Date): Promise<void> {
+  const rule = deps.policy().ruleFor(request.clusterId);
+  // Those who may review it: the requester never may.
+  const approverIds = (rule ? await approversFor(deps, request.clusterId, rule) : []).filter((id) => id !== request.requesterId);
+  const opened = request.approvedAt ?? request.createdAt;
+  const ago = formatDuration(Math.floor((now.getTime() - opened.getTime()) / 1000));
+  const who = approverIds.length > 0 ? `${approverIds.map(actorMrkdwn).join(' ')}: ` : '';
+  await deps.notifier.postToThreads(
+    request,
+    await deps.store.messageRefs(request.id),
+    `:rotating_light: ${who}break-glass grant ${formatId(request.id)} by ${actorMrkdwn(request.requesterId)} (${request.clusterId}) was opened ${ago} ago and nobody has reviewed it yet. Click *Reviewed* above once you have looked at it.`,
+  );
+  await deps.store.recordEvent(request.id, { at: now, actor: 'system', type: REVIEW_REMINDED, detail: { approverIds } });
 }
