@@ -63,7 +63,7 @@ const JOB_CONCURRENCY = 16;
  */
 const POST_ACK_CONCURRENCY = 8;
 
-export interface StartOptions extends Pick<WiringOptions, 'queuePrefix' | 'adapters'> {
+export interface StartOptions extends Pick<WiringOptions, 'queuePrefix' | 'adapters' | 'clock'> {
   logger?: Logger;
   /** How long stop() waits for running jobs before cutting Redis off. */
   shutdownTimeoutMs?: number;
@@ -102,7 +102,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     ...sqliteMetricSources(database.sqlite, () => systemClock.now()),
     queueDepths: async () => ({ ...(await depthQueue.getJobCounts('waiting', 'delayed', 'active', 'failed')) }),
   });
-  const wired = wireUseCases(config, { store, policy: () => policy, logger, metrics, queuePrefix: options.queuePrefix, adapters: options.adapters });
+  const wired = wireUseCases(config, { store, policy: () => policy, logger, metrics, queuePrefix: options.queuePrefix, adapters: options.adapters, clock: options.clock });
   const { deps } = wired;
   const slackAuth = onceSucceeded(() => wired.slackClient.auth.test());
   slackAuth().catch((error: unknown) => logger.error({ err: error }, 'Slack auth.test failed; /readyz reports not ready'));

@@ -38,6 +38,15 @@ const endSessionsSchema = z.discriminatedUnion('auth', [
   z.strictObject({ auth: z.literal('none') }),
 ]);
 export type EndSessions = z.infer<typeof endSessionsSchema>;
+const slackChannel = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id (C… or G…)');
+
+/** Emergency access without approval, reviewed afterwards; a rule's own replaces the defaults' whole. */
+const breakGlassSchema = z.strictObject({
+  maxDuration: durationText.optional(),
+  requesters: z.array(slackPrincipal).min(1, 'name at least one requester (user or user group id)'),
+  notify: slackChannel.optional(),
+  perDay: z.number().int().min(1).max(100).optional(),
+});
 
 /** Rules kept free in every target group for people's own changes: cache-access never fills the last ones. */
 export const RULE_QUOTA_MARGIN = 5;
@@ -65,6 +74,7 @@ const settings = {
   approversFromTags: z.boolean(),
   /** Close the connections a grant let in when its rule is removed; off when absent. */
   endSessions: endSessionsSchema,
+  breakGlass: breakGlassSchema,
 };
 
 const defaultsSchema = z.strictObject(settings).partial();
@@ -72,7 +82,7 @@ const defaultsSchema = z.strictObject(settings).partial();
 const clusterRuleSchema = z.strictObject({
   match: z.string().min(1),
   approvers: z.array(slackPrincipal).min(1, 'needs at least one approver'),
-  channel: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id (C… or G…)').optional(),
+  channel: slackChannel.optional(),
   allowedCidrs: z
     .array(
       z.string().transform((text, ctx) => {
@@ -145,7 +155,22 @@ export interface ClusterPolicy {
   endSessions?: EndSessions;
   /** Where endSessions was set (file, line and key), for what can only be checked against AWS later. */
   endSessionsSetAt?: string;
+  /** These people may open access at once, without approval; approvers review it afterwards. */
+  breakGlass?: BreakGlassPolicy;
 }
+
+export interface BreakGlassPolicy {
+  /** The longest (and the default) duration of a break-glass grant, in seconds. */
+  maxDuration: number;
+  /** Slack user and user group ids. */
+  requesters: string[];
+  /** A channel told of every break-glass grant, besides the approvers. */
+  notify?: string;
+  /** Break-glass grants one person may open in any 24 hours. */
+  perDay: number;
+}
+
+export const BREAK_GLASS_DEFAULTS = { maxDuration: 3_600, perDay: 2 } as const;
 
 export const BUILT_IN_DEFAULTS = {
   duration: 3_600,
@@ -215,9 +240,11 @@ export function parsePolicy(text: string, fileName = 'policy'): Policy {
     maxCidrPrefix: { ...BUILT_IN_DEFAULTS.maxCidrPrefix, ...given?.maxCidrPrefix },
   };
   const rules = parsed.data.clusters.map((rule, index) => {
+    const breakGlass = rule.breakGlass ?? given?.breakGlass;
     const merged: ClusterPolicy = {
       ...defaults,
       ...rule,
+      breakGlass: breakGlass && { ...BREAK_GLASS_DEFAULTS, ...breakGlass },
       maxTotal: rule.maxTotal ?? given?.maxTotal ?? rule.maxDuration ?? defaults.maxDuration,
       allowedCidrs: rule.allowedCidrs ?? [],
       peeredVpcs: rule.peeredVpcs ?? [],
@@ -229,6 +256,12 @@ export function parsePolicy(text: string, fileName = 'policy'): Policy {
       const line = node?.range ? lineCounter.linePos(node.range[0]).line : 0;
       throw new InvalidInputError(
         `${fileName}:${line}: clusters.${index} (${rule.match}): duration must lie between minDuration and maxDuration`,
+      );
+    }
+    if (merged.breakGlass && merged.breakGlass.maxDuration < merged.minDuration) {
+      const key = rule.breakGlass ? ['clusters', index, 'breakGlass', 'maxDuration'] : ['defaults', 'breakGlass', 'maxDuration'];
+      throw new InvalidInputError(
+        `${fileName}:${lineOf(doc, key, lineCounter)}: clusters.${index} (${rule.match}): breakGlass.maxDuration must be at least minDuration`,
       );
     }
     if (merged.maxTotal < merged.maxDuration) {

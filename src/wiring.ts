@@ -56,6 +56,8 @@ export interface WiringOptions {
     sessionCredentials?: SessionCredentials;
     liveSessions?: LiveSessions;
   };
+  /** The use cases' time; the system clock unless a test moves it. */
+  clock?: Clock;
 }
 
 export interface WiredUseCases {
@@ -79,7 +81,7 @@ export function wireUseCases(settings: WiringSettings, options: WiringOptions): 
   const ec2 = new EC2Client({ requestHandler });
   const elasticache = new ElastiCacheClient({ requestHandler });
   const sts = new STSClient({ requestHandler });
-  const clock = systemClock;
+  const clock = options.clock ?? systemClock;
   // Policy rules with `region` / `roleArn` reach other regions and accounts through this pool.
   const clients = new AwsClientPool({ ec2, elasticache }, { assumeRole: stsAssumeRole(sts), clock });
   const metered = <T extends Firewall | ClusterDirectory>(port: T): T => (metrics ? meteredAws(port, metrics) : port);

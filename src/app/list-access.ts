@@ -1,5 +1,6 @@
 import type { AccessRequest } from '../domain/request.js';
 import { approversFor } from './approvers.js';
+import { unreviewedFor } from './break-glass-review.js';
 import type { UseCaseDeps } from './deps.js';
 
 export interface AccessOverview {
@@ -7,6 +8,8 @@ export interface AccessOverview {
   mine: AccessRequest[];
   /** Pending requests the user may still approve, oldest first. */
   awaiting: AccessRequest[];
+  /** Break-glass grants by others that the user, as an approver, may review, oldest first. */
+  unreviewed: AccessRequest[];
 }
 
 /** What `/cache-access list` shows `userId`. */
@@ -26,5 +29,5 @@ export async function listAccess(deps: UseCaseDeps, userId: string): Promise<Acc
     if (!approversByKey.has(key)) approversByKey.set(key, approversFor(deps, request.clusterId, rule));
     if ((await approversByKey.get(key)!).includes(userId)) awaiting.push(request);
   }
-  return { mine, awaiting };
+  return { mine, awaiting, unreviewed: await unreviewedFor(deps, userId) };
 }

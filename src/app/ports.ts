@@ -51,6 +51,11 @@ export interface EventDetails {
   'sessions-ended': { closed: number; nodes: Array<{ node: string; closed: number }> };
   /** Nodes where connections could not be closed, and why (never a secret). */
   'sessions-not-ended': { nodes: Array<{ node: string; code: string; reason: string }> };
+  /** The requester opened the grant at once, under the policy's breakGlass; it awaits an approver's review. */
+  'break-glass': { policyMatch: string; notify?: string };
+  'break-glass-reviewed': undefined;
+  /** The approvers were reminded that the grant is still unreviewed. */
+  'break-glass-review-reminded': { approverIds: string[] };
 }
 export type EventKind = keyof EventDetails;
 
@@ -122,6 +127,10 @@ export interface GrantStore {
   save(next: AccessRequest, events: NewHistoryEvent[]): void;
   history(id: number): HistoryEvent[];
   findByStatus(status: AccessRequest['status']): AccessRequest[];
+  /** `requesterId`'s break-glass grants made at or after `since`, oldest first (whatever became of them). */
+  breakGlassSince(requesterId: string, since: Date): Promise<AccessRequest[]>;
+  /** Break-glass grants no approver has reviewed yet, oldest first. */
+  unreviewedBreakGlass(): Promise<AccessRequest[]>;
 
   addMessageRefs(refs: MessageRef[]): void;
   messageRefs(requestId: number): MessageRef[];

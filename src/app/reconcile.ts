@@ -1,6 +1,7 @@
 import { transition } from '../domain/lifecycle.js';
 import type { AccessRequest } from '../domain/request.js';
 import { applyEffects } from './apply-effects.js';
+import { remindUnreviewed } from './break-glass-review.js';
 import type { UseCaseDeps } from './deps.js';
 import { locationKey, recordedLocation } from './location.js';
 import type { AwsLocation, RuleRecord, TaggedRule } from './ports.js';
@@ -34,6 +35,8 @@ export interface ReconcileReport {
   revokedExternally: number[];
   /** Pending requests nobody decided on within pendingTimeout: cancelled. */
   timedOut: number[];
+  /** Break-glass grants still unreviewed a day on, whose approvers were reminded. */
+  reviewReminders: number[];
   /** What could not run (Redis or an account unreachable, one rule's revoke refused); the next pass tries again. */
   errors: ReconcileError[];
 }
@@ -58,6 +61,7 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
     unheldRulesRevoked: [],
     revokedExternally: [],
     timedOut: [],
+    reviewReminders: [],
     errors: [],
   };
   const attempt: Attempt = async (step, work, item) => {
@@ -71,6 +75,10 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
 
   await attempt('time out pending requests', async () => {
     report.timedOut.push(...(await timeOutPendingRequests(deps)));
+  });
+  // Here, not in a job of its own: the pass runs once per interval across processes and after restarts.
+  await attempt('remind of unreviewed break-glass grants', async () => {
+    report.reviewReminders.push(...(await remindUnreviewed(deps)));
   });
   // Read before the rules below: a grant approved or activated after this read holds its rule, which
   // the store's own check confirms before any rule is removed.

@@ -61,6 +61,44 @@ async function about<T>(field: RequestField, check: () => T | Promise<T>): Promi
  * Every check runs before anything is stored, so bad input leaves no trace.
  */
 export async function requestAccess(deps: UseCaseDeps, input: AccessRequestInput): Promise<AccessRequestOutcome> {
+  const { rule, draft, approverIds } = await prepareRequest(deps, input, async (rule, clusterId) => {
+    const durationSeconds = await about('duration', () => checkDuration(rule, input.durationSeconds));
+    if (rule.requireReason && input.reason.trim() === '') {
+      await about('reason', () => {
+        throw new InvalidInputError(`Requests for ${clusterId} need a reason: add it after the duration.`);
+      });
+    }
+    return durationSeconds;
+  });
+  const autoApproved = await qualifiesForAutoApproval(deps, rule, input.requesterId, draft.durationSeconds);
+  // cache-access's own approval is the only one an auto-approved request needs.
+  const approvalsRequired = autoApproved ? 1 : rule.approvals;
+  const { request, created } = await storeRequest(deps, { ...draft, approvalsRequired }, input.dedupeKey);
+  const outcome = { request, channel: rule.channel, approverIds, created, autoApproved };
+  if (!created) return { ...outcome, autoApproved: request.approvals.some((a) => a.userId === SYSTEM) };
+  if (autoApproved) return { ...outcome, request: await approveAutomatically(deps, request, rule.channel, approverIds) };
+
+  const refs = await deps.notifier.requestApproval(request, { channel: rule.channel, approverIds });
+  deps.store.addMessageRefs(refs);
+  return outcome;
+}
+
+/** A request that passed every check, ready to be stored, and who approves it. */
+export interface PreparedRequest {
+  rule: ClusterPolicy;
+  draft: NewAccessRequest & { source: PeeredSource; facts: GrantFacts };
+  approverIds: string[];
+}
+
+/**
+ * The checks every kind of request shares, against the policy and AWS. `admit` runs first, once the rule
+ * is known and before AWS is asked: it applies the rules of the request's kind and returns its duration.
+ */
+export async function prepareRequest(
+  deps: UseCaseDeps,
+  input: AccessRequestInput,
+  admit: (rule: ClusterPolicy, clusterId: string) => Promise<number>,
+): Promise<PreparedRequest> {
   // ElastiCache keeps ids lower-case and finds them in any case: the policy sees the id AWS will return.
   const clusterId = input.clusterId.toLowerCase();
   const rule = await about('cluster', () => {
@@ -70,13 +108,7 @@ export async function requestAccess(deps: UseCaseDeps, input: AccessRequestInput
       `No policy rule covers cluster ${clusterId}, so it cannot be requested. Ask your platform team to add it to the cache-access policy.`,
     );
   });
-  const durationSeconds = await about('duration', () => checkDuration(rule, input.durationSeconds));
-  const reason = input.reason.trim();
-  if (rule.requireReason && reason === '') {
-    await about('reason', () => {
-      throw new InvalidInputError(`Requests for ${clusterId} need a reason: add it after the duration.`);
-    });
-  }
+  const durationSeconds = await admit(rule, clusterId);
   const { source: inputSource } = input;
   if (inputSource.kind === 'cidr') await about('source', () => checkCidr(rule, inputSource.cidr, clusterId));
 
@@ -103,9 +135,7 @@ export async function requestAccess(deps: UseCaseDeps, input: AccessRequestInput
   const facts = await about('cluster', () => checkExposure(deps, rule, cluster, targetGroupId, location));
 
   const approverIds = await approversFor(deps, cluster.id, rule);
-  const autoApproved = await qualifiesForAutoApproval(deps, rule, input.requesterId, durationSeconds);
-  const now = deps.clock.now();
-  const draft: NewAccessRequest & { source: PeeredSource; facts: GrantFacts } = {
+  const draft = {
     requesterId: input.requesterId,
     requesterName: input.requesterName,
     clusterId: cluster.id,
@@ -118,25 +148,23 @@ export async function requestAccess(deps: UseCaseDeps, input: AccessRequestInput
     // Recorded now: revocation goes where the rule was made, whatever the policy says by then.
     location: grantLocationOf(cluster, rule),
     durationSeconds,
-    reason,
+    reason: input.reason.trim(),
     policyMatch: rule.match,
-    // cache-access's own approval is the only one an auto-approved request needs.
-    approvalsRequired: autoApproved ? 1 : rule.approvals,
-    createdAt: now,
+    approvalsRequired: rule.approvals,
+    createdAt: deps.clock.now(),
     facts,
   };
-  const { request, created } = deps.store.create(
-    draft,
-    { at: now, actor: input.requesterId, type: 'requested', detail: { durationSeconds, reason } },
-    input.dedupeKey,
-  );
-  const outcome = { request, channel: rule.channel, approverIds, created, autoApproved };
-  if (!created) return { ...outcome, autoApproved: request.approvals.some((a) => a.userId === SYSTEM) };
-  if (autoApproved) return { ...outcome, request: await approveAutomatically(deps, request, rule.channel, approverIds) };
+  return { rule, draft, approverIds };
+}
 
-  const refs = await deps.notifier.requestApproval(request, { channel: rule.channel, approverIds });
-  deps.store.addMessageRefs(refs);
-  return outcome;
+/** Stores a checked request as pending, with its `requested` event; idempotent on `dedupeKey`. */
+export async function storeRequest(
+  deps: UseCaseDeps,
+  draft: PreparedRequest['draft'],
+  dedupeKey: string | undefined,
+): Promise<{ request: AccessRequest; created: boolean }> {
+  const { durationSeconds, reason, createdAt } = draft;
+  return deps.store.create(draft, { at: createdAt, actor: draft.requesterId, type: 'requested', detail: { durationSeconds, reason } }, dedupeKey);
 }
 
 const SYSTEM = 'system';

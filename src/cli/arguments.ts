@@ -10,21 +10,21 @@ export type AuditFormat = (typeof AUDIT_FORMATS)[number];
 
 export type CliCommand =
   | { kind: 'help'; command?: CommandName }
-  | { kind: 'grants'; status?: Status; clusterId?: string }
+  | { kind: 'grants'; status?: Status; clusterId?: string; unreviewed: boolean }
   | { kind: 'show'; requestId: number }
   | { kind: 'revoke'; requestId: number; reason: string; operator: string }
   | { kind: 'reconcile' }
-  | { kind: 'audit'; sinceSeconds: number; format: AuditFormat };
+  | { kind: 'audit'; sinceSeconds: number; format: AuditFormat; unreviewed: boolean };
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 const HELP: Options = { help: { type: 'boolean', short: 'h' } };
 const OPTIONS: Record<CommandName, Options> = {
-  grants: { ...HELP, status: { type: 'string' }, cluster: { type: 'string' } },
+  grants: { ...HELP, status: { type: 'string' }, cluster: { type: 'string' }, unreviewed: { type: 'boolean' } },
   show: HELP,
   revoke: { ...HELP, reason: { type: 'string' }, operator: { type: 'string' } },
   reconcile: HELP,
-  audit: { ...HELP, since: { type: 'string' }, format: { type: 'string', default: 'csv' } },
+  audit: { ...HELP, since: { type: 'string' }, format: { type: 'string', default: 'csv' }, unreviewed: { type: 'boolean' } },
 };
 const POSITIONALS: Record<CommandName, number> = { grants: 0, show: 1, revoke: 1, reconcile: 0, audit: 0 };
 
@@ -49,7 +49,7 @@ export function parseCliArgs(argv: string[], user: string | undefined): CliComma
   }
   switch (name) {
     case 'grants':
-      return { kind: 'grants', status: statusOf(values.status), clusterId: nonEmpty(values.cluster, '--cluster') };
+      return { kind: 'grants', status: statusOf(values.status), clusterId: nonEmpty(values.cluster, '--cluster'), unreviewed: values.unreviewed === true };
     case 'show':
       return { kind: 'show', requestId: requestIdOf(positionals[0]!) };
     case 'revoke': {
@@ -64,7 +64,7 @@ export function parseCliArgs(argv: string[], user: string | undefined): CliComma
     case 'audit': {
       const since = nonEmpty(values.since, '--since');
       if (since === undefined) throw new InvalidInputError('audit needs --since <duration>, e.g. --since 7d.');
-      return { kind: 'audit', sinceSeconds: parseDuration(since), format: formatOf(values.format) };
+      return { kind: 'audit', sinceSeconds: parseDuration(since), format: formatOf(values.format), unreviewed: values.unreviewed === true };
     }
   }
 }

@@ -2,7 +2,7 @@
 import { reconcile } from '../app/reconcile.js';
 import { requestRevocation } from '../app/request-revocation.js';
 import { NotFoundError } from '../domain/errors.js';
-import { STATUSES, formatId } from '../domain/request.js';
+import { STATUSES, formatId, isUnreviewedBreakGlass } from '../domain/request.js';
 import type { CliCommand } from './arguments.js';
 import { exportAudit } from './audit-export.js';
 import type { CliServices } from './composition.js';
@@ -25,6 +25,7 @@ export async function runCommand(command: RunnableCommand, services: CliServices
       const requests = (command.status ? [command.status] : STATUSES)
         .flatMap((status) => store.findByStatus(status))
         .filter((request) => command.clusterId === undefined || request.clusterId === command.clusterId)
+        .filter((request) => !command.unreviewed || isUnreviewedBreakGlass(request))
         .sort((a, b) => a.id - b.id);
       return ok(grantsTable(requests));
     }
@@ -45,7 +46,7 @@ export async function runCommand(command: RunnableCommand, services: CliServices
     }
     case 'audit': {
       const since = new Date(Date.now() - command.sinceSeconds * 1000);
-      return ok(exportAudit(services.eventsSince(since), command.format));
+      return ok(exportAudit(services.eventsSince(since, { unreviewedBreakGlass: command.unreviewed }), command.format));
     }
   }
 }

@@ -7,12 +7,12 @@ import { SqliteGrantStore } from '../adapters/db/grant-store.js';
 import { openDatabase, type OpenedDatabase } from '../adapters/db/open.js';
 import type { UseCaseDeps } from '../app/deps.js';
 import type { CliConfig } from '../config.js';
-import { eventsSince, type AuditEntry } from '../adapters/db/event-log.js';
+import { eventsSince, type AuditEntry, type AuditFilter } from '../adapters/db/event-log.js';
 import type { WiredUseCases } from '../wiring.js';
 
 export interface CliServices {
   store(): SqliteGrantStore;
-  eventsSince(since: Date): AuditEntry[];
+  eventsSince(since: Date, filter?: AuditFilter): AuditEntry[];
   /** Everything a use case may reach; Redis, AWS and the policy file are touched only when used. */
   useCaseDeps(): Promise<UseCaseDeps>;
   /** Closes whatever was opened. */
@@ -29,7 +29,7 @@ export function composeCli(config: CliConfig, logger: Logger): CliServices {
 
   return {
     store: grantStore,
-    eventsSince: (since) => eventsSince(opened().db, since),
+    eventsSince: (since, filter) => eventsSince(opened().db, since, filter),
     async useCaseDeps() {
       const { wireCliUseCases } = await import('./use-case-deps.js');
       useCases ??= wireCliUseCases(config, logger, grantStore());

@@ -19,11 +19,13 @@ export const PROGRAM_HELP = [
   "same environment variables as the bot (DATABASE_PATH, REDIS_URL, POLICY_FILE, AWS_*, …).",
   '',
   'Commands:',
-  '  grants [--status S] [--cluster C]   list requests as a table',
+  '  grants [--status S] [--cluster C] [--unreviewed]',
+  '                                      list requests as a table',
   '  show <id>                           one request and its full event history',
   '  revoke <id> --reason "…"            end an active grant now (the bot\'s workers remove the rule)',
   '  reconcile                           run one reconcile pass and print what it did',
-  '  audit --since 7d [--format csv]     the event log since then, as csv or json',
+  '  audit --since 7d [--format csv] [--unreviewed]',
+  '                                      the event log since then, as csv or json',
   '',
   'Run cache-access <command> --help for a command\'s options.',
   '',
@@ -32,11 +34,12 @@ export const PROGRAM_HELP = [
 
 export const COMMAND_HELP: Record<CommandName, string> = {
   grants: [
-    'Usage: cache-access grants [--status <status>] [--cluster <cluster id>]',
+    'Usage: cache-access grants [--status <status>] [--cluster <cluster id>] [--unreviewed]',
     '',
     'Lists requests, oldest first, as a table: every request unless filtered.',
-    `  --status   one of ${STATUSES.join(', ')}`,
-    '  --cluster  only requests for this replication group or cache cluster id',
+    `  --status      one of ${STATUSES.join(', ')}`,
+    '  --cluster     only requests for this replication group or cache cluster id',
+    '  --unreviewed  only break-glass grants no approver has reviewed yet',
   ].join('\n'),
   show: [
     'Usage: cache-access show <id>',
@@ -60,11 +63,12 @@ export const COMMAND_HELP: Record<CommandName, string> = {
     'People are told in Slack when SLACK_BOT_TOKEN is set; otherwise nobody is notified.',
   ].join('\n'),
   audit: [
-    'Usage: cache-access audit --since <duration> [--format csv|json]',
+    'Usage: cache-access audit --since <duration> [--format csv|json] [--unreviewed]',
     '',
     'Prints the event log of every request from <duration> ago (e.g. 30m, 7d, 1d12h) until now.',
-    '  --since   how far back (required)',
-    '  --format  csv (default: a header row, RFC 4180 quoting) or json (an array)',
+    '  --since       how far back (required)',
+    '  --format      csv (default: a header row, RFC 4180 quoting) or json (an array)',
+    '  --unreviewed  only the events of break-glass grants no approver has reviewed yet',
   ].join('\n'),
 };
 

@@ -13,6 +13,7 @@ export function reconcileSummary(report: ReconcileReport): string {
     ['Rules no grant held, revoked', report.unheldRulesRevoked.join(', ')],
     ['Rules removed outside cache-access', ids(report.revokedExternally)],
     ['Pending requests timed out', ids(report.timedOut)],
+    ['Unreviewed break-glass grants reminded of', ids(report.reviewReminders)],
   ].map(([label, list]) => `${label}: ${list || 'none'}`);
   for (const error of report.errors) lines.push(`Error: ${error.step}${error.item ? ` (${error.item})` : ''}: ${error.message}`);
   lines.push(report.errors.length === 0 ? 'Reconcile pass complete.' : `Reconcile pass incomplete: ${report.errors.length} step(s) failed.`);

@@ -8,6 +8,8 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'open-modal' }
   | { kind: 'request'; clusterId: string; source: Source; durationSeconds?: number; reason: string }
+  /** Access at once without approval, for the people the policy's breakGlass lists; reviewed afterwards. */
+  | { kind: 'break-glass'; clusterId: string; source: Source; durationSeconds?: number; reason: string }
   | { kind: 'list' }
   | { kind: 'status' | 'revoke' | 'cancel'; requestId: number }
   | { kind: 'extend'; requestId: number; durationSeconds: number };
@@ -31,12 +33,15 @@ export const USAGE = [
   '• `/cache-access revoke <id>`: end active access now (or withdraw your pending request)',
   '• `/cache-access cancel <id>`: withdraw your pending request',
   '• `/cache-access extend <id> <duration>`: ask the approvers for more time',
+  '*Emergencies:* `/cache-access break-glass <cluster> <source> [duration] <reason…>` opens access at once, without approval, for the people the policy allows; the approvers are told and review it afterwards',
 ].join('\n');
+
+const BREAK_GLASS = 'break-glass';
 
 /** Parses slash-command text. Never throws anything but InvalidInputError, whose message includes usage. */
 export function parseCommand(text: string): Command {
   const words = text.trim().split(/\s+/).filter((w) => w.length > 0);
-  const [first, second, third, ...rest] = words;
+  const [first, second, third] = words;
   if (first === undefined) return { kind: 'open-modal' };
   if (words.length === 1 && first.toLowerCase() === 'help') return { kind: 'help' };
   try {
@@ -46,20 +51,42 @@ export function parseCommand(text: string): Command {
     if (isRequestCommand(verb) && (second === undefined || REQUEST_ID.test(second))) {
       return requestCommand(verb, second, third, words.length);
     }
-    if (!CLUSTER_ID.test(first)) {
-      throw new InvalidInputError(
-        `"${first}" is not a cluster id: use an ElastiCache replication group or cache cluster id (letters, digits and hyphens, starting with a letter, at most 40 characters).`,
-      );
+    // "break-glass sg-…" stays a request for a cluster named "break-glass": a cluster id must follow.
+    if (verb === BREAK_GLASS && second !== undefined && !isSource(second)) {
+      const request = accessRequest(words.slice(1));
+      if (request.reason.trim() === '') {
+        throw new InvalidInputError('Break-glass needs a reason: say why after the source (and duration).');
+      }
+      return { ...request, kind: 'break-glass' };
     }
-    if (second === undefined) throw new InvalidInputError(`Say which source should get access: ${SOURCE_HELP}.`);
-    const source = parseSource(second);
-    if (third !== undefined && looksLikeDuration(third)) {
-      return { kind: 'request', clusterId: first, source, durationSeconds: parseDuration(third), reason: rest.join(' ') };
-    }
-    return { kind: 'request', clusterId: first, source, reason: [third, ...rest].filter(Boolean).join(' ') };
+    return accessRequest(words);
   } catch (error) {
     if (error instanceof InvalidInputError) throw new InvalidInputError(`${error.message}\n${USAGE}`);
     throw error;
+  }
+}
+
+/** `<cluster> <source> [duration] [reason…]`. */
+function accessRequest([cluster, source, third, ...rest]: string[]): Extract<Command, { kind: 'request' }> {
+  if (cluster === undefined || !CLUSTER_ID.test(cluster)) {
+    throw new InvalidInputError(
+      `"${cluster ?? ''}" is not a cluster id: use an ElastiCache replication group or cache cluster id (letters, digits and hyphens, starting with a letter, at most 40 characters).`,
+    );
+  }
+  if (source === undefined) throw new InvalidInputError(`Say which source should get access: ${SOURCE_HELP}.`);
+  const parsedSource = parseSource(source);
+  if (third !== undefined && looksLikeDuration(third)) {
+    return { kind: 'request', clusterId: cluster, source: parsedSource, durationSeconds: parseDuration(third), reason: rest.join(' ') };
+  }
+  return { kind: 'request', clusterId: cluster, source: parsedSource, reason: [third, ...rest].filter(Boolean).join(' ') };
+}
+
+function isSource(word: string): boolean {
+  try {
+    parseSource(word);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,3 +1,4 @@
+import { actorMrkdwn } from './actor.js';
 import { formatDuration } from './durations.js';
 import { ConflictError, InvalidInputError, NotAllowedError } from './errors.js';
 import type { AccessRequest, Status } from './request.js';
@@ -12,7 +13,11 @@ export type LifecycleEvent =
   | { type: 'expire' }
   | { type: 'revoke'; by: string }
   /** An approved extension: the grant now ends at `until`. */
-  | { type: 'extend'; by: string; until: Date };
+  | { type: 'extend'; by: string; until: Date }
+  /** The requester opens access at once, without approval (the policy's breakGlass allows them). */
+  | { type: 'break-glass'; by: string }
+  /** An approver looked at a break-glass grant after the fact. */
+  | { type: 'review'; by: string };
 
 export type EventType = LifecycleEvent['type'];
 
@@ -31,14 +36,15 @@ export interface Transition {
 
 /** Which events each status accepts; everything else is a ConflictError. */
 export const LEGAL_EVENTS: Readonly<Record<Status, readonly EventType[]>> = {
-  pending: ['approve', 'deny', 'cancel'],
-  approved: ['activate', 'fail', 'cancel'],
-  active: ['expire', 'revoke', 'extend'],
-  expired: [],
-  revoked: [],
+  pending: ['approve', 'deny', 'cancel', 'break-glass'],
+  // A break-glass grant is reviewed whatever became of it since; only a grant that was opened can be.
+  approved: ['activate', 'fail', 'cancel', 'review'],
+  active: ['expire', 'revoke', 'extend', 'review'],
+  expired: ['review'],
+  revoked: ['review'],
   denied: [],
   cancelled: [],
-  failed: [],
+  failed: ['review'],
 };
 
 /** Pure: computes the next state of `request` under `event` at `now`; never performs I/O. */
@@ -112,6 +118,26 @@ export function transition(request: AccessRequest, event: LifecycleEvent, now: D
         next: { ...base, expiresAt: event.until },
         effects: ['schedule-revoke', 'schedule-reminder', 'update-approval-messages', 'notify-requester'],
       };
+    case 'break-glass':
+      if (event.by !== request.requesterId) {
+        throw new NotAllowedError(`Only the requester of #${request.id} can break glass for it.`);
+      }
+      // No approvals: the grant is marked unreviewed instead, and the approvers are told at once.
+      return {
+        next: { ...base, status: 'approved', approvedAt: now, breakGlass: {} },
+        effects: ['schedule-grant', 'notify-requester'],
+      };
+    case 'review': {
+      if (!request.breakGlass) throw new ConflictError(`#${request.id} was approved in the usual way: there is nothing to review.`);
+      if (event.by === request.requesterId) {
+        throw new NotAllowedError(`You cannot review your own break-glass grant #${request.id}: another approver must.`);
+      }
+      const reviewedBy = request.breakGlass.reviewedBy;
+      if (reviewedBy) {
+        throw new ConflictError(`#${request.id} was already reviewed by ${actorMrkdwn(reviewedBy.userId)} at ${reviewedBy.at.toISOString()}.`);
+      }
+      return { next: { ...base, breakGlass: { reviewedBy: { userId: event.by, at: now } } }, effects: ['update-approval-messages'] };
+    }
   }
 }
 
@@ -125,6 +151,8 @@ function pastTense(type: EventType): string {
     expire: 'expired',
     revoke: 'revoked',
     extend: 'extended',
+    'break-glass': 'opened by break-glass',
+    review: 'reviewed',
   };
   return words[type];
 }

@@ -38,6 +38,14 @@ export interface Decision {
   at: Date;
 }
 
+/**
+ * A break-glass grant: opened at once by its requester, without approval, and reviewed by an approver
+ * (never the requester) afterwards. `reviewedBy` is absent while nobody has reviewed it.
+ */
+export interface BreakGlass {
+  reviewedBy?: Decision;
+}
+
 export interface AccessRequest {
   id: number;
   status: Status;
@@ -67,6 +75,8 @@ export interface AccessRequest {
   failure?: { code: string; message: string };
   /** Where the cluster and its rule live; absent only on records older than the location columns. */
   location?: GrantLocation;
+  /** Present on break-glass grants only. */
+  breakGlass?: BreakGlass;
   /** Internal id of the ingress-rule record this grant holds once active. */
   ruleRecordId?: number;
   /** Optimistic-concurrency counter: a save only succeeds against the version it loaded. */
@@ -74,6 +84,11 @@ export interface AccessRequest {
 }
 
 export type NewAccessRequest = Omit<AccessRequest, 'id' | 'status' | 'approvals' | 'version'>;
+
+/** A break-glass grant no approver has reviewed yet. */
+export function isUnreviewedBreakGlass(request: AccessRequest): boolean {
+  return request.breakGlass !== undefined && request.breakGlass.reviewedBy === undefined;
+}
 
 export function describeSource(source: Source): string {
   return source.kind === 'security-group' ? source.groupId : source.cidr;

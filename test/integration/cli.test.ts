@@ -100,6 +100,15 @@ describe('cache-access admin CLI', () => {
     return request;
   }
 
+  /** A break-glass grant opened a day ago, not reviewed. */
+  function brokenGlass(): AccessRequest {
+    const at = ago(DAY_MS);
+    const request = store.create(requestDraft({ createdAt: at }), { at, actor: 'U0REQUESTER', type: 'requested', detail: REQUESTED }).request;
+    const { next } = transition(request, { type: 'break-glass', by: request.requesterId }, at);
+    store.save(next, [{ at, actor: request.requesterId, type: 'break-glass', detail: { policyMatch: 'orders-*' } }]);
+    return next;
+  }
+
   const ruleOf = (request: AccessRequest) => ({ securityGroupId: request.targetGroupId, protocol: 'tcp' as const, port: request.port, source: request.source });
 
   describe('grants', () => {
@@ -129,6 +138,18 @@ describe('cache-access admin CLI', () => {
 
       const none = await cli('grants', '--cluster', 'nothing-here');
       expect(none).toMatchObject({ exitCode: 0, stdout: 'No requests match.\n' });
+    });
+
+    it('--unreviewed lists only break-glass grants no approver has reviewed', async () => {
+      seed({}, ['approve', 'activate']);
+      const unreviewed = brokenGlass();
+      const reviewed = brokenGlass();
+      const { next } = transition(reviewed, { type: 'review', by: 'U0APPROVER' }, ago(DAY_MS / 2));
+      store.save(next, [{ at: ago(DAY_MS / 2), actor: 'U0APPROVER', type: 'break-glass-reviewed' }]);
+
+      const result = await cli('grants', '--unreviewed');
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout.trimEnd().split('\n').slice(1).map((line) => line.split(/\s+/).slice(0, 2))).toEqual([[`#${unreviewed.id}`, 'approved']]);
     });
 
     it('refuses an unknown status with exit code 2', async () => {
@@ -241,6 +262,18 @@ describe('cache-access admin CLI', () => {
         [ago(DAY_MS / 2).toISOString(), String(recent.id), 'orders-valkey', 'operator:olga', 'note', '{"reason":"a, \\"quoted\\"\\nnote"}'],
       ]);
       expect(result.stdout.endsWith('\r\n')).toBe(true);
+    });
+
+    it('--unreviewed keeps only the events of break-glass grants no approver has reviewed', async () => {
+      seed({}, ['approve']);
+      const unreviewed = brokenGlass();
+
+      const json = await cli('audit', '--since', '7d', '--format', 'json', '--unreviewed');
+      expect(json.exitCode).toBe(0);
+      expect(JSON.parse(json.stdout).map((e: { requestId: number; type: string }) => [e.requestId, e.type])).toEqual([
+        [unreviewed.id, 'requested'],
+        [unreviewed.id, 'break-glass'],
+      ]);
     });
 
     it('prints them as a JSON array, and csv is the default format', async () => {

@@ -513,6 +513,31 @@ describe('SqliteGrantStore', () => {
     });
   });
 
+  describe('break-glass grants', () => {
+    /** A request its requester opened by break-glass at `createdAt`. */
+    function brokenGlass(overrides: Partial<NewAccessRequest> = {}): AccessRequest {
+      const { request } = store.create(draft(overrides), created);
+      const { next } = transition(request, { type: 'break-glass', by: request.requesterId }, request.createdAt);
+      store.save(next, [{ at: request.createdAt, actor: request.requesterId, type: 'break-glass', detail: { policyMatch: 'orders-*' } }]);
+      return next;
+    }
+
+    it('keeps the review, and finds one person\'s since a time and those still unreviewed', async () => {
+      approvedRequest();
+      const old = brokenGlass({ createdAt: at(-90_000) });
+      const recent = brokenGlass({ createdAt: at(100) });
+      const others = brokenGlass({ requesterId: 'U0OTHER', createdAt: at(200) });
+      const { next: reviewed } = transition(recent, { type: 'review', by: 'U0APPROVER' }, at(300));
+      store.save(reviewed, [{ at: at(300), actor: 'U0APPROVER', type: 'break-glass-reviewed' }]);
+
+      expect(store.get(recent.id)?.breakGlass).toEqual({ reviewedBy: { userId: 'U0APPROVER', at: at(300) } });
+      expect(store.get(old.id)?.breakGlass).toEqual({});
+      expect((await store.breakGlassSince('U0REQUESTER', at(0))).map((r) => r.id)).toEqual([recent.id]);
+      expect((await store.breakGlassSince('U0REQUESTER', at(-100_000))).map((r) => r.id)).toEqual([old.id, recent.id]);
+      expect((await store.unreviewedBreakGlass()).map((r) => r.id)).toEqual([old.id, others.id]);
+    });
+  });
+
   it('keeps everything across close and reopen', () => {
     const { request } = store.create(draft(), created, 'trigger-1');
     const approved = transition(request, { type: 'approve', by: 'U0ALICE', selfApproval: false }, at(10)).next;

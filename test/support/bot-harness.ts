@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import { inject } from 'vitest';
+import type { Clock } from '../../src/app/ports.js';
 import { loadConfig } from '../../src/config.js';
 import { startBot, type RunningBot } from '../../src/main.js';
 import { FakeAwsAccount } from '../fakes/aws-account.js';
@@ -68,6 +69,8 @@ export interface HarnessOptions {
   redisUrl?: string;
   /** The bot's logger, for tests that check what it logs; silent otherwise. */
   logger?: Logger;
+  /** The use cases' clock (e.g. one a test moves ahead); the system clock otherwise. Redis and Slack keep real time. */
+  clock?: Clock;
 }
 
 export async function startHarness(policyYaml: string, options: HarnessOptions = {}): Promise<BotHarness> {
@@ -89,7 +92,8 @@ export async function startHarness(policyYaml: string, options: HarnessOptions =
     ...options.env,
   });
   const queuePrefix = `test-${randomUUID()}`;
-  const boot = () => startBot(config, { logger: options.logger ?? pino({ level: 'silent' }), queuePrefix, shutdownTimeoutMs: 1_000 });
+  const boot = () =>
+    startBot(config, { logger: options.logger ?? pino({ level: 'silent' }), queuePrefix, shutdownTimeoutMs: 1_000, clock: options.clock });
   let bot: RunningBot | undefined = await boot();
   let eventsUrl = `http://127.0.0.1:${bot.port}/slack/events`;
   const reader = new Database(databasePath, { readonly: true, fileMustExist: true });

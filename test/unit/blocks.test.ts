@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { approvalMessage, requesterMessage, slackDate, type Block } from '../../src/adapters/slack/blocks.js';
+import { breakGlassMessage } from '../../src/adapters/slack/break-glass-blocks.js';
 import { transition, type LifecycleEvent } from '../../src/domain/lifecycle.js';
 import { STATUSES, type AccessRequest, type Status } from '../../src/domain/request.js';
 import { validateBlocks } from '../fakes/fake-slack-server.js';
@@ -214,6 +215,24 @@ describe('Block Kit limits hold for any input', () => {
       }),
       // Shrinking kilobyte strings takes minutes; the unshrunk counterexample is readable enough.
       { numRuns: 200, endOnFailure: true },
+    );
+  });
+
+  it('every state of a break-glass grant, reviewed or not, renders a valid alert whatever the reason', () => {
+    const opened = apply(pending, [{ type: 'break-glass', by: 'U0REQUEST1' }, at(1)]);
+    const grants = [opened, apply(opened, [{ type: 'activate', ruleRecordId: 7 }, at(2)]), apply(opened, [{ type: 'fail', code: 'SomeAwsError', message: 'no' }, at(2)])];
+    const states = grants.flatMap((grant) => [grant, apply(grant, [{ type: 'review', by: 'U0APPROVE1' }, at(3)])]);
+    fc.assert(
+      fc.property(fc.constantFrom(...states), awkward, (state, reason) => {
+        const alert = breakGlassMessage({ ...state, reason });
+        expect(validateBlocks(alert.blocks)).toEqual([]);
+        const reasonText = (alert.blocks[3] as { text: { text: string } }).text.text;
+        expect(reasonText).not.toMatch(/[<>]/);
+        // Reviewed only while nobody has; Revoke now only while the access is (being) opened.
+        expect(allText(alert.blocks).includes('break-glass-reviewed')).toBe(state.breakGlass?.reviewedBy === undefined);
+        expect(allText(alert.blocks).includes('end-access')).toBe(state.status !== 'failed');
+      }),
+      { numRuns: 100, endOnFailure: true },
     );
   });
 });

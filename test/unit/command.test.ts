@@ -45,6 +45,16 @@ describe('parseCommand', () => {
       'sessions 2001:DB8::1/48 why',
       { kind: 'request', clusterId: 'sessions', source: { kind: 'cidr', cidr: '2001:db8::/48' }, reason: 'why' },
     ],
+    [
+      `break-glass orders-redis ${SG} 30m checkout down INC-7`,
+      { kind: 'break-glass', clusterId: 'orders-redis', source: { kind: 'security-group', groupId: SG }, durationSeconds: 1_800, reason: 'checkout down INC-7' },
+    ],
+    [
+      `Break-Glass orders-redis ${SG} checkout down`,
+      { kind: 'break-glass', clusterId: 'orders-redis', source: { kind: 'security-group', groupId: SG }, reason: 'checkout down' },
+    ],
+    // Followed by a source, it is a request for a cluster named break-glass.
+    [`break-glass ${SG} 1h why`, { kind: 'request', clusterId: 'break-glass', source: { kind: 'security-group', groupId: SG }, durationSeconds: 3_600, reason: 'why' }],
     ['list', { kind: 'list' }],
     [' LIST ', { kind: 'list' }],
     ['status 42', { kind: 'status', requestId: 42 }],
@@ -82,6 +92,10 @@ describe('parseCommand', () => {
     ['extend 42', 'Say by how much'],
     ['extend #42 2h please', 'Say by how much'],
     ['extend 42 2x', '"2x" is not a duration'],
+    [`break-glass orders-redis ${SG} 30m`, 'Break-glass needs a reason'],
+    [`break-glass orders-redis ${SG}`, 'Break-glass needs a reason'],
+    ['break-glass orders-redis', 'Say which source'],
+    [`break-glass 1orders ${SG} why`, 'not a cluster id'],
   ])('%j is refused: %s, followed by the usage', (text, problem) => {
     let caught: unknown;
     try {

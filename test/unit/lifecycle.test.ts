@@ -39,12 +39,22 @@ const EVENTS: Record<EventType, LifecycleEvent> = {
   expire: { type: 'expire' },
   revoke: { type: 'revoke', by: 'UREVOKER' },
   extend: { type: 'extend', by: 'UAPPROVER', until: new Date('2030-01-01T13:00:00Z') },
+  'break-glass': { type: 'break-glass', by: 'UREQUESTER' },
+  review: { type: 'review', by: 'UAPPROVER' },
 };
+
+/** A break-glass grant no approver has reviewed yet. */
+const UNREVIEWED: Partial<AccessRequest> = { breakGlass: {} };
+const REVIEWED: Partial<AccessRequest> = { breakGlass: { reviewedBy: { userId: 'UAPPROVER', at: NOW } } };
+const REVIEWABLE: Status[] = ['approved', 'active', 'expired', 'revoked', 'failed'];
 
 const MESSAGES_AND_REQUESTER: Effect[] = ['update-approval-messages', 'notify-requester'];
 
-/** The legal moves, with exactly what each must change on the request (beyond version + 1). */
-const LEGAL: Array<{ from: Status; event: EventType; status: Status; effects: Effect[]; fields: Partial<AccessRequest> }> = [
+/**
+ * The legal moves, with exactly what each must change on the request (beyond version + 1); `given`: what
+ * the request must already be for the move (a review needs a break-glass grant).
+ */
+const LEGAL: Array<{ from: Status; event: EventType; status: Status; effects: Effect[]; fields: Partial<AccessRequest>; given?: Partial<AccessRequest> }> = [
   {
     from: 'pending',
     event: 'approve',
@@ -86,21 +96,37 @@ const LEGAL: Array<{ from: Status; event: EventType; status: Status; effects: Ef
     // Only the expiry moves: the activation time and the original duration stay as recorded.
     fields: { expiresAt: new Date('2030-01-01T13:00:00Z') },
   },
+  {
+    from: 'pending',
+    event: 'break-glass',
+    status: 'approved',
+    effects: ['schedule-grant', 'notify-requester'],
+    // Approved without any approval, and marked unreviewed.
+    fields: { approvedAt: NOW, ...UNREVIEWED },
+  },
+  ...REVIEWABLE.map((from) => ({
+    from,
+    event: 'review' as const,
+    status: from,
+    effects: ['update-approval-messages'] satisfies Effect[],
+    fields: REVIEWED,
+    given: UNREVIEWED,
+  })),
 ];
 
 const ALL_PAIRS = STATUSES.flatMap((status) => (Object.keys(EVENTS) as EventType[]).map((event) => ({ status, event })));
 const isLegal = (status: Status, event: EventType) => LEGAL.some((l) => l.from === status && l.event === event);
 
-test('the table covers all 8 statuses × 8 events, and the legal moves agree with LEGAL_EVENTS', () => {
-  expect(ALL_PAIRS).toHaveLength(64);
+test('the table covers all 8 statuses × 10 events, and the legal moves agree with LEGAL_EVENTS', () => {
+  expect(ALL_PAIRS).toHaveLength(80);
   for (const { status, event } of ALL_PAIRS) {
     expect(LEGAL_EVENTS[status].includes(event), `${status} + ${event}`).toBe(isLegal(status, event));
   }
 });
 
-describe.each(LEGAL)('$from + $event → $status', ({ from, event, status, effects, fields }) => {
+describe.each(LEGAL)('$from + $event → $status', ({ from, event, status, effects, fields, given }) => {
   test('sets the next status, the fields and the effects, and bumps the version', () => {
-    const before = request(from);
+    const before = request(from, given);
     const snapshot = structuredClone(before);
 
     const { next, effects: actual } = transition(before, EVENTS[event], NOW);
@@ -165,6 +191,40 @@ describe('approvals', () => {
       version: pending.version + 2,
     });
     expect(first.next.approvals).toHaveLength(1);
+  });
+});
+
+describe('break-glass', () => {
+  test('only the requester can break glass for their request', () => {
+    const pending = request('pending');
+    const snapshot = structuredClone(pending);
+    expect(() => transition(pending, { type: 'break-glass', by: 'USOMEONE' }, NOW)).toThrow(NotAllowedError);
+    expect(pending).toEqual(snapshot);
+  });
+
+  test('the requester cannot review their own break-glass grant', () => {
+    const active = request('active', UNREVIEWED);
+    expect(() => transition(active, { type: 'review', by: 'UREQUESTER' }, NOW)).toThrow(/your own break-glass grant/);
+    expect(active.breakGlass).toEqual({});
+  });
+
+  test('a second review is a ConflictError naming the first reviewer, and keeps the first', () => {
+    const reviewed = request('active', REVIEWED);
+    const snapshot = structuredClone(reviewed);
+    expect(() => transition(reviewed, { type: 'review', by: 'USECOND' }, NOW)).toThrow(/already reviewed by <@UAPPROVER>/);
+    expect(reviewed).toEqual(snapshot);
+  });
+
+  test('a grant approved in the usual way has nothing to review', () => {
+    expect(() => transition(request('active'), EVENTS.review, NOW)).toThrow(ConflictError);
+  });
+
+  test('a break-glass grant stays unreviewed through activation and its end', () => {
+    const opened = transition(request('pending'), EVENTS['break-glass'], NOW).next;
+    const active = transition(opened, EVENTS.activate, NOW).next;
+    const expired = transition(active, EVENTS.expire, NOW).next;
+    expect(expired.breakGlass).toEqual({});
+    expect(transition(expired, EVENTS.review, NOW).next.breakGlass).toEqual(REVIEWED.breakGlass);
   });
 });
 

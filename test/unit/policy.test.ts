@@ -78,7 +78,7 @@ describe('the spec example', () => {
 test('the shipped policy.example.yml loads, and shows every setting a rule may have', () => {
   const shipped = loadPolicy(fileURLToPath(new URL('../../policy.example.yml', import.meta.url)));
   const keys = new Set(shipped.rules.flatMap((rule) => Object.keys(rule)));
-  for (const key of ['targetGroup', 'peeredVpcs', 'region', 'roleArn', 'requireDedicatedGroup', 'ruleQuota', 'maxCidrPrefix', 'autoApprove', 'approversFromTags', 'endSessions']) {
+  for (const key of ['targetGroup', 'peeredVpcs', 'region', 'roleArn', 'requireDedicatedGroup', 'ruleQuota', 'maxCidrPrefix', 'autoApprove', 'approversFromTags', 'endSessions', 'breakGlass']) {
     expect(keys).toContain(key);
   }
   expect(shipped.ruleFor('prod-orders')).toMatchObject({ requireDedicatedGroup: true, targetGroup: 'sg-0123456789abcdef0' });
@@ -398,6 +398,38 @@ describe('approver routing: approversFromTags and autoApprove', () => {
     ['autoApprove is per cluster, not a default', yaml('defaults:', '  autoApprove: { maxDuration: 30m, requesters: [U1AB] }', 'clusters:', '  - match: a', '    approvers: [U123]'), 'policy.yml:2: defaults.autoApprove: unknown key "autoApprove"'],
     ['approversFromTags that is not a boolean', yaml('clusters:', '  - match: a', '    approvers: [U123]', '    approversFromTags: yes please'), 'policy.yml:4: clusters.0.approversFromTags: '],
   ])('%s is refused', (_, text, message) => {
+    expect(errorOf(text).message).toContain(message);
+  });
+});
+
+describe('breakGlass', () => {
+  test('reads its keys, fills maxDuration (1h) and perDay (2), and a rule\'s own replaces the defaults\' whole', () => {
+    const policy = parsePolicy(
+      yaml(
+        'defaults:',
+        '  breakGlass: { requesters: [S0ONCALL], notify: C0SECURITY }',
+        'clusters:',
+        '  - match: "orders-*"',
+        '    approvers: [U123]',
+        '    breakGlass: { maxDuration: 30m, requesters: [U0ALICE], perDay: 1 }',
+        '  - match: "*"',
+        '    approvers: [U123]',
+      ),
+    );
+    expect(policy.ruleFor('orders-redis')?.breakGlass).toEqual({ maxDuration: 1_800, requesters: ['U0ALICE'], perDay: 1 });
+    expect(policy.ruleFor('other')?.breakGlass).toEqual({ maxDuration: 3_600, requesters: ['S0ONCALL'], notify: 'C0SECURITY', perDay: 2 });
+    expect(parsePolicy(yaml('clusters:', '  - match: a', '    approvers: [U123]')).ruleFor('a')?.breakGlass).toBeUndefined();
+  });
+
+  test.each([
+    ['without requesters', yaml('clusters:', '  - match: a', '    approvers: [U123]', '    breakGlass: { requesters: [] }'), 'policy.yml:4: clusters.0.breakGlass.requesters: name at least one requester'],
+    ['with a requester that is no Slack id', yaml('defaults:', '  breakGlass:', '    requesters: [alice]', 'clusters:', '  - match: a', '    approvers: [U123]'), 'policy.yml:3: defaults.breakGlass.requesters.0: must be a Slack user id'],
+    ['with a notify that is no channel id', yaml('clusters:', '  - match: a', '    approvers: [U123]', '    breakGlass:', '      requesters: [U1AB]', '      notify: "#security"'), 'policy.yml:6: clusters.0.breakGlass.notify: must be a Slack channel id'],
+    ['with perDay 0', yaml('clusters:', '  - match: a', '    approvers: [U123]', '    breakGlass:', '      requesters: [U1AB]', '      perDay: 0'), 'policy.yml:6: clusters.0.breakGlass.perDay: '],
+    ['with a bad duration', yaml('clusters:', '  - match: a', '    approvers: [U123]', '    breakGlass:', '      requesters: [U1AB]', '      maxDuration: soon'), 'policy.yml:6: clusters.0.breakGlass.maxDuration: '],
+    ['with an unknown key', yaml('clusters:', '  - match: a', '    approvers: [U123]', '    breakGlass:', '      requesters: [U1AB]', '      approvers: [U1AB]'), 'policy.yml:6: clusters.0.breakGlass.approvers: unknown key "approvers"'],
+    ['shorter than minDuration', yaml('clusters:', '  - match: a', '    approvers: [U123]', '    minDuration: 10m', '    breakGlass:', '      requesters: [U1AB]', '      maxDuration: 5m'), 'policy.yml:7: clusters.0 (a): breakGlass.maxDuration must be at least minDuration'],
+  ])('%s is refused with the file, line and key', (_, text, message) => {
     expect(errorOf(text).message).toContain(message);
   });
 });

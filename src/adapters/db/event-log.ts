@@ -1,5 +1,5 @@
 /** The event log across all requests, for the admin CLI's audit. Read-only; the GrantStore port reads one request at a time. */
-import { asc, eq, gte } from 'drizzle-orm';
+import { and, asc, eq, gte, isNull } from 'drizzle-orm';
 import type { AppDatabase } from './open.js';
 import { events, requests } from './schema.js';
 
@@ -13,8 +13,14 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-/** Every event recorded at or after `since`, in the order they were recorded. */
-export function eventsSince(db: AppDatabase, since: Date): AuditEntry[] {
+export interface AuditFilter {
+  /** Only the events of break-glass grants no approver has reviewed yet. */
+  unreviewedBreakGlass?: boolean;
+}
+
+/** Every event recorded at or after `since` (of the requests `filter` keeps), in the order they were recorded. */
+export function eventsSince(db: AppDatabase, since: Date, filter: AuditFilter = {}): AuditEntry[] {
+  const unreviewed = filter.unreviewedBreakGlass ? and(eq(requests.breakGlass, true), isNull(requests.reviewedBy)) : undefined;
   return db
     .select({
       at: events.at,
@@ -26,7 +32,7 @@ export function eventsSince(db: AppDatabase, since: Date): AuditEntry[] {
     })
     .from(events)
     .innerJoin(requests, eq(events.requestId, requests.id))
-    .where(gte(events.at, since))
+    .where(and(gte(events.at, since), unreviewed))
     .orderBy(asc(events.id))
     .all()
     .map(({ detail, ...entry }) => (detail ? { ...entry, detail } : entry));

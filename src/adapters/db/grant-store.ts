@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, ne } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, isNull, ne, type SQL } from 'drizzle-orm';
 import type {
   GrantFacts,
   GrantStore,
@@ -12,7 +12,7 @@ import type {
   SourcePeering,
 } from '../../app/ports.js';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
-import type { AccessRequest, Decision, GrantLocation, NewAccessRequest, Source } from '../../domain/request.js';
+import type { AccessRequest, BreakGlass, Decision, GrantLocation, NewAccessRequest, Source } from '../../domain/request.js';
 import type { AppDatabase } from './open.js';
 import { prepareStatements, RequestWrites, type PreparedStatements } from './prepared-statements.js';
 import { approvals, ingressRules, requests, slackMessages } from './schema.js';
@@ -97,7 +97,20 @@ export class SqliteGrantStore implements GrantStore {
   }
 
   findByStatus(status: AccessRequest['status']): AccessRequest[] {
-    const rows = this.db.select().from(requests).where(eq(requests.status, status)).orderBy(asc(requests.id)).all();
+    return this.requestsWhere(eq(requests.status, status));
+  }
+
+  async breakGlassSince(requesterId: string, since: Date): Promise<AccessRequest[]> {
+    return this.requestsWhere(and(eq(requests.breakGlass, true), eq(requests.requesterId, requesterId), gte(requests.createdAt, since)));
+  }
+
+  async unreviewedBreakGlass(): Promise<AccessRequest[]> {
+    return this.requestsWhere(and(eq(requests.breakGlass, true), isNull(requests.reviewedBy)));
+  }
+
+  /** The requests matching `condition`, oldest first, with their approvals. */
+  private requestsWhere(condition: SQL | undefined): AccessRequest[] {
+    const rows = this.db.select().from(requests).where(condition).orderBy(asc(requests.id)).all();
     if (rows.length === 0) return [];
     const byRequest = new Map<number, Decision[]>();
     const approvalRows = this.db
@@ -310,6 +323,9 @@ function toColumns(request: Omit<RequestWithFacts, 'id'>): RequestColumns {
     failureCode: request.failure?.code ?? null,
     failureMessage: request.failure?.message ?? null,
     ruleRecordId: request.ruleRecordId ?? null,
+    breakGlass: request.breakGlass !== undefined,
+    reviewedBy: request.breakGlass?.reviewedBy?.userId ?? null,
+    reviewedAt: request.breakGlass?.reviewedBy?.at ?? null,
     version: request.version,
   };
 }
@@ -344,8 +360,13 @@ function toRequest(row: RequestRow, decisions: Decision[]): RequestWithFacts {
     failure:
       row.failureCode !== null ? { code: row.failureCode, message: row.failureMessage ?? '' } : undefined,
     ruleRecordId: row.ruleRecordId ?? undefined,
+    ...(row.breakGlass ? { breakGlass: toBreakGlass(row) } : {}),
     version: row.version,
   };
+}
+
+function toBreakGlass(row: RequestRow): BreakGlass {
+  return row.reviewedBy !== null && row.reviewedAt !== null ? { reviewedBy: { userId: row.reviewedBy, at: row.reviewedAt } } : {};
 }
 
 function toRule(row: RuleRow): RuleRecord {

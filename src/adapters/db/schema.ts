@@ -85,9 +85,15 @@ export const requests = sqliteTable(
     failureCode: text('failure_code'),
     failureMessage: text('failure_message'),
     ruleRecordId: integer('rule_record_id').references(() => ingressRules.id),
+    /** Opened by its requester without approval; reviewed (by an approver) afterwards. */
+    breakGlass: integer('break_glass', { mode: 'boolean' }).notNull().default(false),
+    reviewedBy: text('reviewed_by'),
+    reviewedAt: timestamp('reviewed_at'),
     version: integer('version').notNull(),
   },
   (t) => [
+    // One person's recent break-glass grants (the perDay limit), and those still unreviewed.
+    index('requests_break_glass_idx').on(t.breakGlass, t.requesterId, t.createdAt),
     index('requests_status_idx').on(t.status),
     // The reconciler looks for active grants past their expiry.
     index('requests_status_expires_at_idx').on(t.status, t.expiresAt),

@@ -73,7 +73,7 @@ export function ruleText(request: AccessRequest): string {
 }
 
 // AWS keeps tracked connections through a rule's removal until they close or idle out.
-const CONNECTION_TRACKING_NOTE =
+export const CONNECTION_TRACKING_NOTE =
   'Connections opened while the rule was in place may stay open after its removal (AWS connection tracking) until they are closed.';
 const SESSIONS_CLOSED_NOTE = 'Open connections it let in are being closed too; the approval thread says how many.';
 
@@ -199,7 +199,7 @@ function outcomeLine(request: RequestWithFacts, now: Date): string {
 }
 
 /** The code and what it means; AWS's own message (account ids, ARNs) stays in the record and the log. */
-function failureText(request: AccessRequest): string {
+export function failureText(request: AccessRequest): string {
   const failureCode = request.failure?.code ?? 'Unknown';
   return `AWS said ${code(failureCode)}: ${explainUpstream('aws', failureCode)}`;
 }
@@ -303,7 +303,9 @@ function requesterLine(request: AccessRequest, now: Date): string {
       return `:inbox_tray: Your request ${id} for ${code(request.clusterId)} was received and is waiting for approval.${progress}`;
     }
     case 'approved':
-      return `:white_check_mark: ${id} was approved by ${approversText(request)}. Adding the rule now: ${ruleText(request)}.`;
+      return request.breakGlass
+        ? `:rotating_light: You broke glass for ${id}, without approval. Adding the rule now: ${ruleText(request)}. The approvers have been told and will review it.`
+        : `:white_check_mark: ${id} was approved by ${approversText(request)}. Adding the rule now: ${ruleText(request)}.`;
     case 'active':
       return `:large_green_circle: Access is open: connect to ${code(`${request.endpoint}:${request.port}`)} from ${code(describeSource(request.source))} until ${at(request.expiresAt)}.`;
     case 'expired':

@@ -1,5 +1,6 @@
 import type { App, SlashCommand, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
+import { breakGlass, type BreakGlassOutcome } from '../../app/break-glass.js';
 import { requestAccess, type AccessRequestOutcome } from '../../app/request-access.js';
 import type { UseCaseDeps } from '../../app/deps.js';
 import { parseCommand, USAGE } from '../../domain/command.js';
@@ -48,27 +49,34 @@ export function registerCommandListener(app: App, deps: UseCaseDeps, logger: Log
       });
       return;
     }
-    if (parsed.kind !== 'request') {
+    if (parsed.kind !== 'request' && parsed.kind !== 'break-glass') {
       await ack({ response_type: 'ephemeral', text: USAGE });
       return;
     }
     await ack();
     const request = parsed;
     work.add(async () => {
-      const context = { userId: command.user_id, clusterId: request.clusterId, triggerId: command.trigger_id };
+      const context = { userId: command.user_id, clusterId: request.clusterId, triggerId: command.trigger_id, kind: request.kind };
+      const input = {
+        requesterId: command.user_id,
+        requesterName: command.user_name,
+        clusterId: request.clusterId,
+        source: request.source,
+        durationSeconds: request.durationSeconds,
+        reason: request.reason,
+        dedupeKey: dedupeKeyOf(command),
+      };
       let text: string;
       try {
-        const outcome = await requestAccess(deps, {
-          requesterId: command.user_id,
-          requesterName: command.user_name,
-          clusterId: request.clusterId,
-          source: request.source,
-          durationSeconds: request.durationSeconds,
-          reason: request.reason,
-          dedupeKey: dedupeKeyOf(command),
-        });
-        logger.info({ ...context, requestId: outcome.request.id, created: outcome.created }, 'access requested');
-        text = receivedText(outcome);
+        if (request.kind === 'break-glass') {
+          const outcome = await breakGlass(deps, input);
+          logger.warn({ ...context, requestId: outcome.request.id, created: outcome.created }, 'break-glass access opened without approval');
+          text = brokenGlassText(outcome);
+        } else {
+          const outcome = await requestAccess(deps, input);
+          logger.info({ ...context, requestId: outcome.request.id, created: outcome.created }, 'access requested');
+          text = receivedText(outcome);
+        }
       } catch (error) {
         text = userMessageFor(error, logger, context);
       }
@@ -80,6 +88,14 @@ export function registerCommandListener(app: App, deps: UseCaseDeps, logger: Log
 /** Slack gives every invocation its own trigger id; a redelivery carries the same one. */
 function dedupeKeyOf(command: SlashCommand): string | undefined {
   return command.trigger_id ? `slash:${command.trigger_id}` : undefined;
+}
+
+function brokenGlassText({ request, channel, approverIds, notify, created, delayed }: BreakGlassOutcome): string {
+  const told = [channel ? `<#${channel}>` : approverIds.map((id) => `<@${id}>`).join(', '), ...(notify ? [`<#${notify}>`] : [])].join(' and ');
+  const what = `TCP ${request.port} on ${request.clusterId} from ${describeSource(request.source)} for ${formatDuration(request.durationSeconds)}`;
+  if (!created) return `Break-glass #${request.id} (${what}) was already received.`;
+  const when = delayed ? 'as soon as the job queue is back (it is unreachable right now)' : 'now';
+  return `:rotating_light: Break-glass #${request.id}: opening ${what} ${when}, without approval. ${told} have been told, and an approver will review it. I'll message you when access is open.`;
 }
 
 function receivedText({ request, channel, approverIds, created, autoApproved }: AccessRequestOutcome): string {

@@ -9,11 +9,13 @@ import type { RequestStory } from '../../app/request-story.js';
 import { actorMrkdwn } from '../../domain/actor.js';
 import { formatDuration } from '../../domain/durations.js';
 import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
+import { BREAK_GLASS_ACTIONS } from './break-glass-blocks.js';
 import { code, context, escapeAndFit, fit, GRANT_ACTIONS, grantButtons, mrkdwn, plain, ruleText, slackDate, type Block, type SlackMessage } from './blocks.js';
 
 export const EXTENSION_ACTIONS = { approve: 'extension-approve', deny: 'extension-deny' } as const;
 
 // A message holds at most 50 blocks; each listed request takes two.
+const MESSAGE_BLOCKS_MAX = 50;
 const LISTED_PER_SECTION = 10;
 const HISTORY_LINES_MAX = 40;
 
@@ -50,7 +52,7 @@ function more(count: number, what: string): Block[] {
 }
 
 /** `/cache-access list`: your open requests with their actions, and those waiting for your decision. */
-export function listMessage({ mine, awaiting }: AccessOverview, now: Date = new Date()): SlackMessage {
+export function listMessage({ mine, awaiting, unreviewed }: AccessOverview, now: Date = new Date()): SlackMessage {
   const blocks: Block[] = [];
   blocks.push({ type: 'section', text: mrkdwn(mine.length ? '*Your access*' : '*Your access*\nNothing pending or active.') });
   for (const request of mine.slice(0, LISTED_PER_SECTION)) {
@@ -68,7 +70,22 @@ export function listMessage({ mine, awaiting }: AccessOverview, now: Date = new 
     }
     blocks.push(...more(awaiting.length - LISTED_PER_SECTION, 'waiting for you'));
   }
-  const text = `${mine.length} open request(s) of yours, ${awaiting.length} waiting for your decision`;
+  if (unreviewed.length > 0) {
+    blocks.push({ type: 'divider' }, { type: 'section', text: mrkdwn('*Break-glass grants to review*') });
+    // Whatever room the 50 blocks of a message leave after the sections above, two per grant and one for the rest.
+    const shown = Math.min(LISTED_PER_SECTION, Math.floor((MESSAGE_BLOCKS_MAX - blocks.length - 1) / 2));
+    for (const request of unreviewed.slice(0, shown)) {
+      const opened = slackDate(request.approvedAt ?? request.createdAt);
+      blocks.push({
+        type: 'section',
+        text: mrkdwn(`*${formatId(request.id)}* ${code(request.clusterId)} from ${code(describeSource(request.source))} · ${request.status}\nopened by ${actorMrkdwn(request.requesterId)} at ${opened} without approval · ${escapeAndFit(request.reason, 300)}`),
+      });
+      blocks.push({ type: 'actions', elements: [{ type: 'button', action_id: BREAK_GLASS_ACTIONS.reviewed, text: plain('Reviewed', 75), style: 'primary', value: String(request.id) }] });
+    }
+    blocks.push(...more(unreviewed.length - shown, 'to review'));
+  }
+  const reviews = unreviewed.length > 0 ? `, ${unreviewed.length} break-glass grant(s) to review` : '';
+  const text = `${mine.length} open request(s) of yours, ${awaiting.length} waiting for your decision${reviews}`;
   return { text, blocks };
 }
 
@@ -86,6 +103,8 @@ export function statusMessage({ request, history }: RequestStory): SlackMessage 
   const id = formatId(request.id);
   const decided = request.deniedBy
     ? `denied by ${actorMrkdwn(request.deniedBy.userId)}`
+    : request.breakGlass
+      ? `break-glass, without approval; ${request.breakGlass.reviewedBy ? `reviewed by ${actorMrkdwn(request.breakGlass.reviewedBy.userId)}` : 'not reviewed yet'}`
     : request.approvals.length
       ? `approved by ${request.approvals.map((a) => actorMrkdwn(a.userId)).join(', ')}`
       : 'not decided';

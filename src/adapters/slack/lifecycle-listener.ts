@@ -1,9 +1,11 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { UseCaseDeps } from '../../app/deps.js';
+import { reviewBreakGlass } from '../../app/break-glass-review.js';
 import { endAccess } from '../../app/end-access.js';
 import { decideExtension, requestExtension } from '../../app/extend.js';
 import { GRANT_ACTIONS } from './blocks.js';
+import { BREAK_GLASS_ACTIONS } from './break-glass-blocks.js';
 import { EXTENSION_ACTIONS } from './lifecycle-blocks.js';
 import { endedText, extensionText } from './lifecycle-commands.js';
 import { replyToClick } from './click-reply.js';
@@ -14,8 +16,8 @@ import { userMessageFor } from './user-message.js';
 type Handler = (requestId: number, userId: string) => Promise<string>;
 
 /**
- * Buttons on a requester's DMs and lists (Extend, Done / Cancel) and on extension requests (Approve,
- * Deny). The value only locates the request; who may act comes from the click's signed user id. A
+ * Buttons on a requester's DMs and lists (Extend, Done / Cancel), on extension requests (Approve,
+ * Deny) and on break-glass alerts (Reviewed, Revoke now). The value only locates the request; who may act comes from the click's signed user id. A
  * stale click is answered, ephemerally, with what already happened.
  */
 export function registerLifecycleListener(app: App, deps: UseCaseDeps, logger: Logger, work: PostAckQueue): void {
@@ -32,6 +34,10 @@ export function registerLifecycleListener(app: App, deps: UseCaseDeps, logger: L
     [EXTENSION_ACTIONS.deny]: async (requestId, userId) => {
       await decideExtension(deps, { requestId, userId, decision: 'deny' });
       return `Denied the extension of #${requestId}; it still ends as before.`;
+    },
+    [BREAK_GLASS_ACTIONS.reviewed]: async (requestId, userId) => {
+      await reviewBreakGlass(deps, { requestId, userId });
+      return `Recorded your review of break-glass #${requestId}.`;
     },
   };
   for (const [actionId, handle] of Object.entries(handlers)) {

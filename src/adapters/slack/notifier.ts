@@ -5,6 +5,7 @@ import type { Clock, Extension, MessageRef, Notifier, SlackLocation } from '../.
 import { InvalidInputError, UpstreamError } from '../../domain/errors.js';
 import { formatId, type AccessRequest } from '../../domain/request.js';
 import { approvalMessage, requesterMessage, type SlackMessage } from './blocks.js';
+import { breakGlassMessage } from './break-glass-blocks.js';
 import { extensionMessage } from './lifecycle-blocks.js';
 
 type WebClient = webApi.WebClient;
@@ -57,6 +58,11 @@ export function toSlackUpstreamError(error: unknown, method: string): UpstreamEr
   return new UpstreamError('slack', code, `Slack ${method} failed with ${code}${detail}`, retryable);
 }
 
+/** What approvers see: the approval request, or for a break-glass grant the alert that asks for their review. */
+function approverMessage(request: AccessRequest, now: Date): SlackMessage {
+  return request.breakGlass ? breakGlassMessage(request, now) : approvalMessage(request, now);
+}
+
 export interface SlackNotifierOptions {
   client: WebClient;
   /** Dates a message shows for a step whose time was not recorded. */
@@ -76,7 +82,7 @@ export class SlackNotifier implements Notifier {
   }
 
   async requestApproval(request: AccessRequest, target: { channel?: string; approverIds: string[] }): Promise<MessageRef[]> {
-    const message = approvalMessage(request, this.clock.now());
+    const message = approverMessage(request, this.clock.now());
     if (target.channel) return [await this.post(request, target.channel, message)];
     if (target.approverIds.length === 0) {
       throw new InvalidInputError(`${formatId(request.id)} has nobody to ask: its approvers resolve to no Slack users.`);
@@ -94,7 +100,7 @@ export class SlackNotifier implements Notifier {
     const results = await Promise.allSettled(
       refs.map((ref) => {
         const now = this.clock.now();
-        const message = ref.kind === 'approval' ? approvalMessage(request, now) : requesterMessage(request, undefined, now);
+        const message = ref.kind === 'approval' ? approverMessage(request, now) : requesterMessage(request, undefined, now);
         return this.call('chat.update', () => this.client.chat.update({ channel: ref.channel, ts: ref.ts, ...message }));
       }),
     );
