@@ -8,11 +8,13 @@ import { pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { activate } from './app/activate.js';
+import { deliverAuditEvents, queueAuditBacklog } from './app/audit-stream.js';
 import type { UseCaseDeps } from './app/deps.js';
 import type { JobAttempt } from './app/ports.js';
 import { reconcile } from './app/reconcile.js';
 import { remind } from './app/remind.js';
 import { revokeExpired } from './app/revoke.js';
+import { SqliteAuditOutbox } from './adapters/db/audit-outbox.js';
 import { SqliteGrantStore } from './adapters/db/grant-store.js';
 import { openDatabase } from './adapters/db/open.js';
 import { checkPolicyClusters } from './adapters/aws/startup-check.js';
@@ -29,6 +31,7 @@ import { startWorkers } from './adapters/queue/workers.js';
 import { PostAckQueue } from './adapters/slack/post-ack-queue.js';
 import { createSlackApp, registerListeners } from './adapters/slack/slack-app.js';
 import { workspacesOfToken } from './adapters/slack/workspace-guard.js';
+import { WebhookAuditSink } from './adapters/webhook/webhook-sink.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { loadPolicy, type Policy } from './policy.js';
 import { systemClock, wireUseCases, type WiringOptions } from './wiring.js';
@@ -88,6 +91,13 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   logPolicyWarnings(policy);
   const database = openDatabase(config.databasePath);
   const store = new SqliteGrantStore(database.db);
+  const auditOutbox = new SqliteAuditOutbox(database.db);
+  // The backlog of the audit stream, for /metrics and /readyz; only with a webhook (without one, nothing is sent).
+  const auditBacklog = config.audit && (async () => {
+    const { undelivered, oldestAt } = await auditOutbox.backlog();
+    const oldestAgeSeconds = oldestAt ? Math.max(0, (systemClock.now().getTime() - oldestAt.getTime()) / 1000) : 0;
+    return { undelivered, oldestAgeSeconds };
+  });
   const healthRedis = createProducerConnection(config.redisUrl);
   healthRedis.on('error', () => {}); // reported through /healthz, not as an unhandled event
 
@@ -99,9 +109,11 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const metrics = new Metrics({
     ...sqliteMetricSources(database.sqlite, () => systemClock.now()),
     queueDepths: async () => ({ ...(await depthQueue.getJobCounts('waiting', 'delayed', 'active', 'failed')) }),
+    ...(auditBacklog ? { auditBacklog } : {}),
   });
   const wired = wireUseCases(config, { store, policy: () => policy, logger, metrics, queuePrefix: options.queuePrefix, adapters: options.adapters });
   const { deps } = wired;
+  const auditSink = config.audit && new WebhookAuditSink({ url: config.audit.webhookUrl, secret: config.audit.secret, source: config.audit.source });
   const slackAuth = onceSucceeded(() => wired.slackClient.auth.test());
   slackAuth().catch((error: unknown) => logger.error({ err: error }, 'Slack auth.test failed; /readyz reports not ready'));
   // An explicit SLACK_ALLOWED_TEAMS, else the workspace the bot token belongs to, as auth.test said once.
@@ -114,7 +126,12 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const liveness = { database: async () => void database.sqlite.prepare('select 1').get(), redis: redisPing };
   const opsRoutes = [
     healthRoute(liveness),
-    readyRoute({ database: sqliteWritable(database.sqlite), redis: redisPing, slack: async () => void (await slackAuth()) }),
+    // A receiver that is down does not make the bot unready (nothing here would fix it, and events wait
+    // in the database): its backlog is shown beside the checks, and alerted on from /metrics.
+    readyRoute(
+      { database: sqliteWritable(database.sqlite), redis: redisPing, slack: async () => void (await slackAuth()) },
+      auditBacklog ? { auditBacklog } : {},
+    ),
     metricsRoute(metrics),
   ];
   // With OPS_PORT, the port Slack reaches keeps only a bare /healthz (for load balancers and Docker's HEALTHCHECK).
@@ -135,10 +152,19 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       grant: job('grant', activate),
       revoke: job('revoke', revokeExpired),
       remind: job('remind', (jobDeps, requestId) => remind(jobDeps, requestId)),
+      ...(auditSink ? { audit: job('audit', async (jobDeps, requestId) => void (await deliverAuditEvents({ ...jobDeps, outbox: auditOutbox, sink: auditSink }, requestId))) } : {}),
     },
   });
-  // A pass at start-up repairs whatever happened while the bot was down (expiries, lost jobs, orphans).
-  const reconcilePass = async () => metrics.countReconcileErrors((await reconcile(deps)).errors);
+  // A pass at start-up repairs whatever happened while the bot was down (expiries, lost jobs, orphans),
+  // and queues the delivery of audit events still waiting (the CLI's, those whose job Redis lost).
+  const reconcilePass = async () => {
+    metrics.countReconcileErrors((await reconcile(deps)).errors);
+    if (!auditSink) return;
+    await queueAuditBacklog({ outbox: auditOutbox, queue: wired.auditQueue }).catch((error: unknown) => {
+      metrics.countReconcileErrors([{ step: 'audit-backlog' }]);
+      logger.warn({ err: error }, 'could not queue the audit backlog; the next pass tries again');
+    });
+  };
   const startupPass = runsJobs && reconcilePass().catch((error: unknown) => logger.error({ err: error }, 'start-up reconcile failed'));
   const reconciler = runsJobs && startReconcileSchedule({
     url: config.redisUrl,

@@ -27,5 +27,7 @@ export function explainUpstream(service: UpstreamError['service'], code: string)
       return `cache-access's job queue (Redis) could not take the work. ${LOG_HINT}`;
     case 'slack':
       return `Slack refused a call cache-access made. ${LOG_HINT}`;
+    case 'audit-webhook':
+      return `The audit stream's receiver did not take an event; it is sent again later. ${LOG_HINT}`;
   }
 }
