@@ -120,6 +120,14 @@ test('request → approve: each event arrives as a CloudEvent signed over its ex
   expect(await undeliveredMetric()).toBe(0);
 });
 
+test('with a slow receiver, events appended while a delivery is under way still follow at once, in order', async () => {
+  // The backlog sweep runs once a minute (RECONCILE_INTERVAL): delivery within seconds comes from the jobs.
+  receiver.answerAfter(300);
+  await requestAndApprove(1);
+  await allDelivered(4, 15_000);
+  expect(firstArrivals()).toEqual(eventRows().map((r) => String(r.id)));
+});
+
 test('a receiver refusing for a while loses nothing: the backlog shows in /metrics and /readyz (still ready), then everything arrives in order', async () => {
   receiver.refuse(true);
   await requestAndApprove(1);

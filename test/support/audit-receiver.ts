@@ -22,6 +22,8 @@ export interface AuditReceiver {
   accepted(): Array<Record<string, any>>;
   /** Answer 503 to everything from now on (true) or 204 again (false). */
   refuse(refusing: boolean): void;
+  /** Wait this long before answering each POST from now on (a slow receiver). */
+  answerAfter(ms: number): void;
   /** Closes the port: deliveries fail with "connection refused". */
   down(): Promise<void>;
   /** Listens again on the same port. */
@@ -33,6 +35,7 @@ export async function startAuditReceiver(): Promise<AuditReceiver> {
   const port = await freePort();
   const posts: ReceivedPost[] = [];
   let refusing = false;
+  let delayMs = 0;
   let server: Server | undefined;
 
   const listen = async () => {
@@ -41,8 +44,10 @@ export async function startAuditReceiver(): Promise<AuditReceiver> {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const status = refusing ? 503 : 204;
-        posts.push({ headers: req.headers, body: Buffer.concat(chunks), status });
-        res.writeHead(status).end();
+        setTimeout(() => {
+          posts.push({ headers: req.headers, body: Buffer.concat(chunks), status });
+          res.writeHead(status).end();
+        }, delayMs);
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -66,6 +71,9 @@ export async function startAuditReceiver(): Promise<AuditReceiver> {
     accepted: () => posts.filter((p) => p.status < 300).map((p) => JSON.parse(p.body.toString('utf8'))),
     refuse(value) {
       refusing = value;
+    },
+    answerAfter(ms) {
+      delayMs = ms;
     },
     down: stop,
     up: listen,
