@@ -57,6 +57,9 @@ const settingsSchema = z.object({
     AUDIT_SOURCE: z.string().min(1).default('cache-access'),
   });
 
+/** Every environment variable the bot and the CLI read (deployment manifests are checked against it). */
+export const SETTING_NAMES: readonly string[] = Object.freeze(Object.keys(settingsSchema.shape));
+
 /** Events are signed: a webhook without a secret would send unverifiable ones. */
 const auditSecretRequired = {
   when: (env: { AUDIT_WEBHOOK_URL?: string; AUDIT_WEBHOOK_SECRET?: string }) => !env.AUDIT_WEBHOOK_URL || env.AUDIT_WEBHOOK_SECRET,
