@@ -40,13 +40,14 @@ export async function deliverAuditEvents(deps: AuditDeliveryDeps, requestId: num
 }
 
 /**
- * Queues a delivery job for each request with undelivered events (the oldest first): repairs jobs lost
- * with Redis, picks up events other processes (the CLI) appended, and sends the history once the
- * webhook is first set. Returns how many requests it queued.
+ * Queues a delivery job for each request with undelivered events (the oldest first) that has none:
+ * repairs jobs lost with Redis and sends the history once the webhook is first set. It never waits for
+ * a running job (it runs within the reconcile pass); an event such a job missed is queued next time.
+ * Returns how many requests it looked at.
  */
 export async function queueAuditBacklog(deps: { outbox: AuditOutbox; queue: AuditQueue }): Promise<number> {
   const requestIds = await deps.outbox.requestsWithUndelivered(SWEEP_LIMIT);
-  for (const requestId of requestIds) await deps.queue.scheduleAuditDelivery(requestId);
+  for (const requestId of requestIds) await deps.queue.ensureAuditDelivery(requestId);
   return requestIds.length;
 }
 

@@ -183,8 +183,13 @@ export interface AuditSink {
 }
 
 export interface AuditQueue {
-  /** Makes sure a job (`audit-<id>`) delivers the request's undelivered events soon. */
+  /**
+   * Makes sure a job (`audit-<id>`) that has yet to read the request's undelivered events runs soon:
+   * waits for a running one to finish (it may have read them already) and then adds another.
+   */
   scheduleAuditDelivery(requestId: number): Promise<void>;
+  /** Adds `audit-<id>` unless it exists in any state, without waiting (the backlog sweep's repair). */
+  ensureAuditDelivery(requestId: number): Promise<void>;
 }
 
 // ---------- AWS ----------

@@ -25,9 +25,10 @@ afterAll(async () => {
   await inspector.close();
 });
 
-test('audit-<id> carries only the request id and retries without end', async () => {
+test('audit-<id> carries only the request id and retries without end; asked for again, it stays one job', async () => {
   await scheduler.scheduleAuditDelivery(42);
   await scheduler.scheduleAuditDelivery(42);
+  await scheduler.ensureAuditDelivery(42);
   const job = await inspector.getJob('audit-42');
   expect(job?.name).toBe('audit');
   expect(job?.data).toEqual({ requestId: 42 });
@@ -46,6 +47,9 @@ test('a delivery asked for while one is running (it may have read the events alr
   try {
     await scheduler.scheduleAuditDelivery(7);
     await waitUntil(() => runs.length === 1, 5_000, 'the first delivery to start');
+    expect(await inspector.getJobState('audit-7')).toBe('active');
+    // The sweep's ensure returns at once, leaving the running job alone.
+    await scheduler.ensureAuditDelivery(7);
     expect(await inspector.getJobState('audit-7')).toBe('active');
 
     const asked = scheduler.scheduleAuditDelivery(7);

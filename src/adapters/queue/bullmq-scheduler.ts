@@ -76,7 +76,11 @@ export class BullmqScheduler implements Scheduler, AuditQueue {
   }
 
   async scheduleAuditDelivery(requestId: number): Promise<void> {
-    await this.run(`schedule the audit delivery of ${formatId(requestId)}`, () => this.ensureAuditJob(requestId));
+    await this.run(`schedule the audit delivery of ${formatId(requestId)}`, () => this.addAuditJobAfterRunning(requestId));
+  }
+
+  async ensureAuditDelivery(requestId: number): Promise<void> {
+    await this.run(`ensure the audit delivery of ${formatId(requestId)}`, () => this.addAuditJob(requestId));
   }
 
   /** Stops using Redis; closes the connection only when this scheduler opened it. */
@@ -139,14 +143,18 @@ export class BullmqScheduler implements Scheduler, AuditQueue {
    * have read them: the add would be ignored while it exists, so we wait for it to finish (bounded by
    * busyWaitMs; past that the next sweep of the backlog queues the delivery) and then add a new one.
    */
-  private async ensureAuditJob(requestId: number): Promise<void> {
-    const id = jobId('audit', requestId);
+  private async addAuditJobAfterRunning(requestId: number): Promise<void> {
     const deadline = Date.now() + this.busyWaitMs;
-    while ((await this.queue.getJobState(id)) === 'active') {
+    while ((await this.queue.getJobState(jobId('audit', requestId))) === 'active') {
       if (Date.now() > deadline) return;
       await sleep(POLL_MS);
     }
-    await this.queue.add('audit', { requestId }, { ...JOB_OPTIONS.audit, jobId: id });
+    await this.addAuditJob(requestId);
+  }
+
+  /** BullMQ ignores the add while `audit-<id>` exists, whatever its state. */
+  private async addAuditJob(requestId: number): Promise<void> {
+    await this.queue.add('audit', { requestId }, { ...JOB_OPTIONS.audit, jobId: jobId('audit', requestId) });
   }
 
   /** Adds `<name>-<id>` due at `at`; a no-op while that job exists in any state, so an existing schedule is never moved. */
