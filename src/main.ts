@@ -157,7 +157,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     },
   });
   // A pass at start-up repairs whatever happened while the bot was down (expiries, lost jobs, orphans),
-  // and queues the delivery of audit events still waiting (the CLI's, those whose job Redis lost).
+  // and queues the delivery of audit events still waiting (whose job Redis lost, or the history when the webhook is new).
   const reconcilePass = async () => {
     metrics.countReconcileErrors((await reconcile(deps)).errors);
     if (!auditSink) return;
