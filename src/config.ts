@@ -52,18 +52,29 @@ const settingsSchema = z.object({
       .default('10')
       .transform(Number)
       .pipe(z.number().min(1, 'must be at least 1 call per second')),
+    AUDIT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://siem.example.com/cache-access' }).optional(),
+    AUDIT_WEBHOOK_SECRET: z.string().min(1).optional(),
+    AUDIT_SOURCE: z.string().min(1).default('cache-access'),
   });
 
 /** Every environment variable the bot and the CLI read (deployment manifests are checked against it). */
 export const SETTING_NAMES: readonly string[] = Object.freeze(Object.keys(settingsSchema.shape));
 
-const configSchema = settingsSchema.refine((env) => env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET, {
-  path: ['SLACK_SIGNING_SECRET'],
-  message: 'is required unless SLACK_APP_TOKEN is set (Socket Mode)',
-});
+/** Events are signed: a webhook without a secret would send unverifiable ones. */
+const auditSecretRequired = {
+  when: (env: { AUDIT_WEBHOOK_URL?: string; AUDIT_WEBHOOK_SECRET?: string }) => !env.AUDIT_WEBHOOK_URL || env.AUDIT_WEBHOOK_SECRET,
+  params: { path: ['AUDIT_WEBHOOK_SECRET'], message: 'is required when AUDIT_WEBHOOK_URL is set (events are signed with it)' },
+};
+
+const configSchema = settingsSchema
+  .refine((env) => env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET, {
+    path: ['SLACK_SIGNING_SECRET'],
+    message: 'is required unless SLACK_APP_TOKEN is set (Socket Mode)',
+  })
+  .refine(auditSecretRequired.when, auditSecretRequired.params);
 
 /** The admin CLI reads the same settings; it needs Slack only for commands that notify people. */
-const cliSettingsSchema = settingsSchema.partial({ SLACK_BOT_TOKEN: true });
+const cliSettingsSchema = settingsSchema.partial({ SLACK_BOT_TOKEN: true }).refine(auditSecretRequired.when, auditSecretRequired.params);
 
 export interface Config {
   slack: {
@@ -84,6 +95,14 @@ export interface Config {
   reconcileIntervalSeconds: number;
   /** EC2 calls that change rules (authorize, revoke) allowed per second. */
   ec2RateLimitPerSecond: number;
+  /** Where every event of the event log is POSTed as a signed CloudEvent; unset, nothing is sent. */
+  audit?: {
+    webhookUrl: string;
+    /** The HMAC-SHA256 key of the signature header. */
+    secret: string;
+    /** The CloudEvents `source` naming this install. */
+    source: string;
+  };
 }
 
 /** The admin CLI's settings: the bot's, with Slack present only when SLACK_BOT_TOKEN is set. */
@@ -116,7 +135,7 @@ function parse<T>(schema: z.ZodType<T>, env: Record<string, string | undefined>)
   return parsed.data;
 }
 
-type Settings = z.output<typeof cliSettingsSchema>;
+type Settings = Omit<z.output<typeof settingsSchema>, 'SLACK_BOT_TOKEN'> & { SLACK_BOT_TOKEN?: string };
 
 function slackOf(s: Settings & { SLACK_BOT_TOKEN: string }): Config['slack'] {
   return Object.freeze({
@@ -139,5 +158,9 @@ function toConfig<S extends Config['slack'] | undefined>(s: Settings, slack: S) 
     logLevel: s.LOG_LEVEL,
     reconcileIntervalSeconds: s.RECONCILE_INTERVAL,
     ec2RateLimitPerSecond: s.EC2_RATE_LIMIT,
+    audit:
+      s.AUDIT_WEBHOOK_URL === undefined
+        ? undefined
+        : Object.freeze({ webhookUrl: s.AUDIT_WEBHOOK_URL, secret: s.AUDIT_WEBHOOK_SECRET!, source: s.AUDIT_SOURCE }),
   });
 }

@@ -8,12 +8,14 @@ import { pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { activate } from './app/activate.js';
+import { deliverAuditEvents, queueAuditBacklog } from './app/audit-stream.js';
 import type { UseCaseDeps } from './app/deps.js';
 import type { JobAttempt } from './app/ports.js';
 import { reconcile } from './app/reconcile.js';
 import { endSessions } from './app/end-sessions.js';
 import { remind } from './app/remind.js';
 import { revokeExpired } from './app/revoke.js';
+import { SqliteAuditOutbox } from './adapters/db/audit-outbox.js';
 import { SqliteGrantStore } from './adapters/db/grant-store.js';
 import { openDatabase } from './adapters/db/open.js';
 import { checkPolicyClusters } from './adapters/aws/startup-check.js';
@@ -30,6 +32,7 @@ import { startWorkers } from './adapters/queue/workers.js';
 import { PostAckQueue } from './adapters/slack/post-ack-queue.js';
 import { createSlackApp, registerListeners } from './adapters/slack/slack-app.js';
 import { workspacesOfToken } from './adapters/slack/workspace-guard.js';
+import { WebhookAuditSink } from './adapters/webhook/webhook-sink.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { loadPolicy, type Policy } from './policy.js';
 import { systemClock, wireUseCases, type WiringOptions } from './wiring.js';
@@ -90,6 +93,13 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   logPolicyWarnings(policy);
   const database = openDatabase(config.databasePath);
   const store = new SqliteGrantStore(database.db);
+  const auditOutbox = new SqliteAuditOutbox(database.db);
+  // The backlog of the audit stream, for /metrics and /readyz; only with a webhook (without one, nothing is sent).
+  const auditBacklog = config.audit && (async () => {
+    const { undelivered, oldestAt } = await auditOutbox.backlog();
+    const oldestAgeSeconds = oldestAt ? Math.max(0, (systemClock.now().getTime() - oldestAt.getTime()) / 1000) : 0;
+    return { undelivered, oldestAgeSeconds };
+  });
   const healthRedis = createProducerConnection(config.redisUrl);
   healthRedis.on('error', () => {}); // reported through /healthz, not as an unhandled event
 
@@ -101,9 +111,11 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const metrics = new Metrics({
     ...sqliteMetricSources(database.sqlite, () => systemClock.now()),
     queueDepths: async () => ({ ...(await depthQueue.getJobCounts('waiting', 'delayed', 'active', 'failed')) }),
+    ...(auditBacklog ? { auditBacklog } : {}),
   });
   const wired = wireUseCases(config, { store, policy: () => policy, logger, metrics, queuePrefix: options.queuePrefix, adapters: options.adapters, clock: options.clock });
   const { deps } = wired;
+  const auditSink = config.audit && new WebhookAuditSink({ url: config.audit.webhookUrl, secret: config.audit.secret, source: config.audit.source });
   const slackAuth = onceSucceeded(() => wired.slackClient.auth.test());
   slackAuth().catch((error: unknown) => logger.error({ err: error }, 'Slack auth.test failed; /readyz reports not ready'));
   // An explicit SLACK_ALLOWED_TEAMS, else the workspace the bot token belongs to, as auth.test said once.
@@ -116,7 +128,12 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const liveness = { database: async () => void database.sqlite.prepare('select 1').get(), redis: redisPing };
   const opsRoutes = [
     healthRoute(liveness),
-    readyRoute({ database: sqliteWritable(database.sqlite), redis: redisPing, slack: async () => void (await slackAuth()) }),
+    // A receiver that is down does not make the bot unready (nothing here would fix it, and events wait
+    // in the database): its backlog is shown beside the checks, and alerted on from /metrics.
+    readyRoute(
+      { database: sqliteWritable(database.sqlite), redis: redisPing, slack: async () => void (await slackAuth()) },
+      auditBacklog ? { auditBacklog } : {},
+    ),
     metricsRoute(metrics),
   ];
   // With OPS_PORT, the port Slack reaches keeps only a bare /healthz (for load balancers and Docker's HEALTHCHECK).
@@ -138,10 +155,19 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       revoke: job('revoke', revokeExpired),
       remind: job('remind', (jobDeps, requestId) => remind(jobDeps, requestId)),
       'end-sessions': job('end-sessions', (jobDeps, requestId, attempt) => endSessions(jobDeps, requestId, attempt)),
+      ...(auditSink ? { audit: job('audit', async (jobDeps, requestId) => void (await deliverAuditEvents({ ...jobDeps, outbox: auditOutbox, sink: auditSink }, requestId))) } : {}),
     },
   });
-  // A pass at start-up repairs whatever happened while the bot was down (expiries, lost jobs, orphans).
-  const reconcilePass = async () => metrics.countReconcileErrors((await reconcile(deps)).errors);
+  // A pass at start-up repairs whatever happened while the bot was down (expiries, lost jobs, orphans),
+  // and queues the delivery of audit events still waiting (whose job Redis lost, or the history when the webhook is new).
+  const reconcilePass = async () => {
+    metrics.countReconcileErrors((await reconcile(deps)).errors);
+    if (!auditSink) return;
+    await queueAuditBacklog({ outbox: auditOutbox, queue: wired.auditQueue }).catch((error: unknown) => {
+      metrics.countReconcileErrors([{ step: 'audit-backlog' }]);
+      logger.warn({ err: error }, 'could not queue the audit backlog; the next pass tries again');
+    });
+  };
   const startupPass = runsJobs && reconcilePass().catch((error: unknown) => logger.error({ err: error }, 'start-up reconcile failed'));
   const reconciler = runsJobs && startReconcileSchedule({
     url: config.redisUrl,

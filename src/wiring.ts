@@ -24,14 +24,15 @@ import { SlackNotifier } from './adapters/slack/notifier.js';
 import { SlackPeopleDirectory } from './adapters/slack/people-directory.js';
 import { ObservedWebClient } from './adapters/slack/web-client.js';
 import { notifierWithoutSlack, peopleWithoutSlack } from './adapters/without-slack.js';
+import { announcingAppends } from './app/audit-stream.js';
 import type { UseCaseDeps } from './app/deps.js';
-import type { Clock, ClusterDirectory, ClusterNetwork, Firewall, GrantStore, LiveSessions, SessionCredentials } from './app/ports.js';
+import type { AuditQueue, Clock, ClusterDirectory, ClusterNetwork, Firewall, GrantStore, LiveSessions, SessionCredentials } from './app/ports.js';
 import type { Config } from './config.js';
 import type { Policy } from './policy.js';
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export interface WiringSettings extends Pick<Config, 'redisUrl' | 'ec2RateLimitPerSecond'> {
+export interface WiringSettings extends Pick<Config, 'redisUrl' | 'ec2RateLimitPerSecond' | 'audit'> {
   /** Absent (the CLI without SLACK_BOT_TOKEN): every Slack call fails, as with Slack down. */
   slack?: Config['slack'];
 }
@@ -64,6 +65,8 @@ export interface WiredUseCases {
   deps: UseCaseDeps;
   /** The client the notifier and people directory use, when Slack is configured. */
   slackClient?: ObservedWebClient;
+  /** Where audit delivery jobs are queued (the scheduler's queue). */
+  auditQueue: AuditQueue;
   /** Closes the scheduler's Redis connection and the AWS clients. */
   close(): Promise<void>;
 }
@@ -88,8 +91,17 @@ export function wireUseCases(settings: WiringSettings, options: WiringOptions): 
   const scheduler = new BullmqScheduler({ url: settings.redisUrl, prefix: options.queuePrefix });
   // Our calls to Slack (notifications, look-ups) go through this client: bounded rate-limit waits, counted errors.
   const slackClient = settings.slack && new ObservedWebClient({ config: { slack: settings.slack }, logger, metrics });
+  // With an audit webhook, every append queues the delivery of the request's events at once.
+  const announcements = new Set<Promise<void>>();
+  const announce = (requestId: number) => {
+    const queued = scheduler.scheduleAuditDelivery(requestId).catch((error: unknown) =>
+      logger.warn({ err: error, requestId }, 'could not queue the audit delivery; the next backlog sweep will'),
+    );
+    announcements.add(queued);
+    void queued.finally(() => announcements.delete(queued));
+  };
   const deps: UseCaseDeps = {
-    store: options.store,
+    store: settings.audit ? announcingAppends(options.store, announce) : options.store,
     directory: metered(options.adapters?.directory ?? new ElastiCacheDirectory({ elasticache, ec2, clients })),
     // One limiter for every mutating EC2 call, so a burst of grants, expiries or orphan removals never trips AWS throttling.
     firewall: new RateLimitedFirewall(metered(options.adapters?.firewall ?? new Ec2Firewall({ ec2, clients })), {
@@ -108,7 +120,9 @@ export function wireUseCases(settings: WiringSettings, options: WiringOptions): 
   return {
     deps,
     slackClient,
+    auditQueue: scheduler,
     async close() {
+      await Promise.allSettled(announcements);
       await scheduler.close();
       ec2.destroy();
       elasticache.destroy();

@@ -14,12 +14,16 @@ export function healthRoute(probes: Record<string, Probe>, { showChecks = true, 
   return probeRoute('/healthz', probes, timeoutMs, { ok: 'ok', failed: 'unavailable' }, showChecks);
 }
 
+/** Something worth showing beside the checks that does not decide readiness (the audit backlog). */
+export type Detail = () => Promise<unknown>;
+
 /**
  * GET /readyz: 200 with {"status":"ready"} once every check passes (the database takes writes, Redis
- * answers, Slack accepted the token), else 503 with {"status":"not-ready"} naming what failed.
+ * answers, Slack accepted the token), else 503 with {"status":"not-ready"} naming what failed. `details`
+ * are reported under "details" whatever they say; one that fails reads as its error.
  */
-export function readyRoute(checks: Record<string, Probe>, timeoutMs = 2_000): CustomRoute {
-  return probeRoute('/readyz', checks, timeoutMs, { ok: 'ready', failed: 'not-ready' });
+export function readyRoute(checks: Record<string, Probe>, details: Record<string, Detail> = {}, timeoutMs = 2_000): CustomRoute {
+  return probeRoute('/readyz', checks, timeoutMs, { ok: 'ready', failed: 'not-ready' }, true, details);
 }
 
 function probeRoute(
@@ -28,14 +32,16 @@ function probeRoute(
   timeoutMs: number,
   status: { ok: string; failed: string },
   showChecks = true,
+  details: Record<string, Detail> = {},
 ): CustomRoute {
   return {
     path,
     method: ['GET'],
     handler: (_req, res) => {
-      void runProbes(probes, timeoutMs).then((checks) => {
+      void Promise.all([runProbes(probes, timeoutMs), readDetails(details, timeoutMs)]).then(([checks, detailValues]) => {
         const ok = Object.values(checks).every((c) => c === 'ok');
-        sendJson(res, ok ? 200 : 503, { status: ok ? status.ok : status.failed, ...(showChecks ? { checks } : {}) });
+        const shownDetails = Object.keys(detailValues).length > 0 ? { details: detailValues } : {};
+        sendJson(res, ok ? 200 : 503, { status: ok ? status.ok : status.failed, ...(showChecks ? { checks, ...shownDetails } : {}) });
       });
     },
   };
@@ -69,14 +75,29 @@ export function onceSucceeded<T>(probe: () => Promise<T>): () => Promise<T> {
   };
 }
 
-async function runProbes(probes: Record<string, Probe>, timeoutMs: number): Promise<Record<string, string>> {
+/** Each detail's value, or {error} for one that fails or does not answer in time. */
+function readDetails(details: Record<string, Detail>, timeoutMs: number): Promise<Record<string, unknown>> {
+  return eachWithin(details, timeoutMs, (value) => value, (error) => ({ error: error.message }));
+}
+
+/** 'ok' for each probe that answers in time, else its error message. */
+function runProbes(probes: Record<string, Probe>, timeoutMs: number): Promise<Record<string, string>> {
+  return eachWithin(probes, timeoutMs, () => 'ok', (error) => error.message);
+}
+
+/** Runs every reader at once, each limited to `timeoutMs`, and names what each gave or why it failed. */
+async function eachWithin<T, R>(
+  readers: Record<string, () => Promise<T>>,
+  timeoutMs: number,
+  ok: (value: T) => R,
+  failed: (error: Error) => R,
+): Promise<Record<string, R>> {
   const entries = await Promise.all(
-    Object.entries(probes).map(async ([name, probe]) => {
+    Object.entries(readers).map(async ([name, read]) => {
       try {
-        await withinMs(probe(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
-        return [name, 'ok'] as const;
+        return [name, ok(await withinMs(read(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`)))] as const;
       } catch (error) {
-        return [name, (error as Error).message] as const;
+        return [name, failed(error as Error)] as const;
       }
     }),
   );

@@ -18,6 +18,8 @@ export interface MetricSources {
   overdueRevocations(): number;
   /** Jobs by state (waiting, delayed, active, failed); absent in a process without a queue. */
   queueDepths?(): Promise<Record<string, number>>;
+  /** Events the audit webhook has not acknowledged, and how long ago the oldest happened; absent without a webhook. */
+  auditBacklog?(): Promise<{ undelivered: number; oldestAgeSeconds: number }>;
 }
 
 export const JOB_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -95,6 +97,29 @@ export class Metrics {
             // Redis unreachable: /readyz says so; the series is simply missing from this scrape.
           }
         },
+      });
+    }
+    if (sources.auditBacklog) {
+      const auditBacklog = sources.auditBacklog;
+      // One reading sets both; the first registered is collected first, so it does the reading.
+      new Gauge({
+        name: 'cache_access_audit_events_undelivered',
+        help: 'Events of the event log the audit webhook has not acknowledged yet (they are retried until it does).',
+        registers,
+        async collect() {
+          try {
+            const backlog = await auditBacklog();
+            this.set(backlog.undelivered);
+            oldestUndelivered.set(backlog.oldestAgeSeconds);
+          } catch {
+            // The database unavailable: both series keep their last value for this scrape.
+          }
+        },
+      });
+      const oldestUndelivered = new Gauge({
+        name: 'cache_access_audit_oldest_undelivered_seconds',
+        help: 'Age of the oldest event the audit webhook has not acknowledged; 0 when none waits.',
+        registers,
       });
     }
     this.jobDuration = new Histogram({

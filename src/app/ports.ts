@@ -169,6 +169,51 @@ export interface GrantStore {
   targetGroups(): Array<{ securityGroupId: string; clusterId: string; location?: GrantLocation }>;
 }
 
+// ---------- audit stream ----------
+
+/** One event of the log with its row id, the id the audit stream sends it under. */
+export interface LoggedEvent {
+  id: number;
+  requestId: number;
+  at: Date;
+  actor: string;
+  type: string;
+  detail?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The event log as the audit stream's outbox: an event stays undelivered until the receiver has
+ * acknowledged it, across retries and restarts.
+ */
+export interface AuditOutbox {
+  /** The request's undelivered events, lowest id (oldest) first, at most `limit`. */
+  undelivered(requestId: number, limit: number): Promise<LoggedEvent[]>;
+  markDelivered(eventId: number, at: Date): Promise<void>;
+  /** Requests with undelivered events, the one waiting longest first, at most `limit`. */
+  requestsWithUndelivered(limit: number): Promise<number[]>;
+  /** How many events wait, and when the oldest of them happened. */
+  backlog(): Promise<{ undelivered: number; oldestAt?: Date }>;
+}
+
+/** Where audit events go (the webhook). */
+export interface AuditSink {
+  /**
+   * Delivers one event with the request it belongs to (as stored now); resolves once the receiver
+   * acknowledged it, throws UpstreamError (retryable) when it did not.
+   */
+  send(event: LoggedEvent, request: AccessRequest): Promise<void>;
+}
+
+export interface AuditQueue {
+  /**
+   * Makes sure a job (`audit-<id>`) that has yet to read the request's undelivered events runs soon:
+   * waits for a running one to finish (it may have read them already) and then adds another.
+   */
+  scheduleAuditDelivery(requestId: number): Promise<void>;
+  /** Adds `audit-<id>` unless it exists in any state, without waiting (the backlog sweep's repair). */
+  ensureAuditDelivery(requestId: number): Promise<void>;
+}
+
 // ---------- AWS ----------
 
 /** Where a cluster lives: absent fields mean the bot's own region and credentials. */

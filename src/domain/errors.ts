@@ -31,7 +31,7 @@ export class ConflictError extends CacheAccessError {
 export class UpstreamError extends CacheAccessError {
   readonly code = 'UPSTREAM' as const;
   constructor(
-    readonly service: 'aws' | 'slack' | 'redis' | 'cache',
+    readonly service: 'aws' | 'slack' | 'redis' | 'cache' | 'audit-webhook',
     readonly upstreamCode: string,
     message: string,
     readonly retryable: boolean,

@@ -208,6 +208,17 @@ describe('cache-access admin CLI', () => {
       expect(store.get(request.id)!.status).toBe('active');
     });
 
+    it('with an audit webhook, also queues the delivery of the new event for the bot\'s workers', async () => {
+      const request = seed({}, ['approve', 'activate']);
+      env = { ...env, AUDIT_WEBHOOK_URL: 'http://127.0.0.1:9/audit', AUDIT_WEBHOOK_SECRET: 'k' };
+
+      const result = await cli('revoke', String(request.id), '--reason', 'incident 4711: contain');
+
+      expect(result.exitCode).toBe(0);
+      const job = await queue.getJob(`audit-${request.id}`);
+      expect(job?.data).toEqual({ requestId: request.id });
+    });
+
     it('takes --operator over $USER', async () => {
       const request = seed({}, ['approve', 'activate']);
       const result = await cli('revoke', String(request.id), '--reason', 'leaver', '--operator', 'sec-oncall');

@@ -7,17 +7,10 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { ORDERS_POLICY } from '../support/policies.js';
 import { addRedisClusters, SOURCE_GROUP } from '../support/redis-clusters.js';
 
-const policyIn = (region: string) => `
-defaults:
-  minDuration: 1s
-clusters:
-  - match: "orders-*"
-    approvers: [U0BOB]
-    channel: C0APPROVALS
-    region: ${region}
-`;
+const policyIn = (region: string) => `${ORDERS_POLICY}    region: ${region}\n`;
 
 let h: BotHarness;
 

@@ -19,17 +19,10 @@ import { startBot, type RunningBot } from '../../src/main.js';
 import { FakeAwsAccount } from '../fakes/aws-account.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack-server.js';
 import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { ORDERS_POLICY as POLICY } from '../support/policies.js';
 import { addRedisClusters, SOURCE_GROUP } from '../support/redis-clusters.js';
 import { blockActionBody, postToSlackEndpoint, slashCommandBody } from '../support/slack-request.js';
 
-const POLICY = `
-defaults:
-  minDuration: 1s
-clusters:
-  - match: "orders-*"
-    approvers: [U0BOB]
-    channel: C0APPROVALS
-`;
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

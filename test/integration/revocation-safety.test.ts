@@ -15,17 +15,10 @@ import { REMINDED } from '../../src/app/remind.js';
 import { BUILT_IN_DEFAULTS } from '../../src/policy.js';
 import { ec2Error } from '../fakes/aws-account.js';
 import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { ORDERS_POLICY as POLICY } from '../support/policies.js';
 import { addRedisClusters, SOURCE_GROUP, TARGET_GROUP } from '../support/redis-clusters.js';
 import { startRedisServer, type RedisServer } from '../support/redis-global-setup.js';
 
-const POLICY = `
-defaults:
-  minDuration: 1s
-clusters:
-  - match: "orders-*"
-    approvers: [U0BOB]
-    channel: C0APPROVALS
-`;
 const RECONCILE_SECONDS = 1;
 /** Time for the pass itself and the revoke job, on a loaded 2-core CI machine. */
 const SLACK_MS = 2_500;

@@ -2,7 +2,7 @@
 import type { Import } from './source-imports.js';
 
 /** The folders of src/adapters that hold one technology each; files directly in src/adapters are shared helpers. */
-const ADAPTER_FOLDERS = ['aws', 'db', 'queue', 'sessions', 'slack'];
+const ADAPTER_FOLDERS = ['aws', 'db', 'queue', 'sessions', 'slack', 'webhook'];
 
 /** The adapter folder a file is in (`aws`, `db`, …), or undefined for any other file. */
 function adapterFolderOf(path: string): string | undefined {

@@ -16,3 +16,7 @@ test('the CLI applies the same rules and defaults as the bot', () => {
   expect(() => loadCliConfig({ REDIS_URL: 'http://nope' })).toThrow(ConfigError);
   expect(() => loadCliConfig({ REDIS_URL: 'http://nope' })).toThrow(/REDIS_URL must be a redis/);
 });
+
+test('the CLI also refuses an audit webhook without its secret', () => {
+  expect(() => loadCliConfig({ AUDIT_WEBHOOK_URL: 'https://siem.example.com/in' })).toThrow(/AUDIT_WEBHOOK_SECRET is required/);
+});

@@ -66,6 +66,13 @@ test('empty values count as unset', () => {
   expect(loadConfig({ ...HTTP_MODE, PORT: '', LOG_LEVEL: '', SLACK_APP_TOKEN: undefined })).toMatchObject({ port: 3000, logLevel: 'info' });
 });
 
+test('the audit webhook: its URL, secret and the source naming the install', () => {
+  const env = { ...HTTP_MODE, AUDIT_WEBHOOK_URL: 'https://siem.example.com/in', AUDIT_WEBHOOK_SECRET: 'hmac-key' };
+  expect(loadConfig(env).audit).toEqual({ webhookUrl: 'https://siem.example.com/in', secret: 'hmac-key', source: 'cache-access' });
+  expect(loadConfig({ ...env, AUDIT_SOURCE: 'https://cache-access.example.com' }).audit?.source).toBe('https://cache-access.example.com');
+  expect(loadConfig({ ...HTTP_MODE, AUDIT_WEBHOOK_SECRET: 'unused' }).audit).toBeUndefined();
+});
+
 test('an app token alone (Socket Mode) needs no signing secret', () => {
   expect(loadConfig(SOCKET_MODE).slack).toEqual({ botToken: 'xoxb-test', appToken: 'xapp-test' });
 });
@@ -93,6 +100,8 @@ describe('refuses, naming the setting', () => {
     ['a RECONCILE_INTERVAL that is not a duration', { ...HTTP_MODE, RECONCILE_INTERVAL: 'often' }, 'RECONCILE_INTERVAL must be a duration'],
     ['an EC2_RATE_LIMIT of zero', { ...HTTP_MODE, EC2_RATE_LIMIT: '0' }, 'EC2_RATE_LIMIT must be at least 1'],
     ['an EC2_RATE_LIMIT that is not a whole number', { ...HTTP_MODE, EC2_RATE_LIMIT: '2.5' }, 'EC2_RATE_LIMIT must be a whole number'],
+    ['an AUDIT_WEBHOOK_URL that is not http(s)', { ...HTTP_MODE, AUDIT_WEBHOOK_URL: 'ftp://siem/', AUDIT_WEBHOOK_SECRET: 's' }, 'AUDIT_WEBHOOK_URL must be an http(s) URL'],
+    ['an AUDIT_WEBHOOK_URL without its secret', { ...HTTP_MODE, AUDIT_WEBHOOK_URL: 'https://siem.example.com/in' }, 'AUDIT_WEBHOOK_SECRET is required when AUDIT_WEBHOOK_URL is set'],
   ])('%s', (_, env, problem) => {
     expect(problemsOf(env)).toContain(problem);
   });

@@ -1,6 +1,6 @@
 /**
  * The layers hold: src/domain imports nothing of ours outside it; src/app imports no adapter and no
- * composition root (src/cli, src/main.ts, src/wiring.ts); an adapter folder (aws, db, queue, slack)
+ * composition root (src/cli, src/main.ts, src/wiring.ts); an adapter folder (aws, db, queue, slack, webhook)
  * imports no other adapter folder. Files directly in src/adapters (logger, metrics, health, deadline,
  * ops-server) are shared by every folder, so importing them is allowed; src/config.ts and
  * src/policy.ts are read by every layer but the domain. No exceptions are needed today.

@@ -2,6 +2,7 @@
  * The SQLite tables behind GrantStore. Rows are never deleted: the tables double as the audit trail.
  * Change this file, then run `npm run db:generate` to add a migration.
  */
+import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, unique } from 'drizzle-orm/sqlite-core';
 import type { GrantFacts, SourcePeering } from '../../app/ports.js';
 import type { Engine, Status } from '../../domain/request.js';
@@ -128,8 +129,14 @@ export const events = sqliteTable(
     actor: text('actor').notNull(),
     type: text('type').notNull(),
     detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>(),
+    /** When the audit webhook acknowledged the event; null until then (the audit stream's outbox). */
+    auditDeliveredAt: timestamp('audit_delivered_at'),
   },
-  (t) => [index('events_request_id_idx').on(t.requestId)],
+  (t) => [
+    index('events_request_id_idx').on(t.requestId),
+    // Only the events still to send: finding them stays cheap however long the log grows.
+    index('events_audit_undelivered_idx').on(t.requestId, t.id).where(sql`${t.auditDeliveredAt} is null`),
+  ],
 );
 
 /** Slack messages posted about a request, so later state changes can update them. */

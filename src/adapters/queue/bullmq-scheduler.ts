@@ -1,8 +1,11 @@
-/** The Scheduler port on a BullMQ Queue: enqueues grant and end-sessions jobs and (re)schedules revoke and remind jobs. */
+/**
+ * The Scheduler port on a BullMQ Queue: enqueues grant and end-sessions jobs and (re)schedules revoke and remind jobs;
+ * also the AuditQueue port (audit delivery jobs).
+ */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Clock, Scheduler } from '../../app/ports.js';
+import type { AuditQueue, Clock, Scheduler } from '../../app/ports.js';
 import { CacheAccessError, UpstreamError } from '../../domain/errors.js';
 import { formatId } from '../../domain/request.js';
 import { withinMs } from '../deadline.js';
@@ -22,7 +25,7 @@ export type BullmqSchedulerOptions = RedisTarget & {
 const systemClock: Clock = { now: () => new Date() };
 const POLL_MS = 50;
 
-export class BullmqScheduler implements Scheduler {
+export class BullmqScheduler implements Scheduler, AuditQueue {
   private readonly queue: Queue<JobData, void, JobName>;
   private readonly ownedConnection: Redis | undefined;
   private readonly clock: Clock;
@@ -78,6 +81,14 @@ export class BullmqScheduler implements Scheduler {
     });
   }
 
+  async scheduleAuditDelivery(requestId: number): Promise<void> {
+    await this.run(`schedule the audit delivery of ${formatId(requestId)}`, () => this.addAuditJobAfterRunning(requestId));
+  }
+
+  async ensureAuditDelivery(requestId: number): Promise<void> {
+    await this.run(`ensure the audit delivery of ${formatId(requestId)}`, () => this.addAuditJob(requestId));
+  }
+
   /** Stops using Redis; closes the connection only when this scheduler opened it. */
   async close(): Promise<void> {
     // Cutting the connection during BullMQ's connection handshake leaves an unhandled rejection inside
@@ -130,6 +141,26 @@ export class BullmqScheduler implements Scheduler {
         await this.queue.remove(id);
       }
     }
+  }
+
+  /**
+   * Leaves a job `audit-<id>` that has yet to read the request's undelivered events. A waiting job, or
+   * one delayed for a retry, reads them when it runs, so it is left alone. A running one may already
+   * have read them: the add would be ignored while it exists, so we wait for it to finish (bounded by
+   * busyWaitMs; past that the next sweep of the backlog queues the delivery) and then add a new one.
+   */
+  private async addAuditJobAfterRunning(requestId: number): Promise<void> {
+    const deadline = Date.now() + this.busyWaitMs;
+    while ((await this.queue.getJobState(jobId('audit', requestId))) === 'active') {
+      if (Date.now() > deadline) return;
+      await sleep(POLL_MS);
+    }
+    await this.addAuditJob(requestId);
+  }
+
+  /** BullMQ ignores the add while `audit-<id>` exists, whatever its state. */
+  private async addAuditJob(requestId: number): Promise<void> {
+    await this.queue.add('audit', { requestId }, { ...JOB_OPTIONS.audit, jobId: jobId('audit', requestId) });
   }
 
   /** Adds `<name>-<id>` due at `at`; a no-op while that job exists in any state, so an existing schedule is never moved. */

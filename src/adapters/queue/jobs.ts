@@ -6,7 +6,7 @@ import type { JobsOptions } from 'bullmq';
 
 export const QUEUE_NAME = 'cache-access';
 
-export const JOB_NAMES = ['grant', 'revoke', 'remind', 'end-sessions'] as const;
+export const JOB_NAMES = ['grant', 'revoke', 'remind', 'end-sessions', 'audit'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** Only the id: handlers load the request from the store, so a job never acts on stale data. */
@@ -15,7 +15,7 @@ export interface JobData {
 }
 
 /**
- * `grant-42`, `revoke-42`, `remind-42`, `end-sessions-42`: one job per request and kind, so a repeated add is a no-op while the job exists.
+ * `grant-42`, `revoke-42`, `remind-42`, `end-sessions-42`, `audit-42`: one job per request and kind, so a repeated add is a no-op while the job exists.
  * BullMQ rejects custom ids that are integers or contain ':' (Job.validateOptions), hence the hyphen.
  */
 export function jobId(name: JobName, requestId: number): string {
@@ -30,7 +30,13 @@ export function isJobName(name: string): name is JobName {
 export const REVOKE_BACKOFF_TYPE = 'revoke-capped';
 const REVOKE_BACKOFF_CAP_MS = 60_000;
 
-/** 1 s, 2 s, 4 s … then every 60 s: a revocation keeps trying without hammering AWS. */
+/** The custom backoff type of audit jobs: the same capped curve as revocations. */
+export const AUDIT_BACKOFF_TYPE = 'audit-capped';
+
+/**
+ * 1 s, 2 s, 4 s … then every 60 s: a revocation keeps trying without hammering AWS, and an audit
+ * delivery resumes within a minute of its receiver coming back, however long it was down.
+ */
 export function revokeRetryDelayMs(attemptsMade: number): number {
   return Math.min(1000 * 2 ** Math.max(0, attemptsMade - 1), REVOKE_BACKOFF_CAP_MS);
 }
@@ -54,4 +60,6 @@ export const JOB_OPTIONS: Readonly<Record<JobName, JobsOptions>> = {
   remind: { ...REMOVE_WHEN_FINISHED, priority: 2, attempts: 3, backoff: { type: 'exponential', delay: 2000 } },
   // Retries AWS and Secrets Manager look-ups (1+2+4+8 s); the nodes themselves are retried inside the job.
   'end-sessions': { ...REMOVE_WHEN_FINISHED, priority: 1, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
+  // An audit event is never dropped: its job retries without end (the events wait in the database anyway).
+  audit: { ...REMOVE_WHEN_FINISHED, priority: 3, attempts: 1_000_000_000, backoff: { type: AUDIT_BACKOFF_TYPE } },
 };

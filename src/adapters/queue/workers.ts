@@ -1,4 +1,4 @@
-/** Runs grant, revoke, remind and end-sessions jobs through the given handlers, deciding which failures BullMQ may retry. */
+/** Runs grant, revoke, remind, end-sessions and audit jobs through the given handlers, deciding which failures BullMQ may retry. */
 import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobAttempt } from '../../app/ports.js';
@@ -8,12 +8,14 @@ import { createWorkerConnection, type RedisTarget } from './connection.js';
 import { isJobName, QUEUE_NAME, revokeRetryDelayMs, type JobData, type JobName } from './jobs.js';
 
 export type JobHandler = (requestId: number, attempt: JobAttempt) => Promise<void>;
+/** Audit jobs exist only where an audit webhook is set; a process without one leaves them out. */
+export type JobHandlers = Omit<Record<JobName, JobHandler>, 'audit'> & { audit?: JobHandler };
 
 export type WorkersOptions = RedisTarget & {
   /** BullMQ key prefix; the scheduler must use the same one. */
   prefix?: string;
   concurrency?: number;
-  handlers: Record<JobName, JobHandler>;
+  handlers: JobHandlers;
   logger: Logger;
 };
 
@@ -94,14 +96,14 @@ export function startWorkers(options: WorkersOptions): Workers {
   };
 }
 
-/** Only revoke jobs use a custom backoff type; grant and remind jobs use BullMQ's built-in exponential one. */
+/** Only revoke and audit jobs use a custom backoff type (the same curve); grant and remind jobs use BullMQ's built-in exponential one. */
 export const WORKER_SETTINGS: WorkerOptions['settings'] = { backoffStrategy: (attemptsMade: number) => revokeRetryDelayMs(attemptsMade) };
 
 /**
  * Runs one job through its handler, telling the handler whether a retry follows, and turns failures a
  * retry cannot change into UnrecoverableError. Exported for tests that take jobs by hand (Worker.getNextJob).
  */
-export function jobProcessor(handlers: Record<JobName, JobHandler>): (job: Job<JobData, void, JobName>) => Promise<void> {
+export function jobProcessor(handlers: JobHandlers): (job: Job<JobData, void, JobName>) => Promise<void> {
   return async (job) => {
     const handler = isJobName(job.name) ? handlers[job.name] : undefined;
     const requestId = job.data?.requestId;

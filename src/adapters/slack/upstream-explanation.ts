@@ -29,5 +29,7 @@ export function explainUpstream(service: UpstreamError['service'], code: string)
       return `Slack refused a call cache-access made. ${LOG_HINT}`;
     case 'cache':
       return `A node of the cluster could not be reached or refused cache-access's sign-in. ${LOG_HINT}`;
+    case 'audit-webhook':
+      return `The audit stream's receiver did not take an event; it is sent again later. ${LOG_HINT}`;
   }
 }
