@@ -3,6 +3,7 @@
  * Nothing here knows about Slack blocks, SDK commands or SQL.
  */
 import type { AccessRequest, Decision, Engine, GrantLocation, NewAccessRequest, Source } from '../domain/request.js';
+import type { Ticket } from '../domain/ticket.js';
 import type { ReleaseOutcome } from './release-rule.js';
 
 export interface Clock {
@@ -16,7 +17,8 @@ export interface Clock {
  * JSON, so times are ISO strings; an optional field may be missing from rows older versions wrote.
  */
 export interface EventDetails {
-  requested: { durationSeconds: number; reason: string };
+  /** `ticket`: the reference the policy's reasonPattern found in the reason, for audit. */
+  requested: { durationSeconds: number; reason: string; ticket?: Ticket };
   'auto-approved': { policyMatch: string };
   approved: undefined;
   denied: undefined;
@@ -245,6 +247,8 @@ export interface GrantFacts {
   /** Inbound rules the target group can still take after this one; recorded only when few are left. */
   headroom?: number;
   connection: ConnectionFacts;
+  /** The ticket reference in the reason (policy reasonPattern), linked in every message about the request. */
+  ticket?: Ticket;
 }
 export type RequestWithFacts = AccessRequest & { facts?: GrantFacts };
 

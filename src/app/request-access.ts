@@ -3,6 +3,7 @@ import { CacheAccessError, InvalidInputError, NotAllowedError, NotFoundError } f
 import { transition } from '../domain/lifecycle.js';
 import type { AccessRequest, GrantLocation, NewAccessRequest, Source } from '../domain/request.js';
 import { cidrPrefix, cidrWithin, isWholeInternet } from '../domain/source.js';
+import { findTicket, type Ticket } from '../domain/ticket.js';
 import { RULE_QUOTA_MARGIN, type ClusterPolicy } from '../policy.js';
 import { applyEffects } from './apply-effects.js';
 import { approversFor, qualifiesForAutoApproval } from './approvers.js';
@@ -77,6 +78,7 @@ export async function requestAccess(deps: UseCaseDeps, input: AccessRequestInput
       throw new InvalidInputError(`Requests for ${clusterId} need a reason: add it after the duration.`);
     });
   }
+  const ticket = await about('reason', () => ticketIn(rule, clusterId, reason));
   const { source: inputSource } = input;
   if (inputSource.kind === 'cidr') await about('source', () => checkCidr(rule, inputSource.cidr, clusterId));
 
@@ -123,11 +125,11 @@ export async function requestAccess(deps: UseCaseDeps, input: AccessRequestInput
     // cache-access's own approval is the only one an auto-approved request needs.
     approvalsRequired: autoApproved ? 1 : rule.approvals,
     createdAt: now,
-    facts,
+    facts: ticket ? { ...facts, ticket } : facts,
   };
   const { request, created } = deps.store.create(
     draft,
-    { at: now, actor: input.requesterId, type: 'requested', detail: { durationSeconds, reason } },
+    { at: now, actor: input.requesterId, type: 'requested', detail: { durationSeconds, reason, ...(ticket ? { ticket } : {}) } },
     input.dedupeKey,
   );
   const outcome = { request, channel: rule.channel, approverIds, created, autoApproved };
@@ -171,6 +173,16 @@ function grantLocationOf(cluster: ClusterInfo, rule: ClusterPolicy): GrantLocati
     ...(rule.roleArn ? { roleArn: rule.roleArn } : {}),
     known: true,
   };
+}
+
+/** The ticket the rule's reasonPattern finds in the reason; a reason without one is refused. Undefined when no pattern is set. */
+function ticketIn(rule: ClusterPolicy, clusterId: string, reason: string): Ticket | undefined {
+  if (rule.reasonPattern === undefined) return undefined;
+  const ticket = findTicket(reason, rule.reasonPattern, rule.reasonLink);
+  if (ticket) return ticket;
+  throw new InvalidInputError(
+    `Requests for ${clusterId} need a ticket reference in the reason, matching the pattern \`${rule.reasonPattern}\`; for example: "${rule.reasonExample}".`,
+  );
 }
 
 function checkDuration(rule: ClusterPolicy, requested: number | undefined): number {

@@ -11,6 +11,8 @@ import { eventsSince, type AuditEntry } from '../adapters/db/event-log.js';
 import type { WiredUseCases } from '../wiring.js';
 
 export interface CliServices {
+  /** POLICY_FILE. */
+  policyFile: string;
   store(): SqliteGrantStore;
   eventsSince(since: Date): AuditEntry[];
   /** Everything a use case may reach; Redis, AWS and the policy file are touched only when used. */
@@ -28,6 +30,7 @@ export function composeCli(config: CliConfig, logger: Logger): CliServices {
   const grantStore = () => (store ??= new SqliteGrantStore(opened().db));
 
   return {
+    policyFile: config.policyFile,
     store: grantStore,
     eventsSince: (since) => eventsSince(opened().db, since),
     async useCaseDeps() {
