@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseDuration } from './domain/durations.js';
 import { InvalidInputError } from './domain/errors.js';
 import { canonicalCidr, isWholeInternet, SECURITY_GROUP_ID } from './domain/source.js';
+import { findTicket, TICKET_PLACEHOLDER } from './domain/ticket.js';
 
 const durationText = z.string().transform((text, ctx) => {
   try {
@@ -48,6 +49,30 @@ const breakGlassSchema = z.strictObject({
   perDay: z.number().int().min(1).max(100).optional(),
 });
 
+const regularExpression = z.string().min(1).superRefine((text, ctx) => {
+  try {
+    new RegExp(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `is not a valid regular expression: ${(error as Error).message}` });
+  }
+});
+
+// Characters that would end or split a Slack link (<url|text>) are refused rather than escaped.
+const ticketLinkTemplate = z.string().superRefine((text, ctx) => {
+  const problem = !text.includes(TICKET_PLACEHOLDER)
+    ? `must contain ${TICKET_PLACEHOLDER}, where the ticket goes`
+    : /[\s<>|]/.test(text)
+      ? 'must not contain spaces, <, > or |'
+      : !/^https?:$/.test(urlProtocol(text.replaceAll(TICKET_PLACEHOLDER, 'T-1')))
+        ? 'must be an http(s) URL such as https://tracker.example.com/browse/{0}'
+        : undefined;
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+function urlProtocol(text: string): string {
+  return URL.canParse(text) ? new URL(text).protocol : '';
+}
+
 /** Rules kept free in every target group for people's own changes: cache-access never fills the last ones. */
 export const RULE_QUOTA_MARGIN = 5;
 
@@ -75,6 +100,12 @@ const settings = {
   /** Close the connections a grant let in when its rule is removed; off when absent. */
   endSessions: endSessionsSchema,
   breakGlass: breakGlassSchema,
+  /** A regular expression the reason must contain a match of: the ticket reference. */
+  reasonPattern: regularExpression,
+  /** A reason that contains a ticket, shown to people whose reason has none. */
+  reasonExample: z.string().min(1),
+  /** Where a ticket is read: {0} is replaced by the URL-encoded ticket. */
+  reasonLink: ticketLinkTemplate,
 };
 
 const defaultsSchema = z.strictObject(settings).partial();
@@ -157,6 +188,12 @@ export interface ClusterPolicy {
   endSessionsSetAt?: string;
   /** These people may open access at once, without approval; approvers review it afterwards. */
   breakGlass?: BreakGlassPolicy;
+  /** The reason must contain a match of this regular expression (source text): the ticket reference. */
+  reasonPattern?: string;
+  /** Shown with reasonPattern when a reason has no ticket; contains a match. */
+  reasonExample?: string;
+  /** URL template of a ticket, {0} standing for it. */
+  reasonLink?: string;
 }
 
 export interface BreakGlassPolicy {
@@ -203,20 +240,48 @@ export class Policy {
   ruleFor(clusterId: string): ClusterPolicy | undefined {
     return this.matchers.find((m) => m.test(clusterId))?.rule;
   }
+
+  /** The rules ruleFor tries for the cluster id, in order, up to and including the one that matches. */
+  triedFor(clusterId: string): Array<{ rule: ClusterPolicy; index: number; matched: boolean }> {
+    const matchedAt = this.matchers.findIndex((m) => m.test(clusterId));
+    const tried = matchedAt < 0 ? this.matchers : this.matchers.slice(0, matchedAt + 1);
+    return tried.map(({ rule }, index) => ({ rule, index, matched: index === matchedAt }));
+  }
+
+  /** Whether the rule's own glob (the real matcher) matches the id. */
+  matches(index: number, clusterId: string): boolean {
+    return this.matchers[index]?.test(clusterId) ?? false;
+  }
+}
+
+/** A policy and where its keys sit in the file, for tooling that reports on it (`cache-access policy check`). */
+export interface PolicyDocument {
+  policy: Policy;
+  /** The line of the deepest key or item along the path that exists, e.g. ['clusters', 2, 'roleArn']. */
+  lineOf(path: Array<string | number>): number;
 }
 
 /** Reads and validates the policy file; any problem throws with the file, line and key in the message. */
 export function loadPolicy(path: string): Policy {
+  return loadPolicyDocument(path).policy;
+}
+
+export function loadPolicyDocument(path: string): PolicyDocument {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new InvalidInputError(`Cannot read policy file ${path}: ${(error as Error).message}`);
   }
-  return parsePolicy(text, path);
+  return readPolicyDocument(text, path);
 }
 
 export function parsePolicy(text: string, fileName = 'policy'): Policy {
+  return readPolicyDocument(text, fileName).policy;
+}
+
+/** Validates as start-up does: any problem throws with the file, line and key. */
+export function readPolicyDocument(text: string, fileName = 'policy'): PolicyDocument {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const yamlError = doc.errors[0];
@@ -251,12 +316,16 @@ export function parsePolicy(text: string, fileName = 'policy'): Policy {
       maxCidrPrefix: { ...defaults.maxCidrPrefix, ...rule.maxCidrPrefix },
       endSessionsSetAt: endSessionsSetAt(doc, lineCounter, fileName, rule.endSessions ? ['clusters', index] : given?.endSessions ? ['defaults'] : undefined),
     };
-    if (merged.minDuration > merged.maxDuration || merged.duration < merged.minDuration || merged.duration > merged.maxDuration) {
+    const problem =
+      merged.minDuration > merged.maxDuration || merged.duration < merged.minDuration || merged.duration > merged.maxDuration
+        ? 'duration must lie between minDuration and maxDuration'
+        : merged.maxTotal < merged.maxDuration
+          ? 'maxTotal must be at least maxDuration'
+          : ticketSettingsProblem(merged);
+    if (problem) {
       const node = doc.getIn(['clusters', index], true) as Node | undefined;
       const line = node?.range ? lineCounter.linePos(node.range[0]).line : 0;
-      throw new InvalidInputError(
-        `${fileName}:${line}: clusters.${index} (${rule.match}): duration must lie between minDuration and maxDuration`,
-      );
+      throw new InvalidInputError(`${fileName}:${line}: clusters.${index} (${rule.match}): ${problem}`);
     }
     if (merged.breakGlass && merged.breakGlass.maxDuration < merged.minDuration) {
       const key = rule.breakGlass ? ['clusters', index, 'breakGlass', 'maxDuration'] : ['defaults', 'breakGlass', 'maxDuration'];
@@ -264,28 +333,43 @@ export function parsePolicy(text: string, fileName = 'policy'): Policy {
         `${fileName}:${lineOf(doc, key, lineCounter)}: clusters.${index} (${rule.match}): breakGlass.maxDuration must be at least minDuration`,
       );
     }
-    if (merged.maxTotal < merged.maxDuration) {
-      const node = doc.getIn(['clusters', index], true) as Node | undefined;
-      const line = node?.range ? lineCounter.linePos(node.range[0]).line : 0;
-      throw new InvalidInputError(`${fileName}:${line}: clusters.${index} (${rule.match}): maxTotal must be at least maxDuration`);
-    }
     return merged;
   });
-  return new Policy(rules, roleArnWarnings(parsed.data.clusters, doc, lineCounter, fileName));
+  return {
+    policy: new Policy(rules, roleArnWarnings(parsed.data.clusters, doc, lineCounter, fileName)),
+    lineOf: (path) => lineOf(doc, path, lineCounter),
+  };
+}
+
+/** reasonPattern, reasonExample and reasonLink as merged for a rule: each needs the pattern, the example must match it. */
+function ticketSettingsProblem(rule: ClusterPolicy): string | undefined {
+  const { reasonPattern, reasonExample, reasonLink } = rule;
+  if (reasonPattern === undefined) {
+    return reasonExample !== undefined || reasonLink !== undefined ? 'reasonExample and reasonLink need a reasonPattern' : undefined;
+  }
+  if (reasonExample === undefined) return 'reasonPattern needs a reasonExample (a reason with a ticket in it, shown to people who gave none)';
+  if (!findTicket(reasonExample, reasonPattern)) return `reasonExample "${reasonExample}" contains no match of reasonPattern ${reasonPattern}`;
+  return undefined;
 }
 
 /** The one role name the sts:AssumeRole statement of docs/iam-policy.json allows (`role/cache-access`, no path). */
 export const DOCUMENTED_ROLE_NAME = 'cache-access';
+/** The partition docs/iam-policy.json's ARNs name; other partitions need the document edited. */
+export const DOCUMENTED_PARTITION = 'aws';
 
 /** A roleArn the documented IAM policy would refuse to assume loads, since deployments may grant more, but is flagged. */
 function roleArnWarnings(rules: Array<{ roleArn?: string }>, doc: Document, counter: LineCounter, fileName: string): string[] {
   return rules.flatMap(({ roleArn }, index) => {
-    const roleName = roleArn?.slice(roleArn.indexOf(':role/') + ':role/'.length);
-    if (roleName === undefined || roleName === DOCUMENTED_ROLE_NAME) return [];
-    const line = lineOf(doc, ['clusters', index, 'roleArn'], counter);
+    if (roleArn === undefined) return [];
+    const partition = roleArn.split(':')[1];
+    const roleName = roleArn.slice(roleArn.indexOf(':role/') + ':role/'.length);
+    const where = `${fileName}:${lineOf(doc, ['clusters', index, 'roleArn'], counter)}: clusters.${index}.roleArn`;
+    const refusal = 'the sts:AssumeRole statement of docs/iam-policy.json would refuse to assume it';
     return [
-      `${fileName}:${line}: clusters.${index}.roleArn: role "${roleName}" is not named ${DOCUMENTED_ROLE_NAME}: ` +
-        'the sts:AssumeRole statement of docs/iam-policy.json would refuse to assume it',
+      ...(roleName === DOCUMENTED_ROLE_NAME ? [] : [`${where}: role "${roleName}" is not named ${DOCUMENTED_ROLE_NAME}: ${refusal}`]),
+      ...(partition === DOCUMENTED_PARTITION
+        ? []
+        : [`${where}: partition "${partition}" is not the documented "${DOCUMENTED_PARTITION}": ${refusal} unless its ARNs are edited`]),
     ];
   });
 }

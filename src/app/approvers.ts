@@ -22,12 +22,17 @@ export async function approversFor(deps: UseCaseDeps, clusterId: string, rule: C
 
 /** The valid ids in a tag value; anything else is logged and skipped, so one typo locks nobody out. */
 function tagPrincipals(deps: UseCaseDeps, clusterId: string, value: string | undefined): string[] {
-  const entries = (value ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
-  const invalid = entries.filter((entry) => !PRINCIPAL.test(entry));
+  const { valid, invalid } = readApproversTag(value);
   if (invalid.length > 0) {
     deps.logger.warn({ clusterId, tag: APPROVERS_TAG, invalid }, 'ignoring tag entries that are not Slack user or user group ids');
   }
-  return entries.filter((entry) => PRINCIPAL.test(entry));
+  return valid;
+}
+
+/** The entries of an approvers tag value, split into Slack user or user group ids and anything else. */
+export function readApproversTag(value: string | undefined): { valid: string[]; invalid: string[] } {
+  const entries = (value ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  return { valid: entries.filter((entry) => PRINCIPAL.test(entry)), invalid: entries.filter((entry) => !PRINCIPAL.test(entry)) };
 }
 
 /** True when the rule's autoApprove covers this requester and duration. */

@@ -5,6 +5,7 @@
 import type { AccessRequest, Decision, Engine, GrantLocation, NewAccessRequest, Source } from '../domain/request.js';
 import type { ClientConnection } from '../domain/sessions.js';
 import type { EndSessions } from '../policy.js';
+import type { Ticket } from '../domain/ticket.js';
 import type { ReleaseOutcome } from './release-rule.js';
 
 export interface Clock {
@@ -18,7 +19,8 @@ export interface Clock {
  * JSON, so times are ISO strings; an optional field may be missing from rows older versions wrote.
  */
 export interface EventDetails {
-  requested: { durationSeconds: number; reason: string };
+  /** `ticket`: the reference the policy's reasonPattern found in the reason, for audit. */
+  requested: { durationSeconds: number; reason: string; ticket?: Ticket };
   'auto-approved': { policyMatch: string };
   approved: undefined;
   denied: undefined;
@@ -314,6 +316,8 @@ export interface GrantFacts {
   connection: ConnectionFacts;
   /** Whether, by the policy when it was requested, open sessions are closed when the grant ends. */
   endsSessions?: boolean;
+  /** The ticket reference in the reason (policy reasonPattern), linked in every message about the request. */
+  ticket?: Ticket;
 }
 export type RequestWithFacts = AccessRequest & { facts?: GrantFacts };
 

@@ -3,6 +3,7 @@ import { CacheAccessError, InvalidInputError, NotAllowedError, NotFoundError } f
 import { transition } from '../domain/lifecycle.js';
 import type { AccessRequest, GrantLocation, NewAccessRequest, Source } from '../domain/request.js';
 import { cidrPrefix, cidrWithin, isWholeInternet } from '../domain/source.js';
+import { findTicket, type Ticket } from '../domain/ticket.js';
 import { RULE_QUOTA_MARGIN, type ClusterPolicy } from '../policy.js';
 import { applyEffects } from './apply-effects.js';
 import { approversFor, qualifiesForAutoApproval } from './approvers.js';
@@ -109,6 +110,7 @@ export async function prepareRequest(
     );
   });
   const durationSeconds = await admit(rule, clusterId);
+  const ticket = await about('reason', () => ticketIn(rule, clusterId, input.reason.trim()));
   const { source: inputSource } = input;
   if (inputSource.kind === 'cidr') await about('source', () => checkCidr(rule, inputSource.cidr, clusterId));
 
@@ -152,7 +154,7 @@ export async function prepareRequest(
     policyMatch: rule.match,
     approvalsRequired: rule.approvals,
     createdAt: deps.clock.now(),
-    facts,
+    facts: ticket ? { ...facts, ticket } : facts,
   };
   return { rule, draft, approverIds };
 }
@@ -163,8 +165,9 @@ export async function storeRequest(
   draft: PreparedRequest['draft'],
   dedupeKey: string | undefined,
 ): Promise<{ request: AccessRequest; created: boolean }> {
-  const { durationSeconds, reason, createdAt } = draft;
-  return deps.store.create(draft, { at: createdAt, actor: draft.requesterId, type: 'requested', detail: { durationSeconds, reason } }, dedupeKey);
+  const { durationSeconds, reason, createdAt, facts } = draft;
+  const detail = { durationSeconds, reason, ...(facts.ticket ? { ticket: facts.ticket } : {}) };
+  return deps.store.create(draft, { at: createdAt, actor: draft.requesterId, type: 'requested', detail }, dedupeKey);
 }
 
 const SYSTEM = 'system';
@@ -199,6 +202,16 @@ function grantLocationOf(cluster: ClusterInfo, rule: ClusterPolicy): GrantLocati
     ...(rule.roleArn ? { roleArn: rule.roleArn } : {}),
     known: true,
   };
+}
+
+/** The ticket the rule's reasonPattern finds in the reason; a reason without one is refused. Undefined when no pattern is set. */
+function ticketIn(rule: ClusterPolicy, clusterId: string, reason: string): Ticket | undefined {
+  if (rule.reasonPattern === undefined) return undefined;
+  const ticket = findTicket(reason, rule.reasonPattern, rule.reasonLink);
+  if (ticket) return ticket;
+  throw new InvalidInputError(
+    `Requests for ${clusterId} need a ticket reference in the reason, matching the pattern \`${rule.reasonPattern}\`; for example: "${rule.reasonExample}".`,
+  );
 }
 
 function checkDuration(rule: ClusterPolicy, requested: number | undefined): number {

@@ -14,7 +14,9 @@ export type CliCommand =
   | { kind: 'show'; requestId: number }
   | { kind: 'revoke'; requestId: number; reason: string; operator: string }
   | { kind: 'reconcile' }
-  | { kind: 'audit'; sinceSeconds: number; format: AuditFormat; unreviewed: boolean };
+  | { kind: 'audit'; sinceSeconds: number; format: AuditFormat; unreviewed: boolean }
+  | { kind: 'policy-check'; file?: string; strict: boolean }
+  | { kind: 'policy-explain'; clusterId: string; requesterId?: string };
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -25,8 +27,9 @@ const OPTIONS: Record<CommandName, Options> = {
   revoke: { ...HELP, reason: { type: 'string' }, operator: { type: 'string' } },
   reconcile: HELP,
   audit: { ...HELP, since: { type: 'string' }, format: { type: 'string', default: 'csv' }, unreviewed: { type: 'boolean' } },
+  policy: { ...HELP, strict: { type: 'boolean' }, requester: { type: 'string' } },
 };
-const POSITIONALS: Record<CommandName, number> = { grants: 0, show: 1, revoke: 1, reconcile: 0, audit: 0 };
+const POSITIONALS: Record<Exclude<CommandName, 'policy'>, number> = { grants: 0, show: 1, revoke: 1, reconcile: 0, audit: 0 };
 
 const REQUEST_ID = /^#?(\d{1,15})$/;
 
@@ -39,6 +42,7 @@ export function parseCliArgs(argv: string[], user: string | undefined): CliComma
 
   const { values, positionals } = readOptions(name, rest);
   if (values.help) return { kind: 'help', command: name };
+  if (name === 'policy') return policyCommand(positionals, values);
   const expected = POSITIONALS[name];
   if (positionals.length !== expected) {
     throw new InvalidInputError(
@@ -68,6 +72,29 @@ export function parseCliArgs(argv: string[], user: string | undefined): CliComma
     }
   }
 }
+
+/** `policy check [file] [--strict]` or `policy explain <cluster> [--requester U…]`. */
+function policyCommand(positionals: string[], values: Record<string, string | boolean | undefined>): CliCommand {
+  const [action, ...rest] = positionals;
+  const misplaced = (option: string) => {
+    if (values[option] !== undefined) throw new InvalidInputError(`--${option} belongs to another policy action: run cache-access policy --help.`);
+  };
+  if (action === 'check' && rest.length <= 1) {
+    misplaced('requester');
+    return { kind: 'policy-check', file: rest[0], strict: values.strict === true };
+  }
+  if (action === 'explain' && rest.length === 1) {
+    misplaced('strict');
+    const requesterId = nonEmpty(values.requester, '--requester');
+    if (requesterId !== undefined && !SLACK_USER_ID.test(requesterId)) {
+      throw new InvalidInputError(`--requester must be a Slack user id (U… or W…); got "${requesterId}".`);
+    }
+    return { kind: 'policy-explain', clusterId: rest[0]!, requesterId };
+  }
+  throw new InvalidInputError('policy needs "check [file]" or "explain <cluster>": run cache-access policy --help.');
+}
+
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
 
 function readOptions(name: CommandName, args: string[]) {
   try {

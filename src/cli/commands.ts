@@ -1,4 +1,5 @@
 /** What each admin command does, given the wired services; returns the text to print and the exit code. */
+import { explainRule } from '../app/explain-rule.js';
 import { reconcile } from '../app/reconcile.js';
 import { requestRevocation } from '../app/request-revocation.js';
 import { NotFoundError } from '../domain/errors.js';
@@ -8,6 +9,10 @@ import { exportAudit } from './audit-export.js';
 import type { CliServices } from './composition.js';
 import { EXIT } from './exit-codes.js';
 import { grantsTable } from './grants-table.js';
+import { loadPolicyDocument } from '../policy.js';
+import { checkPolicy } from './policy-check.js';
+import { policyCheckText } from './policy-check-text.js';
+import { ruleExplanationText } from './rule-explanation.js';
 import { reconcileSummary } from './reconcile-summary.js';
 import { requestReport } from './request-report.js';
 
@@ -47,6 +52,16 @@ export async function runCommand(command: RunnableCommand, services: CliServices
     case 'audit': {
       const since = new Date(Date.now() - command.sinceSeconds * 1000);
       return ok(exportAudit(services.eventsSince(since, { unreviewedBreakGlass: command.unreviewed }), command.format));
+    }
+    case 'policy-check': {
+      const file = command.file ?? services.policyFile;
+      const check = checkPolicy(loadPolicyDocument(file), file);
+      const failed = command.strict && check.warnings.length > 0;
+      return { output: policyCheckText(file, check), exitCode: failed ? EXIT.failure : EXIT.ok };
+    }
+    case 'policy-explain': {
+      const explanation = await explainRule(await services.useCaseDeps(), command);
+      return { output: ruleExplanationText(explanation), exitCode: explanation.decided ? EXIT.ok : EXIT.notFoundOrConflict };
     }
   }
 }

@@ -11,6 +11,8 @@ import { eventsSince, type AuditEntry, type AuditFilter } from '../adapters/db/e
 import type { WiredUseCases } from '../wiring.js';
 
 export interface CliServices {
+  /** POLICY_FILE. */
+  policyFile: string;
   store(): SqliteGrantStore;
   eventsSince(since: Date, filter?: AuditFilter): AuditEntry[];
   /** Everything a use case may reach; Redis, AWS and the policy file are touched only when used. */
@@ -28,6 +30,7 @@ export function composeCli(config: CliConfig, logger: Logger): CliServices {
   const grantStore = () => (store ??= new SqliteGrantStore(opened().db));
 
   return {
+    policyFile: config.policyFile,
     store: grantStore,
     eventsSince: (since, filter) => eventsSince(opened().db, since, filter),
     async useCaseDeps() {

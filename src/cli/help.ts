@@ -1,15 +1,15 @@
 /** The --help texts of the admin CLI and of each of its commands. */
 import { STATUSES } from '../domain/request.js';
 
-export const COMMAND_NAMES = ['grants', 'show', 'revoke', 'reconcile', 'audit'] as const;
+export const COMMAND_NAMES = ['grants', 'show', 'revoke', 'reconcile', 'audit', 'policy'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 const EXIT_CODES = [
   'Exit codes:',
   '  0  done',
-  '  1  failed (database, Redis or AWS unreachable; a reconcile step that could not run)',
+  '  1  failed (database, Redis or AWS unreachable; a reconcile step that could not run; policy check --strict with warnings)',
   '  2  usage error (unknown command or option, bad value, invalid settings)',
-  '  3  not found, or the request is in a state that forbids the command',
+  '  3  not found (a request, or a policy rule for the cluster), or the request is in a state that forbids the command',
 ].join('\n');
 
 export const PROGRAM_HELP = [
@@ -26,6 +26,8 @@ export const PROGRAM_HELP = [
   '  reconcile                           run one reconcile pass and print what it did',
   '  audit --since 7d [--format csv] [--unreviewed]',
   '                                      the event log since then, as csv or json',
+  '  policy check [file] [--strict]      validate a policy as start-up does, and warn about what cannot work',
+  '  policy explain <cluster> [--requester U…]   which rule decides a cluster, who approves, what is allowed',
   '',
   'Run cache-access <command> --help for a command\'s options.',
   '',
@@ -69,6 +71,25 @@ export const COMMAND_HELP: Record<CommandName, string> = {
     '  --since       how far back (required)',
     '  --format      csv (default: a header row, RFC 4180 quoting) or json (an array)',
     '  --unreviewed  only the events of break-glass grants no approver has reviewed yet',
+  ].join('\n'),
+  policy: [
+    'Usage: cache-access policy check [<file>] [--strict]',
+    '       cache-access policy explain <cluster id> [--requester <Slack user id>]',
+    '',
+    'check reads <file> (default: POLICY_FILE) exactly as start-up does; any error (bad YAML, an unknown key,',
+    'a bad value, approvers that are not Slack ids) exits 2 with the file, line and key. Then it warns about',
+    "what loads but cannot work as written: a rule no cluster id reaches because earlier globs match all of its",
+    "ids, a roleArn docs/iam-policy.json would refuse to assume, autoApprove.maxDuration over the rule's",
+    'maxDuration or under its minDuration, more approvals than the rule can find approvers for. Globs using',
+    'negation, extglobs or POSIX classes are listed as not checked for shadowing. Warnings exit 0;',
+    '  --strict   exit 1 when there is any warning',
+    '',
+    'explain shows, for the policy in POLICY_FILE, the globs tried for <cluster id> in order and the rule that',
+    "decides: approvers (with user group members when SLACK_BOT_TOKEN is set, and the cluster's",
+    'cache-access:approvers tag when the rule has approversFromTags and AWS answers; what could not be looked',
+    'up is said), approvals needed, where the approval request goes, durations, reason and ticket rules,',
+    'self-approval and auto-approval. Exits 3 when no rule covers the cluster.',
+    '  --requester  also say whether this user is an approver, may approve their own request, is auto-approved',
   ].join('\n'),
 };
 

@@ -55,6 +55,18 @@ export function inheritedEnv(): Record<string, string> {
   return NODE_OPTIONS === undefined ? { PATH } : { PATH, NODE_OPTIONS };
 }
 
+/** AWS settings for a spawned program: test credentials in eu-west-1, and the host's own AWS files and instance metadata kept out. */
+export function testAwsEnv(dir: string): Record<string, string> {
+  return {
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+  };
+}
+
 /** Runs `node <script> ...args` with exactly `env` (plus what inheritedEnv passes on), and collects its output and exit code. */
 export async function runProgram(script: string, args: string[], env: Record<string, string>): Promise<ProgramRun> {
   return new Promise((done) => {

@@ -1,9 +1,10 @@
 /**
  * A small EC2 Query API over real HTTP, for tests that run the program as a child process with
  * AWS_ENDPOINT_URL pointing here (the in-process FakeAwsAccount cannot reach another process).
- * It knows security-group rules only: Authorize (which a test can hold open, to catch a job in
- * flight), Revoke and DescribeSecurityGroupRules. Anything else, ElastiCache included, gets the
- * error AWS gives for an unknown action, in the caller's protocol.
+ * It knows security-group rules: Authorize (which a test can hold open, to catch a job in flight),
+ * Revoke and DescribeSecurityGroupRules; and, for the replication groups a test gives it,
+ * ElastiCache's DescribeReplicationGroups and ListTagsForResource. Anything else gets the error AWS
+ * gives for an unknown action, in the caller's protocol.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,7 +32,13 @@ export interface FakeEc2 {
   close(): Promise<void>;
 }
 
-export async function startFakeEc2(): Promise<FakeEc2> {
+export interface FakeEc2Options {
+  /** Replication groups ElastiCache knows, by id, with their tags. */
+  replicationGroups?: Record<string, Record<string, string>>;
+}
+
+export async function startFakeEc2(options: FakeEc2Options = {}): Promise<FakeEc2> {
+  const replicationGroups = options.replicationGroups ?? {};
   const calls: FakeEc2['calls'] = [];
   const rules = new Map<string, FakeEc2Rule>();
   let nextRule = 1;
@@ -77,7 +84,9 @@ export async function startFakeEc2(): Promise<FakeEc2> {
       res.end(xml);
     };
     if (params.get('Version') === ELASTICACHE_VERSION) {
-      return reply(400, `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${action} is not faked.</Message></Error><RequestId>r</RequestId></ErrorResponse>`);
+      const answer = elastiCacheAnswer(replicationGroups, action, params);
+      if (answer) return reply(answer.status, answer.xml);
+      return reply(400, elastiCacheError('InvalidAction', `${action} is not faked.`));
     }
     switch (action) {
       case 'AuthorizeSecurityGroupIngress':
@@ -144,4 +153,32 @@ function filterValues(params: URLSearchParams, name: string): string[] | undefin
     if (params.get(`Filter.${i}.Name`) === name) return valuesOf(params, `Filter.${i}.Value`);
   }
   return undefined;
+}
+
+const REPLICATION_GROUP_ARN = 'arn:aws:elasticache:eu-west-1:123456789012:replicationgroup:';
+
+/** DescribeReplicationGroups and ListTagsForResource for the given groups; undefined for other actions. */
+function elastiCacheAnswer(
+  groups: Record<string, Record<string, string>>,
+  action: string,
+  params: URLSearchParams,
+): { status: number; xml: string } | undefined {
+  const result = (inner: string) => ({
+    status: 200,
+    xml: `<${action}Response xmlns="http://elasticache.amazonaws.com/doc/${ELASTICACHE_VERSION}/"><${action}Result>${inner}</${action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></${action}Response>`,
+  });
+  if (action === 'DescribeReplicationGroups') {
+    const id = params.get('ReplicationGroupId') ?? '';
+    if (!(id in groups)) return { status: 404, xml: elastiCacheError('ReplicationGroupNotFoundFault', `Replication group ${id} not found.`) };
+    return result(`<ReplicationGroups><ReplicationGroup><ReplicationGroupId>${id}</ReplicationGroupId><ARN>${REPLICATION_GROUP_ARN}${id}</ARN></ReplicationGroup></ReplicationGroups>`);
+  }
+  if (action === 'ListTagsForResource') {
+    const tags = groups[(params.get('ResourceName') ?? '').slice(REPLICATION_GROUP_ARN.length)] ?? {};
+    return result(`<TagList>${Object.entries(tags).map(([key, value]) => `<Tag><Key>${key}</Key><Value>${value}</Value></Tag>`).join('')}</TagList>`);
+  }
+  return undefined;
+}
+
+function elastiCacheError(code: string, message: string): string {
+  return `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>r</RequestId></ErrorResponse>`;
 }

@@ -13,7 +13,7 @@ import { openDatabase, type OpenedDatabase } from '../../src/adapters/db/open.js
 import { QUEUE_NAME } from '../../src/adapters/queue/jobs.js';
 import { transition } from '../../src/domain/lifecycle.js';
 import type { AccessRequest, NewAccessRequest } from '../../src/domain/request.js';
-import { buildProgram, runProgram, type BuiltProgram } from '../fakes/built-program.js';
+import { buildProgram, runProgram, testAwsEnv, type BuiltProgram } from '../fakes/built-program.js';
 import { startFakeEc2, type FakeEc2 } from '../fakes/fake-ec2-server.js';
 import { redisDatabase } from '../support/redis-database.js';
 import { requestDraft } from '../support/request-fixtures.js';
@@ -57,13 +57,7 @@ describe('cache-access admin CLI', () => {
       REDIS_URL: redisUrl,
       POLICY_FILE: join(dir, 'policy.yml'),
       USER: 'olga',
-      AWS_REGION: 'eu-west-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      // Keep the host's own AWS files out of it.
-      AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+      ...testAwsEnv(dir),
     };
   });
   afterEach(async () => {

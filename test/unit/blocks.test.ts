@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { approvalMessage, requesterMessage, slackDate, type Block } from '../../src/adapters/slack/blocks.js';
+import { approvalMessage, requesterMessage, slackDate, ticketMrkdwn, type Block } from '../../src/adapters/slack/blocks.js';
 import { breakGlassMessage } from '../../src/adapters/slack/break-glass-blocks.js';
+import { ticketUrl } from '../../src/domain/ticket.js';
 import { transition, type LifecycleEvent } from '../../src/domain/lifecycle.js';
 import { STATUSES, type AccessRequest, type Status } from '../../src/domain/request.js';
 import { validateBlocks } from '../fakes/fake-slack-server.js';
@@ -28,6 +29,13 @@ const pending: AccessRequest = {
   approvals: [],
   createdAt: T0,
   version: 1,
+};
+
+const FACTS = {
+  accountId: '123456789012',
+  region: 'eu-west-1',
+  exposure: { otherClusters: [], otherInterfaces: [] },
+  connection: { tls: true, auth: 'none' as const, clusterMode: false },
 };
 
 const apply = (request: AccessRequest, ...steps: Array<[LifecycleEvent, Date]>) =>
@@ -235,6 +243,22 @@ describe('Block Kit limits hold for any input', () => {
       { numRuns: 100, endOnFailure: true },
     );
   });
+
+  it('a ticket of any text, with a link of any length, keeps every message valid and cannot add markup', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...STATUSES), awkward, fc.integer({ min: 0, max: 3000 }), (status, id, pathLength) => {
+        const url = ticketUrl(`https://t.example.com/${'p'.repeat(pathLength)}/{0}`, id);
+        const request = { ...inStatus[status], facts: { ...FACTS, ticket: { id, url } } };
+        expect(validateBlocks(approvalMessage(request).blocks)).toEqual([]);
+        expect(validateBlocks(requesterMessage(request).blocks)).toEqual([]);
+        const shown = ticketMrkdwn(request);
+        // A link's only markup is its own brackets and first bar; anything else is the ticket's text, escaped.
+        const inner = shown.startsWith('<') ? shown.slice(shown.indexOf('|') + 1, -1) : shown;
+        expect(inner).not.toMatch(/[<>]/);
+      }),
+      { numRuns: 100, endOnFailure: true },
+    );
+  });
 });
 
 describe('what happens to open sessions when access ends', () => {
@@ -263,5 +287,14 @@ describe('what happens to open sessions when access ends', () => {
     expect(text(requesterMessage({ ...expired, engine: 'memcached', facts }, undefined, at(127)))).toContain(
       'stay open until the client closes them',
     );
+  });
+});
+
+describe('ticketMrkdwn', () => {
+  it('links the ticket, escaping & in the URL as Slack expects; without a link it is shown as code', () => {
+    const url = 'https://t.example.com/browse/OPS-1?a=1&b=2';
+    expect(ticketMrkdwn({ ...pending, facts: { ...FACTS, ticket: { id: 'OPS-1', url } } })).toBe('<https://t.example.com/browse/OPS-1?a=1&amp;b=2|OPS-1>');
+    expect(ticketMrkdwn({ ...pending, facts: { ...FACTS, ticket: { id: 'OPS-1' } } })).toBe('`OPS-1`');
+    expect(ticketMrkdwn(pending)).toBe('');
   });
 });

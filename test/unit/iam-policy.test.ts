@@ -19,7 +19,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { Ec2Firewall } from '../../src/adapters/aws/ec2-firewall.js';
-import { DOCUMENTED_ROLE_NAME } from '../../src/policy.js';
+import { DOCUMENTED_PARTITION, DOCUMENTED_ROLE_NAME } from '../../src/policy.js';
 import { ec2Client } from '../fixtures/aws/sdk.js';
 
 interface Statement {
@@ -217,6 +217,11 @@ describe('docs/iam-policy.json', () => {
     expect(allows({ action: 'sts:AssumeRole', resource: `arn:aws:iam::210987654321:role/${DOCUMENTED_ROLE_NAME}` })).toBe(true);
     expect(allows({ action: 'sts:AssumeRole', resource: 'arn:aws:iam::210987654321:role/admin' })).toBe(false);
     expect(allows({ action: 'sts:AssumeRole', resource: `arn:aws:iam::210987654321:role/team/${DOCUMENTED_ROLE_NAME}` })).toBe(false);
+  });
+
+  test(`names only the ${DOCUMENTED_PARTITION} partition, the one the policy check accepts without a warning`, () => {
+    expect(allows({ action: 'sts:AssumeRole', resource: `arn:${DOCUMENTED_PARTITION}:iam::210987654321:role/${DOCUMENTED_ROLE_NAME}` })).toBe(true);
+    expect(allows({ action: 'sts:AssumeRole', resource: `arn:aws-cn:iam::210987654321:role/${DOCUMENTED_ROLE_NAME}` })).toBe(false);
   });
 
   test('allows the rule the firewall adds, tags and all, on a group tagged cache-access:managed=true', () => {

@@ -78,7 +78,7 @@ describe('the spec example', () => {
 test('the shipped policy.example.yml loads, and shows every setting a rule may have', () => {
   const shipped = loadPolicy(fileURLToPath(new URL('../../policy.example.yml', import.meta.url)));
   const keys = new Set(shipped.rules.flatMap((rule) => Object.keys(rule)));
-  for (const key of ['targetGroup', 'peeredVpcs', 'region', 'roleArn', 'requireDedicatedGroup', 'ruleQuota', 'maxCidrPrefix', 'autoApprove', 'approversFromTags', 'endSessions', 'breakGlass']) {
+  for (const key of ['targetGroup', 'peeredVpcs', 'region', 'roleArn', 'requireDedicatedGroup', 'ruleQuota', 'maxCidrPrefix', 'autoApprove', 'approversFromTags', 'endSessions', 'breakGlass', 'reasonPattern', 'reasonExample', 'reasonLink']) {
     expect(keys).toContain(key);
   }
   expect(shipped.ruleFor('prod-orders')).toMatchObject({ requireDedicatedGroup: true, targetGroup: 'sg-0123456789abcdef0' });
@@ -466,6 +466,43 @@ describe('extensions and reminders: maxTotal and remindBefore', () => {
   });
 });
 
+describe('ticket references: reasonPattern, reasonExample and reasonLink', () => {
+  const ticketed = (...lines: string[]) =>
+    yaml('defaults:', "  reasonPattern: '[A-Z]+-\\d+'", '  reasonExample: OPS-1 why', 'clusters:', '  - match: "*"', '    approvers: [U0ALICE]', ...lines);
+
+  test('set in the defaults, they apply to every rule, which may override them', () => {
+    const policy = parsePolicy(
+      yaml(
+        'defaults:',
+        "  reasonPattern: '[A-Z]+-\\d+'",
+        '  reasonExample: OPS-1 why',
+        '  reasonLink: https://tracker.example.com/browse/{0}',
+        'clusters:',
+        '  - match: "inc-*"',
+        '    approvers: [U0ALICE]',
+        "    reasonPattern: 'INC\\d+'",
+        '    reasonExample: INC7 outage',
+        '  - match: "*"',
+        '    approvers: [U0ALICE]',
+      ),
+    );
+    expect(policy.ruleFor('inc-redis')).toMatchObject({ reasonPattern: 'INC\\d+', reasonExample: 'INC7 outage', reasonLink: 'https://tracker.example.com/browse/{0}' });
+    expect(policy.ruleFor('orders')).toMatchObject({ reasonPattern: '[A-Z]+-\\d+', reasonExample: 'OPS-1 why' });
+  });
+
+  test.each([
+    ['a pattern that does not compile', ticketed("    reasonPattern: '[A-Z'"), 'policy.yml:7: clusters.0.reasonPattern: is not a valid regular expression'],
+    ['a link without {0}', ticketed('    reasonLink: https://tracker.example.com/browse/'), 'policy.yml:7: clusters.0.reasonLink: must contain {0}'],
+    ['a link that is not http(s)', ticketed('    reasonLink: ftp://tracker.example.com/{0}'), 'policy.yml:7: clusters.0.reasonLink: must be an http(s) URL'],
+    ['a link with a character that ends a Slack link', ticketed("    reasonLink: 'https://t.example.com/{0}|x'"), 'policy.yml:7: clusters.0.reasonLink: must not contain spaces, <, > or |'],
+    ['an example without a ticket', ticketed('    reasonExample: no ticket here'), 'policy.yml:5: clusters.0 (*): reasonExample "no ticket here" contains no match of reasonPattern [A-Z]+-\\d+'],
+    ['a pattern without an example', yaml('clusters:', '  - match: "*"', '    approvers: [U0ALICE]', "    reasonPattern: 'X-\\d+'"), 'policy.yml:2: clusters.0 (*): reasonPattern needs a reasonExample'],
+    ['a link without a pattern', yaml('clusters:', '  - match: "*"', '    approvers: [U0ALICE]', '    reasonLink: https://t.example.com/{0}'), 'policy.yml:2: clusters.0 (*): reasonExample and reasonLink need a reasonPattern'],
+  ])('%s is refused with its line and key', (_name, text, expected) => {
+    expect(errorOf(text).message).toContain(expected);
+  });
+});
+
 describe('warnings: what loads but would not work with the documented IAM policy', () => {
   test('a roleArn naming a role other than cache-access is flagged with its file, line and key', () => {
     const path = join(tempDir, 'roles.yml');
@@ -483,17 +520,21 @@ describe('warnings: what loads but would not work with the documented IAM policy
         '  - match: "ledger-*"',
         '    approvers: [U0ALICE]',
         '    roleArn: arn:aws:iam::210987654321:role/team/cache-access',
+        '  - match: "beijing-*"',
+        '    approvers: [U0ALICE]',
+        '    roleArn: arn:aws-cn:iam::210987654321:role/cache-access',
         '  - match: "*"',
         '    approvers: [U0ALICE]',
       ),
     );
     const policy = loadPolicy(path);
-    expect(policy.rules).toHaveLength(4);
+    expect(policy.rules).toHaveLength(5);
     const refused = 'is not named cache-access: the sts:AssumeRole statement of docs/iam-policy.json would refuse to assume it';
     expect(policy.warnings).toEqual([
       `${path}:8: clusters.1.roleArn: role "deployer" ${refused}`,
       // A path is part of the ARN the statement matches, so role/team/cache-access is refused too.
       `${path}:11: clusters.2.roleArn: role "team/cache-access" ${refused}`,
+      `${path}:14: clusters.3.roleArn: partition "aws-cn" is not the documented "aws": the sts:AssumeRole statement of docs/iam-policy.json would refuse to assume it unless its ARNs are edited`,
     ]);
   });
 

@@ -62,6 +62,25 @@ export function code(text: string): string {
   return `\`${escapeAndFit(text, 200)}\``;
 }
 
+// Longer ticket ids are cut; longer links are shown as the ticket's text (a section field takes 2000).
+const TICKET_TEXT_MAX = 100;
+const TICKET_URL_MAX = 1000;
+
+/** The request's ticket (policy reasonPattern) as a link `<url|OPS-1>`, or as code without reasonLink; '' when it has none. */
+export function ticketMrkdwn(request: RequestWithFacts): string {
+  const ticket = request.facts?.ticket;
+  if (!ticket) return '';
+  if (!ticket.url || ticket.url.length > TICKET_URL_MAX) return code(ticket.id);
+  // Slack reads &, < and > escaped inside links too; the URL itself holds no <, > or | (policy) and an encoded ticket.
+  return `<${escapeMrkdwn(ticket.url)}|${escapeAndFit(ticket.id, TICKET_TEXT_MAX)}>`;
+}
+
+/** " · <ticket link>" to end a summary line with, or '' when the request has no ticket. */
+export function ticketSuffix(request: RequestWithFacts): string {
+  const ticket = ticketMrkdwn(request);
+  return ticket ? ` · ${ticket}` : '';
+}
+
 /** The ingress rule in words, e.g. "inbound TCP 6379 on `sg-1` from `10.0.0.0/24`". */
 export function ruleText(request: AccessRequest): string {
   const source: PeeredSource = request.source;
@@ -260,6 +279,7 @@ export function approvalMessage(request: RequestWithFacts, now: Date = new Date(
         field(`*Rule to add*\n${ruleText(request)}`),
         field(`*Duration*\n${duration}`),
         field(`*Request*\n${id}`),
+        ...(request.facts?.ticket ? [field(`*Ticket*\n${ticketMrkdwn(request)}`)] : []),
         ...(request.facts ? [field(`*Account / region*\n${code(request.facts.accountId)} / ${code(request.facts.region || 'default')}`)] : []),
       ],
     },
@@ -330,7 +350,7 @@ function requesterLine(request: AccessRequest, now: Date): string {
 export function requesterMessage(request: RequestWithFacts, note?: string, now: Date = new Date()): SlackMessage {
   const line = requesterLine(request, now);
   const body = note ? `${line}\n${fit(note, SECTION_TEXT_MAX - line.length - 1)}` : line;
-  const details = `${formatId(request.id)} · ${code(request.clusterId)} · ${ruleText(request)} · ${formatDuration(request.durationSeconds)}`;
+  const details = `${formatId(request.id)} · ${code(request.clusterId)}${ticketSuffix(request)} · ${ruleText(request)} · ${formatDuration(request.durationSeconds)}`;
   const extra: Block[] = [];
   if (request.status === 'active' && request.facts) {
     extra.push({ type: 'section', text: mrkdwn(fit(connectionText(request, request.facts), SECTION_TEXT_MAX)) });

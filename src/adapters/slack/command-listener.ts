@@ -7,6 +7,7 @@ import { parseCommand, USAGE } from '../../domain/command.js';
 import { formatDuration } from '../../domain/durations.js';
 import { InvalidInputError } from '../../domain/errors.js';
 import { describeSource } from '../../domain/request.js';
+import { ticketSuffix } from './blocks.js';
 import { isLifecycleCommand, runLifecycleCommand } from './lifecycle-commands.js';
 import type { PostAckQueue } from './post-ack-queue.js';
 import { userMessageFor } from './user-message.js';
@@ -100,7 +101,7 @@ function brokenGlassText({ request, channel, approverIds, notify, created, delay
 
 function receivedText({ request, channel, approverIds, created, autoApproved }: AccessRequestOutcome): string {
   const asked = channel ? `<#${channel}>` : approverIds.map((id) => `<@${id}>`).join(', ');
-  const what = `TCP ${request.port} on ${request.clusterId} from ${describeSource(request.source)} for ${formatDuration(request.durationSeconds)}`;
+  const what = `TCP ${request.port} on ${request.clusterId} from ${describeSource(request.source)} for ${formatDuration(request.durationSeconds)}${ticketSuffix(request)}`;
   if (!created) return `Request #${request.id} (${what}) was already received; approval was asked of ${asked}.`;
   if (autoApproved) return `:white_check_mark: Request #${request.id} for ${what} was approved automatically by the policy; ${asked} got an FYI. I'll message you when access is open.`;
   return `:hourglass_flowing_sand: Request #${request.id} for ${what} is waiting for approval from ${asked}. I'll message you when it is decided.`;

@@ -10,7 +10,7 @@ import { listAccess, type AccessOverview } from '../../app/list-access.js';
 import { actorMrkdwn } from '../../domain/actor.js';
 import { formatDuration } from '../../domain/durations.js';
 import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
-import { DECISION_ACTIONS, escapeMrkdwn, GRANT_ACTIONS, slackDate, type Block } from './blocks.js';
+import { DECISION_ACTIONS, escapeMrkdwn, GRANT_ACTIONS, slackDate, ticketSuffix, type Block } from './blocks.js';
 import type { PostAckQueue } from './post-ack-queue.js';
 
 /** The message buttons' action ids, so the same listeners (and their checks) serve the Home tab. */
@@ -37,11 +37,11 @@ function cut(text: string, max: number): string {
   return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
 }
 
-/** "#12 · `orders-redis` from `sg-1` · TCP 6379" */
+/** "#12 · `orders-redis` from `sg-1` · TCP 6379 · <ticket link>" */
 function summary(request: AccessRequest): string {
   const cluster = escapeMrkdwn(request.clusterId);
   const source = escapeMrkdwn(describeSource(request.source));
-  return `*${formatId(request.id)}* · \`${cluster}\` from \`${source}\` · TCP ${request.port}`;
+  return `*${formatId(request.id)}* · \`${cluster}\` from \`${source}\` · TCP ${request.port}${ticketSuffix(request)}`;
 }
 
 function timeLeft(request: AccessRequest, now: Date): string {

@@ -10,7 +10,22 @@ import { actorMrkdwn } from '../../domain/actor.js';
 import { formatDuration } from '../../domain/durations.js';
 import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
 import { BREAK_GLASS_ACTIONS } from './break-glass-blocks.js';
-import { code, context, escapeAndFit, fit, GRANT_ACTIONS, grantButtons, mrkdwn, plain, ruleText, slackDate, type Block, type SlackMessage } from './blocks.js';
+import {
+  code,
+  context,
+  escapeAndFit,
+  fit,
+  GRANT_ACTIONS,
+  grantButtons,
+  mrkdwn,
+  plain,
+  ruleText,
+  slackDate,
+  ticketMrkdwn,
+  ticketSuffix,
+  type Block,
+  type SlackMessage,
+} from './blocks.js';
 
 export const EXTENSION_ACTIONS = { approve: 'extension-approve', deny: 'extension-deny' } as const;
 
@@ -26,7 +41,7 @@ function summaryLine(request: AccessRequest, now: Date): string {
       : request.status === 'pending'
         ? 'waiting for approval'
         : 'rule being added';
-  return `*${formatId(request.id)}* ${code(request.clusterId)} from ${code(describeSource(request.source))} · ${left}`;
+  return `*${formatId(request.id)}* ${code(request.clusterId)} from ${code(describeSource(request.source))} · ${left}${ticketSuffix(request)}`;
 }
 
 function cancelButton(request: AccessRequest): types.ActionsBlock {
@@ -125,7 +140,7 @@ export function statusMessage({ request, history }: RequestStory): SlackMessage 
           [
             `*Requester:* ${actorMrkdwn(request.requesterId)} · *Decision:* ${decided}`,
             `*Cluster:* ${code(request.clusterId)} · *Rule:* ${ruleText(request)} · *Duration:* ${formatDuration(request.durationSeconds)}`,
-            `*Reason:* ${request.reason.trim() ? escapeAndFit(request.reason, 1000) : '_none given_'}`,
+            `*Reason:* ${request.reason.trim() ? escapeAndFit(request.reason, 1000) : '_none given_'}${ticketMrkdwn(request) ? `\n*Ticket:* ${ticketMrkdwn(request)}` : ''}`,
             `*Times:* ${times.join(' · ')}`,
           ].join('\n'),
           3000,
@@ -156,7 +171,7 @@ function extensionOutcome(extension: Extension): string {
 /** Asks approvers for more time on an active grant, or shows what became of that. */
 export function extensionMessage(request: AccessRequest, extension: Extension): SlackMessage {
   const id = formatId(request.id);
-  const asked = `${actorMrkdwn(extension.by)} asks to extend ${id} (${code(request.clusterId)}, ${ruleText(request)}) by *${formatDuration(extension.seconds)}*, to ${slackDate(extension.until)}.`;
+  const asked = `${actorMrkdwn(extension.by)} asks to extend ${id} (${code(request.clusterId)}${ticketSuffix(request)}, ${ruleText(request)}) by *${formatDuration(extension.seconds)}*, to ${slackDate(extension.until)}.`;
   const blocks: Block[] = [
     { type: 'header', text: plain(`Extension request ${id}`, 150) },
     { type: 'section', text: mrkdwn(fit(asked, 3000)) },
