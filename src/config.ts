@@ -54,6 +54,9 @@ const settingsSchema = z.object({
       .pipe(z.number().min(1, 'must be at least 1 call per second')),
   });
 
+/** Every environment variable the bot and the CLI read (deployment manifests are checked against it). */
+export const SETTING_NAMES: readonly string[] = Object.freeze(Object.keys(settingsSchema.shape));
+
 const configSchema = settingsSchema.refine((env) => env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET, {
   path: ['SLACK_SIGNING_SECRET'],
   message: 'is required unless SLACK_APP_TOKEN is set (Socket Mode)',

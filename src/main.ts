@@ -46,7 +46,8 @@ export interface RunningBot {
   stop(): Promise<void>;
 }
 
-const SHUTDOWN_TIMEOUT_MS = 10_000;
+/** The longest each step of stop() waits (running jobs, acknowledged Slack work, a connection's handshake). */
+export const SHUTDOWN_TIMEOUT_MS = 10_000;
 /**
  * Jobs spend their time waiting on AWS and Slack, so many can run at once; the EC2 rate limiter, not
  * this, paces AWS. With 4, revocations topped out near 15/s and lagged seconds behind a burst of
