@@ -62,7 +62,7 @@ const result = await build({
   logLevel: 'warning',
   metafile: values.metafile !== undefined,
 });
-// What each output is made of, for `npx esbuild --analyze-metafile` or esbuild's bundle analyzer.
+// What each output is made of, for esbuild's analyzeMetafile() or its online bundle analyzer.
 if (values.metafile !== undefined) writeFileSync(values.metafile, JSON.stringify(result.metafile));
 
 const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8'));
