@@ -15,6 +15,13 @@ export interface BotProcess {
   eventsUrl: string;
   /** Spawn to the first 200 from /readyz (or /healthz where there is no /readyz). */
   startupMs: number;
+  /**
+   * CPU time (user + system) the bot had used when it was first ready: on a shared machine the wall-clock
+   * start-up also counts the time other processes held the cores.
+   */
+  startupCpuMs: number;
+  /** When the bot's modules had all loaded and run, by its own clock (from the process's start). */
+  modulesLoadedMs: number;
   calls: AwsCall[];
   /** Resolves once `count` calls of `type` for distinct grants have been reported. */
   waitForCalls(type: AwsCall['type'], count: number, timeoutMs: number): Promise<void>;
@@ -23,15 +30,21 @@ export interface BotProcess {
 }
 
 /**
+ * Node's options for the bundle, as the image's CMD and `npm start` run the program: stack traces through
+ * the source maps, and the young generation capped (README, Footprint).
+ */
+export const BUNDLED_NODE_ARGS = ['--enable-source-maps', '--max-semi-space-size=2'];
+
+/**
  * The bench bot as tsc compiles it (a module per source file, packages loaded from node_modules) and as
  * `npm run bench` bundles it with scripts/build.mjs, the options `npm run build` bundles the program with.
- * The bundle runs with source maps enabled, as `npm start` and the image run the program. src/main.ts is
+ * The bundle runs with BUNDLED_NODE_ARGS, as `npm start` and the image run the program. src/main.ts is
  * bundled as an entry of its own: it runs as the program when its own URL is the script node was given,
  * which would be true of the bench bot's file if main.ts were inlined into it.
  */
 const BOT_BUILDS = {
   unbundled: { entry: new URL('./bot.js', import.meta.url), nodeArgs: [] },
-  bundled: { entry: new URL('../bundle/bot.js', import.meta.url), nodeArgs: ['--enable-source-maps'] },
+  bundled: { entry: new URL('../bundle/bot.js', import.meta.url), nodeArgs: BUNDLED_NODE_ARGS },
 };
 export type BotBuild = keyof typeof BOT_BUILDS;
 
@@ -44,20 +57,24 @@ export async function startBotProcess(args: BotArguments, build: BotBuild = 'unb
   const child = spawn(process.execPath, [...nodeArgs, ...botNodeArgs, entry.pathname, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const calls: AwsCall[] = [];
   let port: number | undefined;
+  let modulesLoadedMs = NaN;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    const message = JSON.parse(line) as AwsCall | { type: 'started'; port: number };
-    if (message.type === 'started') port = message.port;
+    const message = JSON.parse(line) as AwsCall | { type: 'started'; port: number; modulesLoadedMs: number };
+    if (message.type === 'started') ({ port, modulesLoadedMs } = message);
     else calls.push(message);
   });
 
   const deadline = Date.now() + 30_000;
   let startupMs: number | undefined;
+  let startupCpuMs = NaN;
   while (startupMs === undefined) {
     if (child.exitCode !== null) throw new Error(`bench bot exited with code ${child.exitCode}`);
     if (Date.now() > deadline) throw new Error('bench bot was not ready within 30 s');
-    if (port !== undefined && (await isReady(port))) startupMs = performance.now() - started;
-    else await sleep(5);
+    if (port !== undefined && (await isReady(port))) {
+      startupMs = performance.now() - started;
+      startupCpuMs = cpuTimeOf(child.pid!);
+    } else await sleep(5);
   }
   const readyPort = port!;
 
@@ -66,6 +83,8 @@ export async function startBotProcess(args: BotArguments, build: BotBuild = 'unb
     port: readyPort,
     eventsUrl: `http://127.0.0.1:${readyPort}/slack/events`,
     startupMs,
+    startupCpuMs,
+    modulesLoadedMs,
     calls,
     async waitForCalls(type, count, timeoutMs) {
       const until = Date.now() + timeoutMs;
@@ -98,6 +117,16 @@ async function isReady(port: number): Promise<boolean> {
     return status === 200;
   }
   return false;
+}
+
+/**
+ * User plus system CPU time of the process so far, from /proc/<pid>/stat (fields 14 and 15, after the
+ * parenthesised command name), in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+ */
+function cpuTimeOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Resident set size now and at its peak, from /proc (Linux). */

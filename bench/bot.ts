@@ -16,6 +16,8 @@ export interface BotArguments {
   adoptRecordedRules?: boolean;
 }
 
+// Every static import above has loaded and run by now: the process's own clock since it started.
+const modulesLoadedMs = performance.now();
 const args = JSON.parse(process.argv[2] ?? '{}') as BotArguments;
 const report = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
 const aws = new InMemoryAws({ latencyMs: args.awsLatencyMs, onCall: report });
@@ -26,7 +28,7 @@ const bot = await startBot(loadConfig(args.settings), {
   shutdownTimeoutMs: 2_000,
   adapters: { firewall: aws.firewall, directory: aws.directory },
 });
-report({ type: 'started', port: bot.port });
+report({ type: 'started', port: bot.port, modulesLoadedMs });
 process.once('SIGTERM', () => {
   void bot.stop().finally(() => process.exit(0));
 });

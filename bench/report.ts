@@ -1,6 +1,7 @@
 /** Renders the benchmark results as Markdown, each figure next to its target. */
+import { BUNDLED_NODE_ARGS } from './bot-process.js';
 import type { EndSessionsResult } from './end-sessions.js';
-import type { BurstResult, FlowResult, FootprintResult, ScaleResult, SteadyResult, Summary } from './scenarios.js';
+import type { BurstResult, FlowResult, FootprintResult, ScaleResult, Spread, SteadyResult, Summary } from './scenarios.js';
 
 export const NOTES_HEADING = '## Analysis';
 
@@ -23,6 +24,8 @@ const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
 const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
 const header = (cells: string[]) => [row(cells), row(cells.map(() => '---'))];
 const triple = (s: Summary) => [ms(s.p50), ms(s.p99), ms(s.max)];
+/** A median with the range of the runs behind it. */
+const ranged = (format: (value: number) => string, s: Spread) => `${format(s.median)} (${format(s.min)}–${format(s.max)})`;
 
 export function renderReport(results: Results): string {
   const { machine, steady, lag, burst, throughput, scale, footprint } = results;
@@ -117,12 +120,26 @@ export function renderReport(results: Results): string {
     '## Footprint: tsc output against the esbuild bundle',
     '',
     'The same bench bot started one build after the other: compiled by tsc and loading its packages from',
-    'node_modules, and bundled by `scripts/build.mjs` as `npm run build` bundles the program (run with',
-    '`--enable-source-maps`). Idle is 2 s after ready on an empty database; the grants row 5 s after ready on a',
-    `copy of a database of ${(footprint[0]?.grants ?? 0).toLocaleString('en')} recorded grants (${(footprint[0]?.active ?? 0).toLocaleString('en')} active).`,
+    'node_modules, and bundled by `scripts/build.mjs` as `npm run build` bundles the program (run with the',
+    `image's Node options, \`${BUNDLED_NODE_ARGS.join(' ')}\`). Idle is 2 s after ready on an empty database, the grants`,
+    `column 5 s after ready on a copy of a database of ${(footprint[0]?.grants ?? 0).toLocaleString('en')} recorded grants`,
+    `(${(footprint[0]?.active ?? 0).toLocaleString('en')} active). Each figure is the median of ${footprint[0]?.runs ?? 0} runs, the builds alternating, with`,
+    "the range in brackets. CPU to ready is the bot's user + system time when first ready; modules loaded is",
+    "when bench/bot.ts's imports had all run, by the bot's own clock.",
     '',
-    ...header(['build', 'RSS idle', 'start-up to ready', 'RSS with the grants recorded', 'start-up with the grants']),
-    ...footprint.map((f) => row([f.build, mb(f.idleRssMb), ms(f.startupMs), mb(f.grantsRssMb), ms(f.grantsStartupMs)])),
+    ...header(['build', 'RSS idle', 'peak RSS by then', 'start-up to ready', 'CPU to ready', 'modules loaded', 'RSS with the grants', 'start-up with the grants']),
+    ...footprint.map((f) =>
+      row([
+        f.build,
+        ranged(mb, f.idleRssMb),
+        ranged(mb, f.idlePeakRssMb),
+        ranged(ms, f.startupMs),
+        ranged(ms, f.startupCpuMs),
+        ranged(ms, f.modulesLoadedMs),
+        ranged(mb, f.grantsRssMb),
+        ranged(ms, f.grantsStartupMs),
+      ]),
+    ),
     '',
     ...footprintTargets(footprint.find((f) => f.build === 'bundled')),
     '',
@@ -151,8 +168,8 @@ function endSessionsSection(r: EndSessionsResult): string[] {
 function footprintTargets(bundled: FootprintResult | undefined): string[] {
   if (!bundled) return [];
   return [
-    `Targets for the bundle: idle RSS ≤ 110 MB (${mb(bundled.idleRssMb)}: ${verdict(bundled.idleRssMb <= 110)}); RSS with the grants ≤ 140 MB`,
-    `(${mb(bundled.grantsRssMb)}: ${verdict(bundled.grantsRssMb <= 140)}); start-up to ready ≤ 0.8 s (${ms(bundled.startupMs)}: ${verdict(bundled.startupMs <= 800)}).`,
+    `Targets for the bundle (medians): idle RSS ≤ 110 MB (${mb(bundled.idleRssMb.median)}: ${verdict(bundled.idleRssMb.median <= 110)}); RSS with the grants ≤ 140 MB`,
+    `(${mb(bundled.grantsRssMb.median)}: ${verdict(bundled.grantsRssMb.median <= 140)}); start-up to ready ≤ 0.8 s (${ms(bundled.startupMs.median)}: ${verdict(bundled.startupMs.median <= 800)}).`,
   ];
 }
 

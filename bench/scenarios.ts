@@ -19,7 +19,7 @@ import { startFloorServer } from './floor-server.js';
 import { SignedPoster } from './signed-poster.js';
 import { startSlackProcess, type SlackProcess } from './slack-process.js';
 import { BENCH_POLICY, SIGNING_SECRET, SlackDriver, type Submitted } from './slack-driver.js';
-import { busiestWindow, ratePerSecond, runPool, summary } from './stats.js';
+import { busiestWindow, percentile, ratePerSecond, runPool, summary } from './stats.js';
 
 export type Summary = ReturnType<typeof summary>;
 
@@ -330,50 +330,100 @@ export async function scaleRun(redisUrl: string, grants: number, active: number)
   }
 }
 
+/** Median and range of repeated measurements. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function spread(samples: number[]): Spread {
+  return { median: percentile(samples, 50), min: Math.min(...samples), max: Math.max(...samples) };
+}
+
 export interface FootprintResult {
   build: BotBuild;
-  startupMs: number;
-  idleRssMb: number;
+  /** How many times each figure was measured (a fresh bot process each time). */
+  runs: number;
+  startupMs: Spread;
+  startupCpuMs: Spread;
+  modulesLoadedMs: Spread;
+  idleRssMb: Spread;
+  /** The highest RSS of the empty-database run, by 2 s after ready (start-up allocates most). */
+  idlePeakRssMb: Spread;
   /** Started on a database of `grants` recorded grants, after its start-up reconcile pass. */
   grants: number;
   active: number;
+  grantsRssMb: Spread;
+  grantsStartupMs: Spread;
+}
+
+interface FootprintSample {
+  startupMs: number;
+  startupCpuMs: number;
+  modulesLoadedMs: number;
+  idleRssMb: number;
+  idlePeakRssMb: number;
   grantsRssMb: number;
   grantsStartupMs: number;
 }
 
 /**
- * The same bot tsc-compiled and bundled, one after the other in this run: start-up and idle memory on an
- * empty database, then on one copy each of a database of `grants` recorded grants (`active` of them active).
+ * The same bot tsc-compiled and bundled, alternating `runs` times so both builds see the same machine:
+ * start-up and idle memory on an empty database, then on one copy each of a database of `grants` recorded
+ * grants (`active` of them active).
  */
-export async function footprintRun(redisUrl: string, grants: number, active: number): Promise<FootprintResult[]> {
+export async function footprintRun(redisUrl: string, grants: number, active: number, runs: number): Promise<FootprintResult[]> {
   const seeded = mkdtempSync(join(tmpdir(), 'cache-access-bench-'));
   const database = openDatabase(join(seeded, 'cache-access.db'));
   seedGrants(new SqliteGrantStore(database.db), new InMemoryAws({ latencyMs: 0 }), grants, active);
   database.close();
-  const results: FootprintResult[] = [];
+  const builds = ['unbundled', 'bundled'] as const;
+  const samples = new Map<BotBuild, FootprintSample[]>(builds.map((build) => [build, []]));
   try {
-    for (const build of ['unbundled', 'bundled'] as const) {
-      const empty = await openSession(redisUrl, { latencyMs: 0, rateLimit: 10, build });
-      let idle: { startupMs: number; idleRssMb: number };
-      try {
-        await sleep(2_000);
-        idle = { startupMs: empty.bot.startupMs, idleRssMb: empty.bot.memory().rssMb };
-      } finally {
-        await empty.close();
-      }
-      const dir = mkdtempSync(join(tmpdir(), 'cache-access-bench-'));
-      copyFileSync(join(seeded, 'cache-access.db'), join(dir, 'cache-access.db'));
-      const recorded = await openSession(redisUrl, { latencyMs: 0, rateLimit: 10, dir, adoptRecordedRules: true, build });
-      try {
-        // Let the start-up reconcile pass over the recorded grants finish.
-        await sleep(5_000);
-        results.push({ build, ...idle, grants, active, grantsRssMb: recorded.bot.memory().rssMb, grantsStartupMs: recorded.bot.startupMs });
-      } finally {
-        await recorded.close();
-      }
+    for (let run = 0; run < runs; run++) {
+      for (const build of builds) samples.get(build)!.push(await footprintSample(redisUrl, seeded, build));
     }
-    return results;
+    return builds.map((build) => {
+      const of = (key: keyof FootprintSample) => spread(samples.get(build)!.map((sample) => sample[key]));
+      return {
+        build,
+        runs,
+        startupMs: of('startupMs'),
+        startupCpuMs: of('startupCpuMs'),
+        modulesLoadedMs: of('modulesLoadedMs'),
+        idleRssMb: of('idleRssMb'),
+        idlePeakRssMb: of('idlePeakRssMb'),
+        grants,
+        active,
+        grantsRssMb: of('grantsRssMb'),
+        grantsStartupMs: of('grantsStartupMs'),
+      };
+    });
   } finally {
     rmSync(seeded, { recursive: true, force: true });
+  }
+}
+
+async function footprintSample(redisUrl: string, seeded: string, build: BotBuild): Promise<FootprintSample> {
+  const empty = await openSession(redisUrl, { latencyMs: 0, rateLimit: 10, build });
+  let idle: Omit<FootprintSample, 'grantsRssMb' | 'grantsStartupMs'>;
+  try {
+    await sleep(2_000);
+    const { rssMb, peakRssMb } = empty.bot.memory();
+    const { startupMs, startupCpuMs, modulesLoadedMs } = empty.bot;
+    idle = { startupMs, startupCpuMs, modulesLoadedMs, idleRssMb: rssMb, idlePeakRssMb: peakRssMb };
+  } finally {
+    await empty.close();
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'cache-access-bench-'));
+  copyFileSync(join(seeded, 'cache-access.db'), join(dir, 'cache-access.db'));
+  const recorded = await openSession(redisUrl, { latencyMs: 0, rateLimit: 10, dir, adoptRecordedRules: true, build });
+  try {
+    // Let the start-up reconcile pass over the recorded grants finish.
+    await sleep(5_000);
+    return { ...idle, grantsRssMb: recorded.bot.memory().rssMb, grantsStartupMs: recorded.bot.startupMs };
+  } finally {
+    await recorded.close();
   }
 }

@@ -7,12 +7,14 @@
  * @aws-sdk/client-ec2 alone costs about 90 MB. The output folder is emptied first (chunk names change).
  *
  * `node scripts/build.mjs --outdir <dir> [entry.ts ...]` builds other entry points (the benchmark's bot, a
- * test's child process) or into another folder (the tests), with the same options.
+ * test's child process) or into another folder (the tests), with the same options; `--metafile <file>`
+ * also writes esbuild's account of which inputs went into which output, and how many bytes each.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { awsSchemaKeys, boltAsUsed, lazyPackages } from './bundle-plugins.mjs';
 
 const REPO = resolve(import.meta.dirname, '..');
 
@@ -26,14 +28,20 @@ export const EXTERNAL_PACKAGES = { dependencies: ['better-sqlite3'], optionalDep
 // The bundles are ES modules, but CommonJS packages inside them still call require() for Node's built-ins.
 const REQUIRE_SHIM = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
-const { values, positionals } = parseArgs({ options: { outdir: { type: 'string', default: 'dist' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: { outdir: { type: 'string', default: 'dist' }, metafile: { type: 'string' } },
+  allowPositionals: true,
+});
 const outdir = resolve(values.outdir);
 const entryPoints = positionals.length > 0 ? positionals : ['src/main.ts', 'src/cli.ts'];
 
+const lazy = lazyPackages(REPO);
+
 rmSync(outdir, { recursive: true, force: true });
-await build({
+const result = await build({
   // Each entry lands at the top of the output folder under its own name: src/main.ts as main.js.
-  entryPoints: entryPoints.map((path) => ({ in: path, out: basename(path, extname(path)) })),
+  entryPoints: [...entryPoints.map((path) => ({ in: path, out: basename(path, extname(path)) })), ...lazy.entryPoints],
+  plugins: [boltAsUsed(REPO), lazy.plugin, awsSchemaKeys],
   outdir,
   bundle: true,
   // Code behind a dynamic import() (many AWS SDK credential providers) stays in a chunk that is never
@@ -52,7 +60,10 @@ await build({
   sourcemap: true,
   sourcesContent: false,
   logLevel: 'warning',
+  metafile: values.metafile !== undefined,
 });
+// What each output is made of, for esbuild's analyzeMetafile() or its online bundle analyzer.
+if (values.metafile !== undefined) writeFileSync(values.metafile, JSON.stringify(result.metafile));
 
 const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8'));
 const { allowScripts } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));

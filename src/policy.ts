@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import picomatch from 'picomatch';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDuration } from './domain/durations.js';
 import { InvalidInputError } from './domain/errors.js';
 import { canonicalCidr, isWholeInternet, SECURITY_GROUP_ID } from './domain/source.js';

@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { posix } from 'node:path';
 import picomatch from 'picomatch';
 import { afterEach, describe, expect, test } from 'vitest';
+import { BUNDLED_NODE_ARGS } from '../../bench/bot-process.js';
 import { all, commandOf, copiesOf, envOf, last, parseDockerfile, stagesOf, workdirOf, type Copy, type Instruction } from '../support/dockerfile.js';
 
 const dockerfile = readFileSync('Dockerfile', 'utf8');
@@ -85,9 +86,15 @@ describe('Dockerfile', () => {
     for (const path of ['.env', 'node_modules', 'data', 'dist']) expect(isIgnored(path), path).toBe(true);
   });
 
+  test('npm start and the benchmark run the bundle with the Node options of the image', () => {
+    const options = commandOf(runtime).slice(1, -1);
+    expect(packageJson.scripts.start).toBe(['node', ...options, 'dist/main.js'].join(' '));
+    expect(BUNDLED_NODE_ARGS).toEqual(options);
+  });
+
   test('runs node dist/main.js with source-mapped stack traces as a non-root user', () => {
     // Exec form, so node is PID 1 and gets docker stop's SIGTERM (a shell would not pass it on).
-    expect(commandOf(runtime)).toEqual(['node', '--enable-source-maps', 'dist/main.js']);
+    expect(commandOf(runtime)).toEqual(['node', '--enable-source-maps', '--max-semi-space-size=2', 'dist/main.js']);
     expect(existsSync('src/main.ts')).toBe(true);
     const user = last(runtime, 'USER')?.args;
     expect(user).toBeDefined();
