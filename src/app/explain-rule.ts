@@ -31,7 +31,9 @@ export interface RuleExplanation {
     /** Present with approversFromTags. */
     tagApprovers?: TagApprovers;
     autoApproveRequesters: NamedPrincipal[];
-    requester?: { id: string; isApprover: Answer; maySelfApprove: Answer; autoApproved: Answer };
+    /** Present when the rule allows break-glass. */
+    breakGlassRequesters?: NamedPrincipal[];
+    requester?: { id: string; isApprover: Answer; maySelfApprove: Answer; autoApproved: Answer; mayBreakGlass: Answer };
   };
 }
 
@@ -45,12 +47,18 @@ export async function explainRule(deps: UseCaseDeps, input: { clusterId: string;
   const approvers = await Promise.all(rule.approvers.map((id) => named(deps, id)));
   const tagApprovers = rule.approversFromTags ? await readTagApprovers(deps, clusterId, rule) : undefined;
   const autoApproveRequesters = await Promise.all((rule.autoApprove?.requesters ?? []).map((id) => named(deps, id)));
+  const breakGlassRequesters = rule.breakGlass && (await Promise.all(rule.breakGlass.requesters.map((id) => named(deps, id))));
   const everyApprover = [...approvers, ...(tagApprovers && 'principals' in tagApprovers ? tagApprovers.principals : [])];
   const requester = input.requesterId && {
     id: input.requesterId,
     ...requesterAnswers(rule, input.requesterId, everyApprover, autoApproveRequesters, tagApprovers),
+    mayBreakGlass: breakGlassRequesters ? memberOf(input.requesterId, breakGlassRequesters) : ('no' as const),
   };
-  return { clusterId, tried: summary, decided: { index, rule, approvers, tagApprovers, autoApproveRequesters, ...(requester ? { requester } : {}) } };
+  return {
+    clusterId,
+    tried: summary,
+    decided: { index, rule, approvers, tagApprovers, autoApproveRequesters, ...(breakGlassRequesters ? { breakGlassRequesters } : {}), ...(requester ? { requester } : {}) },
+  };
 }
 
 function requesterAnswers(

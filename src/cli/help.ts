@@ -88,8 +88,8 @@ export const COMMAND_HELP: Record<CommandName, string> = {
     "decides: approvers (with user group members when SLACK_BOT_TOKEN is set, and the cluster's",
     'cache-access:approvers tag when the rule has approversFromTags and AWS answers; what could not be looked',
     'up is said), approvals needed, where the approval request goes, durations, reason and ticket rules,',
-    'self-approval and auto-approval. Exits 3 when no rule covers the cluster.',
-    '  --requester  also say whether this user is an approver, may approve their own request, is auto-approved',
+    'self-approval, auto-approval and break-glass. Exits 3 when no rule covers the cluster.',
+    '  --requester  also say whether this user is an approver, may approve their own request, is auto-approved, may break glass',
   ].join('\n'),
 };
 

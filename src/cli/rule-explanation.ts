@@ -10,7 +10,7 @@ export function ruleExplanationText({ clusterId, tried, decided }: RuleExplanati
     lines.push('No rule matches: this cluster cannot be requested.');
     return lines.join('\n') + '\n';
   }
-  const { rule, index, approvers, tagApprovers, autoApproveRequesters, requester } = decided;
+  const { rule, index, approvers, tagApprovers, autoApproveRequesters, breakGlassRequesters, requester } = decided;
   lines.push(`Decided by clusters.${index} (${rule.match}).`, '');
   lines.push(`Approvers: ${principalsText(approvers)}`);
   if (tagApprovers) {
@@ -28,6 +28,7 @@ export function ruleExplanationText({ clusterId, tried, decided }: RuleExplanati
     `Reason: ${reasonText(rule)}`,
     `Self-approval: ${rule.selfApproval ? 'allowed (an approver may approve their own request)' : 'not allowed'}`,
     `Auto-approval: ${rule.autoApprove ? `requests of at most ${formatDuration(rule.autoApprove.maxDuration)} by ${principalsText(autoApproveRequesters)}` : 'none'}`,
+    `Break-glass: ${breakGlassText(rule, breakGlassRequesters)}`,
   );
   if (requester) {
     lines.push(
@@ -36,9 +37,17 @@ export function ruleExplanationText({ clusterId, tried, decided }: RuleExplanati
       `  approver: ${answerText(requester.isApprover)}`,
       `  may approve their own request: ${answerText(requester.maySelfApprove)}`,
       `  auto-approved: ${answerText(requester.autoApproved)}${requester.autoApproved === 'yes' ? ` (requests of at most ${formatDuration(rule.autoApprove!.maxDuration)})` : ''}`,
+      `  may break glass: ${answerText(requester.mayBreakGlass)}`,
     );
   }
   return lines.join('\n') + '\n';
+}
+
+function breakGlassText(rule: ClusterPolicy, requesters: NamedPrincipal[] | undefined): string {
+  const glass = rule.breakGlass;
+  if (!glass || !requesters) return 'not allowed';
+  const notify = glass.notify ? `, channel ${glass.notify} told` : '';
+  return `${principalsText(requesters)} may open up to ${formatDuration(glass.maxDuration)} at once without approval, ${glass.perDay} per person in 24 h${notify}; an approver reviews it afterwards`;
 }
 
 function reasonText(rule: ClusterPolicy): string {

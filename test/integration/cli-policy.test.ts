@@ -138,6 +138,7 @@ describe('policy explain', () => {
     '    reasonExample: OPS-1 why',
     '    reasonLink: https://tracker.example.com/browse/{0}',
     '    autoApprove: { maxDuration: 30m, requesters: [S0ONCALL] }',
+    '    breakGlass: { maxDuration: 1h, requesters: [U0OWEN], notify: C0SECURITY, perDay: 2 }',
   );
 
   it('shows the globs tried, the deciding rule, tag approvers read from AWS, and what the requester may do', async () => {
@@ -165,6 +166,8 @@ describe('policy explain', () => {
         '  approver: yes',
         '  may approve their own request: yes',
         '  auto-approved: unknown (depends on a user group or tag that could not be read)',
+        'Break-glass: U0OWEN may open up to 1h at once without approval, 2 per person in 24 h, channel C0SECURITY told; an approver reviews it afterwards',
+        '  may break glass: yes',
       ]),
     );
   }, 30_000);
@@ -176,6 +179,7 @@ describe('policy explain', () => {
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toMatch(/from the cluster's cache-access:approvers tag: not read \(AWS [^)]+\); the approvers above still count/);
     expect(run.stdout).toContain('  approver: yes\n  may approve their own request: yes\n');
+    expect(run.stdout).toContain('  may break glass: no\n');
   }, 60_000);
 
   it('a cluster no rule covers lists every glob tried and exits 3', async () => {
