@@ -22,17 +22,18 @@ export async function runCommand(command: RunnableCommand, services: CliServices
   switch (command.kind) {
     case 'grants': {
       const store = services.store();
-      const requests = (command.status ? [command.status] : STATUSES)
-        .flatMap((status) => store.findByStatus(status))
+      const byStatus = await Promise.all((command.status ? [command.status] : STATUSES).map((status) => store.findByStatus(status)));
+      const requests = byStatus
+        .flat()
         .filter((request) => command.clusterId === undefined || request.clusterId === command.clusterId)
         .sort((a, b) => a.id - b.id);
       return ok(grantsTable(requests));
     }
     case 'show': {
       const store = services.store();
-      const request = store.get(command.requestId);
+      const request = await store.get(command.requestId);
       if (!request) throw new NotFoundError(`There is no request ${formatId(command.requestId)}.`);
-      return ok(requestReport(request, store.history(request.id)));
+      return ok(requestReport(request, await store.history(request.id)));
     }
     case 'revoke': {
       const by = `operator:${command.operator}`;

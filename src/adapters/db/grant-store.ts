@@ -25,7 +25,10 @@ type NewEvent = NewHistoryEvent;
 /** Grants that hold their rule: approved (being put in place) or active. */
 const LIVE_STATUSES: Array<AccessRequest['status']> = ['approved', 'active'];
 
-/** GrantStore on SQLite. better-sqlite3 is synchronous, so every method is too. */
+/**
+ * GrantStore on SQLite. better-sqlite3 is synchronous: each method does its work (and its transaction)
+ * at once and answers through the port's Promise; nothing is awaited inside a transaction.
+ */
 export class SqliteGrantStore implements GrantStore {
   private readonly statements: PreparedStatements;
   private readonly requestWrites: RequestWrites;
@@ -35,17 +38,17 @@ export class SqliteGrantStore implements GrantStore {
     this.requestWrites = new RequestWrites(db);
   }
 
-  create(
+  async create(
     draft: NewAccessRequest & { facts?: GrantFacts },
     event: NewEvent,
     dedupeKey?: string,
-  ): { request: AccessRequest; created: boolean } {
+  ): Promise<{ request: AccessRequest; created: boolean }> {
     // IMMEDIATE takes the write lock first, so no other process can slip in the same key between look-up and insert.
     return this.db.transaction(
       () => {
         if (dedupeKey !== undefined) {
           const existing = this.statements.requestIdByDedupeKey.get({ dedupeKey });
-          if (existing) return { request: this.get(existing.id)!, created: false };
+          if (existing) return { request: this.requestById(existing.id)!, created: false };
         }
         const row = this.requestWrites.insert({ ...toColumns({ ...draft, status: 'pending', approvals: [], version: 1 }), dedupeKey });
         this.insertEvent(row.id, event);
@@ -55,12 +58,20 @@ export class SqliteGrantStore implements GrantStore {
     );
   }
 
-  get(id: number): AccessRequest | undefined {
+  async get(id: number): Promise<AccessRequest | undefined> {
+    return this.requestById(id);
+  }
+
+  private requestById(id: number): AccessRequest | undefined {
     const row = this.statements.requestById.get({ id });
     return row && toRequest(row, this.statements.decisionsOf.all({ id }));
   }
 
-  save(next: AccessRequest, newEvents: NewEvent[]): void {
+  async save(next: AccessRequest, newEvents: NewEvent[]): Promise<void> {
+    this.saveNow(next, newEvents);
+  }
+
+  private saveNow(next: AccessRequest, newEvents: NewEvent[]): void {
     this.db.transaction(
       (tx) => {
         if (this.requestWrites.update(next.id, next.version - 1, toColumns(next)) === 0) {
@@ -81,7 +92,7 @@ export class SqliteGrantStore implements GrantStore {
     );
   }
 
-  history(id: number): HistoryEvent[] {
+  async history(id: number): Promise<HistoryEvent[]> {
     // Rows are as this or another version wrote them: a kind this version knows carries its payload
     // (EventDetails); any other kind is read as an UnrecognisedKind, detail and all.
     return this.statements.eventsOf.all({ id }).map(
@@ -96,7 +107,7 @@ export class SqliteGrantStore implements GrantStore {
     );
   }
 
-  findByStatus(status: AccessRequest['status']): AccessRequest[] {
+  async findByStatus(status: AccessRequest['status']): Promise<AccessRequest[]> {
     const rows = this.db.select().from(requests).where(eq(requests.status, status)).orderBy(asc(requests.id)).all();
     if (rows.length === 0) return [];
     const byRequest = new Map<number, Decision[]>();
@@ -112,21 +123,21 @@ export class SqliteGrantStore implements GrantStore {
     return rows.map((row) => toRequest(row, byRequest.get(row.id) ?? []));
   }
 
-  addMessageRefs(refs: MessageRef[]): void {
+  async addMessageRefs(refs: MessageRef[]): Promise<void> {
     if (refs.length === 0) return;
     // A ref recorded twice (a retried job) is the same message: keep one row.
     this.db.insert(slackMessages).values(refs).onConflictDoNothing().run();
   }
 
-  messageRefs(requestId: number): MessageRef[] {
+  async messageRefs(requestId: number): Promise<MessageRef[]> {
     return this.statements.messageRefsOf.all({ id: requestId });
   }
 
-  recordEvent(requestId: number, event: NewEvent): void {
+  async recordEvent(requestId: number, event: NewEvent): Promise<void> {
     this.insertEvent(requestId, event);
   }
 
-  recordRuleIntent(next: AccessRequest, spec: RuleSpec, newEvents: NewEvent[]): RuleRecord {
+  async recordRuleIntent(next: AccessRequest, spec: RuleSpec, newEvents: NewEvent[]): Promise<RuleRecord> {
     return this.db.transaction(
       (tx) => {
         const row = tx
@@ -145,19 +156,23 @@ export class SqliteGrantStore implements GrantStore {
           .returning()
           .get();
         // Same transaction: a ConflictError in save rolls the rule record back too.
-        this.save({ ...next, ruleRecordId: row.id }, newEvents);
+        this.saveNow({ ...next, ruleRecordId: row.id }, newEvents);
         return toRule(row);
       },
       { behavior: 'immediate' },
     );
   }
 
-  getRule(id: number): RuleRecord | undefined {
+  async getRule(id: number): Promise<RuleRecord | undefined> {
+    return this.ruleById(id);
+  }
+
+  private ruleById(id: number): RuleRecord | undefined {
     const row = this.db.select().from(ingressRules).where(eq(ingressRules.id, id)).get();
     return row && toRule(row);
   }
 
-  findRuleByAwsId(awsRuleId: string): RuleRecord | undefined {
+  async findRuleByAwsId(awsRuleId: string): Promise<RuleRecord | undefined> {
     const row = this.db
       .select()
       .from(ingressRules)
@@ -166,7 +181,7 @@ export class SqliteGrantStore implements GrantStore {
     return row && toRule(row);
   }
 
-  findLiveRule(spec: RuleSpec): RuleRecord | undefined {
+  async findLiveRule(spec: RuleSpec): Promise<RuleRecord | undefined> {
     const source = toSourceColumns(spec.source);
     const row = this.db
       .select()
@@ -185,7 +200,7 @@ export class SqliteGrantStore implements GrantStore {
     return row && toRule(row);
   }
 
-  markRuleInPlace(id: number, awsRuleId: string, origin: RuleRecord['origin']): void {
+  async markRuleInPlace(id: number, awsRuleId: string, origin: RuleRecord['origin']): Promise<void> {
     const { changes } = this.db
       .update(ingressRules)
       .set({ state: 'in-place', awsRuleId, origin })
@@ -194,7 +209,7 @@ export class SqliteGrantStore implements GrantStore {
     if (changes === 0) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
   }
 
-  releaseRule(id: number, requestId?: number): 'shared' | 'keep' | 'remove' | 'gone' {
+  async releaseRule(id: number, requestId?: number): Promise<'shared' | 'keep' | 'remove' | 'gone'> {
     return this.db.transaction(
       (tx) => {
         const rule = tx.select().from(ingressRules).where(eq(ingressRules.id, id)).get();
@@ -220,17 +235,17 @@ export class SqliteGrantStore implements GrantStore {
     );
   }
 
-  holdersOf(id: number): AccessRequest[] {
+  async holdersOf(id: number): Promise<AccessRequest[]> {
     return this.db
       .select({ id: requests.id })
       .from(requests)
       .where(and(eq(requests.ruleRecordId, id), inArray(requests.status, LIVE_STATUSES)))
       .orderBy(asc(requests.id))
       .all()
-      .map((row) => this.get(row.id)!);
+      .map((row) => this.requestById(row.id)!);
   }
 
-  liveRules(): RuleRecord[] {
+  async liveRules(): Promise<RuleRecord[]> {
     return this.db
       .select()
       .from(ingressRules)
@@ -240,7 +255,7 @@ export class SqliteGrantStore implements GrantStore {
       .map(toRule);
   }
 
-  targetGroups(): Array<{ securityGroupId: string; clusterId: string; location?: GrantLocation }> {
+  async targetGroups(): Promise<Array<{ securityGroupId: string; clusterId: string; location?: GrantLocation }>> {
     return this.db
       .selectDistinct({
         securityGroupId: requests.targetGroupId,
@@ -259,14 +274,14 @@ export class SqliteGrantStore implements GrantStore {
       });
   }
 
-  markRuleRemoved(id: number, now: Date): void {
+  async markRuleRemoved(id: number, now: Date): Promise<void> {
     // A repeated removal (a retried revoke) keeps the first removal time.
     const { changes } = this.db
       .update(ingressRules)
       .set({ state: 'removed', removedAt: now })
       .where(and(eq(ingressRules.id, id), ne(ingressRules.state, 'removed')))
       .run();
-    if (changes === 0 && !this.getRule(id)) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
+    if (changes === 0 && !this.ruleById(id)) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
   }
 
   private insertEvent(requestId: number, event: NewEvent): void {
