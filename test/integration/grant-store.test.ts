@@ -1,14 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteGrantStore } from '../../src/adapters/db/grant-store.js';
-import { openDatabase, type OpenedDatabase } from '../../src/adapters/db/open.js';
-import type { RuleRecord, RuleSpec } from '../../src/app/ports.js';
+/**
+ * The GrantStore contract: every engine (SQLite, PostgreSQL) passes the same tests, each on a fresh database.
+ * Races between processes are in grant-store-races.test.ts.
+ */
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import type { GrantStore, RuleRecord, RuleSpec } from '../../src/app/ports.js';
 import { ConflictError, NotFoundError } from '../../src/domain/errors.js';
 import { transition, type LifecycleEvent } from '../../src/domain/lifecycle.js';
 import type { AccessRequest, NewAccessRequest } from '../../src/domain/request.js';
 import { requestDraft } from '../support/request-fixtures.js';
+import { openStoreUnderTest, type StoreEngine, type StoreUnderTest } from '../support/store-engines.js';
 
 const T0 = new Date('2026-03-01T10:00:00.123Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
@@ -28,24 +28,17 @@ const ruleSpec: RuleSpec = {
 
 const ruleRequested = { at: at(5), actor: 'system', type: 'rule-requested', detail: ruleSpec } as const;
 
-describe('SqliteGrantStore', () => {
-  let dir: string;
-  let path: string;
-  let opened: OpenedDatabase;
-  let store: SqliteGrantStore;
+describe.each<StoreEngine>(['sqlite', 'postgres'])('GrantStore on %s', (engine) => {
+  let opened: StoreUnderTest;
+  let store: GrantStore;
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'cache-access-store-'));
-    path = join(dir, 'cache-access.db');
-    opened = openDatabase(path);
-    store = new SqliteGrantStore(opened.db);
+  beforeEach(async () => {
+    opened = await openStoreUnderTest(engine, inject('postgresUrl'));
+    store = opened.store;
   });
-  afterEach(() => {
-    opened.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => opened.close());
 
-  const count = (table: string) => opened.sqlite.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
+  const count = (table: string) => opened.count(table);
 
   /** A stored request that has been approved (what the grant job picks up). */
   async function approvedRequest(overrides: Partial<NewAccessRequest> = {}): Promise<AccessRequest> {
@@ -131,7 +124,7 @@ describe('SqliteGrantStore', () => {
       expect(again).toEqual({ request: first.request, created: false });
       expect(other.created).toBe(true);
       expect(other.request.id).not.toBe(first.request.id);
-      expect(count('requests')).toBe(2);
+      expect(await count('requests')).toBe(2);
       expect(await store.history(first.request.id)).toHaveLength(1);
     });
 
@@ -165,7 +158,7 @@ describe('SqliteGrantStore', () => {
           { userId: 'U0BOB', at: at(20) },
         ],
       });
-      expect(count('approvals')).toBe(2);
+      expect(await count('approvals')).toBe(2);
       expect((await store.history(request.id)).map((e) => [e.type, e.actor, e.detail])).toEqual([
         ['requested', 'U0REQUESTER', { durationSeconds: 3600, reason: 'slash-command' }],
         ['extension-approval-added', 'U0ALICE', undefined],
@@ -201,7 +194,7 @@ describe('SqliteGrantStore', () => {
       const stale = transition(request, { type: 'approve', by: 'U0ALICE', selfApproval: false }, at(10)).next;
 
       await expect(store.save(stale, [])).rejects.toThrow(ConflictError);
-      expect(count('approvals')).toBe(0);
+      expect(await count('approvals')).toBe(0);
     });
 
     it('throws NotFoundError for a request that was never stored', async () => {
@@ -277,7 +270,7 @@ describe('SqliteGrantStore', () => {
       const historyBefore = await store.history(request.id);
 
       await expect(store.recordRuleIntent({ ...request, version: request.version + 1 }, ruleSpec, [ruleRequested])).rejects.toThrow(ConflictError);
-      expect(count('ingress_rules')).toBe(0);
+      expect(await count('ingress_rules')).toBe(0);
       expect(await store.get(request.id)).toEqual(winner);
       expect(await store.history(request.id)).toEqual(historyBefore);
     });
@@ -285,7 +278,7 @@ describe('SqliteGrantStore', () => {
     it('stores no rule for a request that was never stored', async () => {
       const request = await approvedRequest();
       await expect(store.recordRuleIntent({ ...request, id: request.id + 100, version: 3 }, ruleSpec, [ruleRequested])).rejects.toThrow(NotFoundError);
-      expect(count('ingress_rules')).toBe(0);
+      expect(await count('ingress_rules')).toBe(0);
     });
   });
 
@@ -517,10 +510,7 @@ describe('SqliteGrantStore', () => {
     const ref = { requestId: request.id, kind: 'approval' as const, channel: 'C0APPROVERS', ts: '1700000000.000100' };
     await store.addMessageRefs([ref]);
     const historyBefore = await store.history(request.id);
-    opened.close();
-
-    opened = openDatabase(path);
-    store = new SqliteGrantStore(opened.db);
+    store = await opened.reopen();
 
     const intended = { ...approved, ruleRecordId: rule.id, version: approved.version + 1 };
     expect(await store.get(request.id)).toEqual(intended);

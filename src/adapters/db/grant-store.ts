@@ -5,25 +5,17 @@ import type {
   HistoryEvent,
   MessageRef,
   NewHistoryEvent,
-  PeeredSource,
-  RequestWithFacts,
   RuleRecord,
   RuleSpec,
-  SourcePeering,
 } from '../../app/ports.js';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
-import type { AccessRequest, Decision, GrantLocation, NewAccessRequest, Source } from '../../domain/request.js';
+import type { AccessRequest, Decision, GrantLocation, NewAccessRequest } from '../../domain/request.js';
 import type { AppDatabase } from './open.js';
 import { prepareStatements, RequestWrites, type PreparedStatements } from './prepared-statements.js';
+import { intendedRuleColumns, LIVE_STATUSES, toColumns, toLocation, toRequest, toRule, toSourceColumns } from './rows.js';
 import { approvals, ingressRules, requests, slackMessages } from './schema.js';
 
-type RequestRow = typeof requests.$inferSelect;
-type RequestColumns = Omit<typeof requests.$inferInsert, 'id' | 'dedupeKey'>;
-type RuleRow = typeof ingressRules.$inferSelect;
 type NewEvent = NewHistoryEvent;
-
-/** Grants that hold their rule: approved (being put in place) or active. */
-const LIVE_STATUSES: Array<AccessRequest['status']> = ['approved', 'active'];
 
 /**
  * GrantStore on SQLite. better-sqlite3 is synchronous: each method does its work (and its transaction)
@@ -142,17 +134,7 @@ export class SqliteGrantStore implements GrantStore {
       (tx) => {
         const row = tx
           .insert(ingressRules)
-          .values({
-            securityGroupId: spec.securityGroupId,
-            protocol: spec.protocol,
-            port: spec.port,
-            ...toSourceColumns(spec.source),
-            // The rule is made where its request says: revocation goes to the same place.
-            ...toLocationColumns(next.location),
-            origin: 'cache-access',
-            state: 'pending',
-            createdAt: newEvents[0]?.at ?? new Date(),
-          })
+          .values(intendedRuleColumns(spec, next, newEvents))
           .returning()
           .get();
         // Same transaction: a ConflictError in save rolls the rule record back too.
@@ -293,131 +275,4 @@ export class SqliteGrantStore implements GrantStore {
       detailJson: event.detail === undefined ? null : JSON.stringify(event.detail),
     });
   }
-}
-
-function toColumns(request: Omit<RequestWithFacts, 'id'>): RequestColumns {
-  return {
-    // Written when present only: a save of a request loaded without them must not erase them.
-    ...(request.facts ? { facts: request.facts } : {}),
-    status: request.status,
-    requesterId: request.requesterId,
-    requesterName: request.requesterName,
-    clusterId: request.clusterId,
-    engine: request.engine,
-    endpoint: request.endpoint,
-    port: request.port,
-    vpcId: request.vpcId,
-    targetGroupId: request.targetGroupId,
-    ...toSourceColumns(request.source),
-    ...toLocationColumns(request.location),
-    durationSeconds: request.durationSeconds,
-    reason: request.reason,
-    policyMatch: request.policyMatch,
-    approvalsRequired: request.approvalsRequired,
-    deniedBy: request.deniedBy?.userId ?? null,
-    deniedAt: request.deniedBy?.at ?? null,
-    createdAt: request.createdAt,
-    approvedAt: request.approvedAt ?? null,
-    activatedAt: request.activatedAt ?? null,
-    expiresAt: request.expiresAt ?? null,
-    endedAt: request.endedAt ?? null,
-    endedBy: request.endedBy ?? null,
-    failureCode: request.failure?.code ?? null,
-    failureMessage: request.failure?.message ?? null,
-    ruleRecordId: request.ruleRecordId ?? null,
-    version: request.version,
-  };
-}
-
-function toRequest(row: RequestRow, decisions: Decision[]): RequestWithFacts {
-  return {
-    ...(row.facts ? { facts: row.facts } : {}),
-    id: row.id,
-    status: row.status,
-    requesterId: row.requesterId,
-    requesterName: row.requesterName,
-    clusterId: row.clusterId,
-    engine: row.engine,
-    endpoint: row.endpoint,
-    port: row.port,
-    vpcId: row.vpcId,
-    targetGroupId: row.targetGroupId,
-    source: toSource(row.sourceKind, row.source, row.sourcePeering),
-    ...withLocation(row),
-    durationSeconds: row.durationSeconds,
-    reason: row.reason,
-    policyMatch: row.policyMatch,
-    approvalsRequired: row.approvalsRequired,
-    approvals: decisions,
-    deniedBy: row.deniedBy !== null && row.deniedAt !== null ? { userId: row.deniedBy, at: row.deniedAt } : undefined,
-    createdAt: row.createdAt,
-    approvedAt: row.approvedAt ?? undefined,
-    activatedAt: row.activatedAt ?? undefined,
-    expiresAt: row.expiresAt ?? undefined,
-    endedAt: row.endedAt ?? undefined,
-    endedBy: row.endedBy ?? undefined,
-    failure:
-      row.failureCode !== null ? { code: row.failureCode, message: row.failureMessage ?? '' } : undefined,
-    ruleRecordId: row.ruleRecordId ?? undefined,
-    version: row.version,
-  };
-}
-
-function toRule(row: RuleRow): RuleRecord {
-  return {
-    id: row.id,
-    securityGroupId: row.securityGroupId,
-    protocol: row.protocol,
-    port: row.port,
-    source: toSource(row.sourceKind, row.source, row.sourcePeering),
-    awsRuleId: row.awsRuleId ?? undefined,
-    ...withLocation(row),
-    origin: row.origin,
-    state: row.state,
-    createdAt: row.createdAt,
-    removedAt: row.removedAt ?? undefined,
-  };
-}
-
-type LocationColumns = Pick<RequestRow, 'awsAccountId' | 'awsRegion' | 'awsRoleArn' | 'awsLocationKnown'>;
-
-function toLocationColumns(location: GrantLocation | undefined): LocationColumns {
-  return {
-    awsAccountId: location?.accountId ?? null,
-    awsRegion: location?.region ?? null,
-    awsRoleArn: location?.roleArn ?? null,
-    awsLocationKnown: location?.known ?? false,
-  };
-}
-
-/** Undefined when a row records nothing of where it lives (older than the grant facts). */
-function toLocation(columns: LocationColumns): GrantLocation | undefined {
-  if (!columns.awsLocationKnown && columns.awsAccountId === null && columns.awsRegion === null) return undefined;
-  return {
-    ...(columns.awsAccountId !== null ? { accountId: columns.awsAccountId } : {}),
-    ...(columns.awsRegion !== null ? { region: columns.awsRegion } : {}),
-    ...(columns.awsRoleArn !== null ? { roleArn: columns.awsRoleArn } : {}),
-    known: columns.awsLocationKnown,
-  };
-}
-
-function withLocation(columns: LocationColumns): { location?: GrantLocation } {
-  const location = toLocation(columns);
-  return location ? { location } : {};
-}
-
-function toSourceColumns(source: PeeredSource): {
-  sourceKind: Source['kind'];
-  source: string;
-  sourcePeering?: SourcePeering;
-} {
-  const peering = source.kind === 'security-group' && source.peering ? { sourcePeering: source.peering } : {};
-  return source.kind === 'security-group'
-    ? { sourceKind: source.kind, source: source.groupId, ...peering }
-    : { sourceKind: source.kind, source: source.cidr };
-}
-
-function toSource(kind: Source['kind'], value: string, peering: SourcePeering | null): PeeredSource {
-  if (kind === 'cidr') return { kind, cidr: value };
-  return peering ? { kind, groupId: value, peering } : { kind, groupId: value };
 }
