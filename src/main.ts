@@ -13,11 +13,9 @@ import type { JobAttempt } from './app/ports.js';
 import { reconcile } from './app/reconcile.js';
 import { remind } from './app/remind.js';
 import { revokeExpired } from './app/revoke.js';
-import { SqliteGrantStore } from './adapters/db/grant-store.js';
-import { openDatabase } from './adapters/db/open.js';
+import { openRecords } from './adapters/db/records.js';
 import { checkPolicyClusters } from './adapters/aws/startup-check.js';
-import { sqliteMetricSources } from './adapters/db/metric-queries.js';
-import { healthRoute, onceSucceeded, readyRoute, sqliteWritable } from './adapters/health.js';
+import { healthRoute, onceSucceeded, readyRoute } from './adapters/health.js';
 import { Metrics, metricsRoute } from './adapters/metrics.js';
 import { startOpsServer } from './adapters/ops-server.js';
 import { QUEUE_NAME } from './adapters/queue/jobs.js';
@@ -86,8 +84,8 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   };
   let policy = loadPolicy(config.policyFile);
   logPolicyWarnings(policy);
-  const database = openDatabase(config.databasePath);
-  const store = new SqliteGrantStore(database.db);
+  const records = await openRecords(config);
+  const { store, reader } = records;
   const healthRedis = createProducerConnection(config.redisUrl);
   healthRedis.on('error', () => {}); // reported through /healthz, not as an unhandled event
 
@@ -97,7 +95,9 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const depthQueue = new Queue(QUEUE_NAME, { connection: healthRedis, prefix: options.queuePrefix, skipVersionCheck: true });
   depthQueue.on('error', () => {});
   const metrics = new Metrics({
-    ...sqliteMetricSources(database.sqlite, () => systemClock.now()),
+    requestsByStatus: () => reader.requestCountsByStatus(),
+    decisions: () => reader.decisionCounts(),
+    overdueRevocations: () => reader.overdueRevocations(systemClock.now()),
     queueDepths: async () => ({ ...(await depthQueue.getJobCounts('waiting', 'delayed', 'active', 'failed')) }),
   });
   const wired = wireUseCases(config, { store, policy: () => policy, logger, metrics, queuePrefix: options.queuePrefix, adapters: options.adapters });
@@ -111,10 +111,10 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     reconnectIfStale(healthRedis);
     throw error;
   }));
-  const liveness = { database: async () => void database.sqlite.prepare('select 1').get(), redis: redisPing };
+  const liveness = { database: () => reader.ping(), redis: redisPing };
   const opsRoutes = [
     healthRoute(liveness),
-    readyRoute({ database: sqliteWritable(database.sqlite), redis: redisPing, slack: async () => void (await slackAuth()) }),
+    readyRoute({ database: () => reader.checkWritable(), redis: redisPing, slack: async () => void (await slackAuth()) }),
     metricsRoute(metrics),
   ];
   // With OPS_PORT, the port Slack reaches keeps only a bare /healthz (for load balancers and Docker's HEALTHCHECK).
@@ -181,7 +181,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       await depthQueue.close().catch(() => {});
       await settled(healthRedis, shutdownTimeoutMs);
       await healthRedis.quit().catch(() => healthRedis.disconnect());
-      database.close();
+      await records.close();
       logger.info('stopped');
     },
   };

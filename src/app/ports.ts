@@ -151,6 +151,33 @@ export interface GrantStore {
   targetGroups(): Promise<Array<{ securityGroupId: string; clusterId: string; location?: GrantLocation }>>;
 }
 
+/** One event of the audit export, with the cluster of its request. */
+export interface AuditEntry {
+  at: Date;
+  requestId: number;
+  clusterId: string;
+  /** Slack user id, `operator:<name>` from the CLI, or 'system'. */
+  actor: string;
+  type: string;
+  detail?: Record<string, unknown>;
+}
+
+/** Reads across all records for operators (audit export, metrics gauges, health checks), on either engine. */
+export interface RecordsReader {
+  /** Every event recorded at or after `since`, in the order they were recorded. */
+  eventsSince(since: Date): Promise<AuditEntry[]>;
+  /** Requests by current status. */
+  requestCountsByStatus(): Promise<Record<string, number>>;
+  /** Decisions recorded, by kind (approved, denied). */
+  decisionCounts(): Promise<Record<string, number>>;
+  /** Active grants whose expiry is at or before `now`. */
+  overdueRevocations(now: Date): Promise<number>;
+  /** Answers once the database does (liveness). */
+  ping(): Promise<void>;
+  /** Fails unless the database takes writes: read-only, full, or locked too long (readiness). Writes nothing. */
+  checkWritable(): Promise<void>;
+}
+
 // ---------- AWS ----------
 
 /** Where a cluster lives: absent fields mean the bot's own region and credentials. */

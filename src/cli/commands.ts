@@ -21,7 +21,7 @@ type RunnableCommand = Exclude<CliCommand, { kind: 'help' }>;
 export async function runCommand(command: RunnableCommand, services: CliServices): Promise<CommandResult> {
   switch (command.kind) {
     case 'grants': {
-      const store = services.store();
+      const store = await services.store();
       const byStatus = await Promise.all((command.status ? [command.status] : STATUSES).map((status) => store.findByStatus(status)));
       const requests = byStatus
         .flat()
@@ -30,7 +30,7 @@ export async function runCommand(command: RunnableCommand, services: CliServices
       return ok(grantsTable(requests));
     }
     case 'show': {
-      const store = services.store();
+      const store = await services.store();
       const request = await store.get(command.requestId);
       if (!request) throw new NotFoundError(`There is no request ${formatId(command.requestId)}.`);
       return ok(requestReport(request, await store.history(request.id)));
@@ -46,7 +46,7 @@ export async function runCommand(command: RunnableCommand, services: CliServices
     }
     case 'audit': {
       const since = new Date(Date.now() - command.sinceSeconds * 1000);
-      return ok(exportAudit(services.eventsSince(since), command.format));
+      return ok(exportAudit(await services.eventsSince(since), command.format));
     }
   }
 }
