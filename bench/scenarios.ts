@@ -283,7 +283,7 @@ export async function scaleRun(redisUrl: string, grants: number, active: number)
   const store = new SqliteGrantStore(database.db);
   const aws = new InMemoryAws({ latencyMs: 0 });
   const seedStarted = performance.now();
-  seedGrants(store, aws, grants, active);
+  await seedGrants(store, aws, grants, active);
   const seedSeconds = (performance.now() - seedStarted) / 1000;
 
   const scheduler = new BullmqScheduler({ url: redisUrl, prefix: `bench-${randomUUID()}` });
@@ -376,7 +376,7 @@ interface FootprintSample {
 export async function footprintRun(redisUrl: string, grants: number, active: number, runs: number): Promise<FootprintResult[]> {
   const seeded = mkdtempSync(join(tmpdir(), 'cache-access-bench-'));
   const database = openDatabase(join(seeded, 'cache-access.db'));
-  seedGrants(new SqliteGrantStore(database.db), new InMemoryAws({ latencyMs: 0 }), grants, active);
+  await seedGrants(new SqliteGrantStore(database.db), new InMemoryAws({ latencyMs: 0 }), grants, active);
   database.close();
   const builds = ['unbundled', 'bundled'] as const;
   const samples = new Map<BotBuild, FootprintSample[]>(builds.map((build) => [build, []]));

@@ -2,19 +2,18 @@
  * Records grants straight through the GrantStore (no Slack): a history of ended grants and a number of
  * active ones whose rules are in place, as a long-running installation would have.
  */
-import type { SqliteGrantStore } from '../src/adapters/db/grant-store.js';
-import type { RuleSpec } from '../src/app/ports.js';
+import type { GrantStore, RuleSpec } from '../src/app/ports.js';
 import type { AccessRequest } from '../src/domain/request.js';
 import { clusterName, groupOf, type InMemoryAws } from './in-memory-aws.js';
 import { APPROVER } from './slack-driver.js';
 
-export function seedGrants(store: SqliteGrantStore, aws: InMemoryAws, total: number, active: number): void {
+export async function seedGrants(store: GrantStore, aws: InMemoryAws, total: number, active: number): Promise<void> {
   const now = Date.now();
   for (let i = 0; i < total; i++) {
     const clusterId = clusterName(i);
     const cidr = `10.200.${(i >> 8) & 255}.${i & 255}/32`;
     const createdAt = new Date(now - (total - i) * 60_000);
-    const { request } = store.create(
+    const { request } = await store.create(
       {
         requesterId: `U0SEED${i}`,
         requesterName: `seed${i}`,
@@ -40,22 +39,22 @@ export function seedGrants(store: SqliteGrantStore, aws: InMemoryAws, total: num
       approvedAt: createdAt,
       version: 2,
     };
-    store.save(approved, [{ at: createdAt, actor: APPROVER, type: 'approved' }]);
+    await store.save(approved, [{ at: createdAt, actor: APPROVER, type: 'approved' }]);
     const spec: RuleSpec = { securityGroupId: approved.targetGroupId, protocol: 'tcp', port: 6379, source: approved.source };
-    const rule = store.recordRuleIntent({ ...approved, version: 3 }, spec, [{ at: createdAt, actor: 'system', type: 'rule-requested', detail: spec }]);
+    const rule = await store.recordRuleIntent({ ...approved, version: 3 }, spec, [{ at: createdAt, actor: 'system', type: 'rule-requested', detail: spec }]);
     const isActive = i >= total - active;
     const activatedAt = isActive ? new Date(now) : createdAt;
     const expiresAt = new Date(activatedAt.getTime() + 3_600_000);
     const awsRuleId = isActive ? aws.seedRule(spec, request.id) : `sgr-seeded${String(i).padStart(8, '0')}`;
-    store.markRuleInPlace(rule.id, awsRuleId, 'cache-access');
+    await store.markRuleInPlace(rule.id, awsRuleId, 'cache-access');
     const activeGrant: AccessRequest = { ...approved, status: 'active', ruleRecordId: rule.id, activatedAt, expiresAt, version: 4 };
-    store.save(activeGrant, [
+    await store.save(activeGrant, [
       { at: activatedAt, actor: 'system', type: 'activated', detail: { awsRuleId, origin: 'cache-access', sharedWith: [], expiresAt: expiresAt.toISOString() } },
     ]);
     if (isActive) continue;
-    store.releaseRule(rule.id, request.id);
-    store.markRuleRemoved(rule.id, expiresAt);
-    store.save({ ...activeGrant, status: 'expired', endedAt: expiresAt, endedBy: 'system', version: 5 }, [
+    await store.releaseRule(rule.id, request.id);
+    await store.markRuleRemoved(rule.id, expiresAt);
+    await store.save({ ...activeGrant, status: 'expired', endedAt: expiresAt, endedBy: 'system', version: 5 }, [
       { at: expiresAt, actor: 'system', type: 'expired', detail: { outcome: 'removed' } },
     ]);
   }

@@ -31,6 +31,7 @@ const settingsSchema = z.object({
     PORT: portNumber.default(3000),
     OPS_PORT: portNumber.optional(),
     DATABASE_PATH: z.string().min(1).default('./data/cache-access.db'),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
     POLICY_FILE: z.string().min(1).default('./policy.yml'),
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -89,6 +90,8 @@ export interface Config {
   /** Where /readyz, /metrics (and /healthz) are served apart from Slack's traffic, when set. */
   opsPort?: number;
   databasePath: string;
+  /** Records in this PostgreSQL database when set; else in the SQLite file at databasePath. */
+  databaseUrl?: string;
   redisUrl: string;
   policyFile: string;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -153,6 +156,7 @@ function toConfig<S extends Config['slack'] | undefined>(s: Settings, slack: S) 
     port: s.PORT,
     opsPort: s.OPS_PORT,
     databasePath: s.DATABASE_PATH,
+    databaseUrl: s.DATABASE_URL,
     redisUrl: s.REDIS_URL,
     policyFile: s.POLICY_FILE,
     logLevel: s.LOG_LEVEL,

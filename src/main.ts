@@ -15,12 +15,9 @@ import { reconcile } from './app/reconcile.js';
 import { endSessions } from './app/end-sessions.js';
 import { remind } from './app/remind.js';
 import { revokeExpired } from './app/revoke.js';
-import { SqliteAuditOutbox } from './adapters/db/audit-outbox.js';
-import { SqliteGrantStore } from './adapters/db/grant-store.js';
-import { openDatabase } from './adapters/db/open.js';
+import { openRecords } from './adapters/db/records.js';
 import { checkPolicyClusters } from './adapters/aws/startup-check.js';
-import { sqliteMetricSources } from './adapters/db/metric-queries.js';
-import { healthRoute, onceSucceeded, readyRoute, sqliteWritable } from './adapters/health.js';
+import { healthRoute, onceSucceeded, readyRoute } from './adapters/health.js';
 import { Metrics, metricsRoute } from './adapters/metrics.js';
 import { startOpsServer } from './adapters/ops-server.js';
 import { QUEUE_NAME } from './adapters/queue/jobs.js';
@@ -91,9 +88,8 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   };
   let policy = loadPolicy(config.policyFile);
   logPolicyWarnings(policy);
-  const database = openDatabase(config.databasePath);
-  const store = new SqliteGrantStore(database.db);
-  const auditOutbox = new SqliteAuditOutbox(database.db);
+  const records = await openRecords(config);
+  const { store, reader, auditOutbox } = records;
   // The backlog of the audit stream, for /metrics and /readyz; only with a webhook (without one, nothing is sent).
   const auditBacklog = config.audit && (async () => {
     const { undelivered, oldestAt } = await auditOutbox.backlog();
@@ -109,7 +105,9 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const depthQueue = new Queue(QUEUE_NAME, { connection: healthRedis, prefix: options.queuePrefix, skipVersionCheck: true });
   depthQueue.on('error', () => {});
   const metrics = new Metrics({
-    ...sqliteMetricSources(database.sqlite, () => systemClock.now()),
+    requestsByStatus: () => reader.requestCountsByStatus(),
+    decisions: () => reader.decisionCounts(),
+    overdueRevocations: () => reader.overdueRevocations(systemClock.now()),
     queueDepths: async () => ({ ...(await depthQueue.getJobCounts('waiting', 'delayed', 'active', 'failed')) }),
     ...(auditBacklog ? { auditBacklog } : {}),
   });
@@ -125,13 +123,13 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     reconnectIfStale(healthRedis);
     throw error;
   }));
-  const liveness = { database: async () => void database.sqlite.prepare('select 1').get(), redis: redisPing };
+  const liveness = { database: () => reader.ping(), redis: redisPing };
   const opsRoutes = [
     healthRoute(liveness),
     // A receiver that is down does not make the bot unready (nothing here would fix it, and events wait
     // in the database): its backlog is shown beside the checks, and alerted on from /metrics.
     readyRoute(
-      { database: sqliteWritable(database.sqlite), redis: redisPing, slack: async () => void (await slackAuth()) },
+      { database: () => reader.checkWritable(), redis: redisPing, slack: async () => void (await slackAuth()) },
       auditBacklog ? { auditBacklog } : {},
     ),
     metricsRoute(metrics),
@@ -210,7 +208,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       await depthQueue.close().catch(() => {});
       await settled(healthRedis, shutdownTimeoutMs);
       await healthRedis.quit().catch(() => healthRedis.disconnect());
-      database.close();
+      await records.close();
       logger.info('stopped');
     },
   };

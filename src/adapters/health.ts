@@ -1,6 +1,5 @@
 import type { ServerResponse } from 'node:http';
 import type { CustomRoute } from '@slack/bolt';
-import type Database from 'better-sqlite3';
 import { withinMs } from './deadline.js';
 
 export type Probe = () => Promise<void>;
@@ -44,18 +43,6 @@ function probeRoute(
         sendJson(res, ok ? 200 : 503, { status: ok ? status.ok : status.failed, ...(showChecks ? { checks, ...shownDetails } : {}) });
       });
     },
-  };
-}
-
-/** A write that is rolled back: fails when the file is read-only, the disk is full or another writer holds the lock too long. */
-export function sqliteWritable(sqlite: Database.Database): Probe {
-  return async () => {
-    sqlite.exec('SAVEPOINT readyz');
-    try {
-      sqlite.exec('CREATE TABLE readyz_probe (x)');
-    } finally {
-      sqlite.exec('ROLLBACK TO readyz; RELEASE readyz');
-    }
   };
 }
 

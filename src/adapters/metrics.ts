@@ -11,11 +11,11 @@ import { STATUSES } from '../domain/request.js';
 /** Where the gauges come from. Each is read on scrape; one that fails is left out of that scrape. */
 export interface MetricSources {
   /** Requests by current status. */
-  requestsByStatus(): Record<string, number>;
+  requestsByStatus(): Promise<Record<string, number>>;
   /** Decisions recorded, by kind (approved, denied). */
-  decisions(): Record<string, number>;
+  decisions(): Promise<Record<string, number>>;
   /** Active grants whose expiry has passed: revocations that should have happened. */
-  overdueRevocations(): number;
+  overdueRevocations(): Promise<number>;
   /** Jobs by state (waiting, delayed, active, failed); absent in a process without a queue. */
   queueDepths?(): Promise<Record<string, number>>;
   /** Events the audit webhook has not acknowledged, and how long ago the oldest happened; absent without a webhook. */
@@ -36,9 +36,9 @@ export class Metrics {
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
-    const safely = (read: () => void) => {
+    const safely = async (read: () => Promise<void>) => {
       try {
-        read();
+        await read();
       } catch {
         // A scrape while the database is unavailable still reports everything else.
       }
@@ -49,8 +49,8 @@ export class Metrics {
       labelNames: ['status'],
       registers,
       collect() {
-        safely(() => {
-          const counts = sources.requestsByStatus();
+        return safely(async () => {
+          const counts = await sources.requestsByStatus();
           for (const status of STATUSES) this.set({ status }, counts[status] ?? 0);
         });
       },
@@ -61,8 +61,8 @@ export class Metrics {
       labelNames: ['decision'],
       registers,
       collect() {
-        safely(() => {
-          const counts = sources.decisions();
+        return safely(async () => {
+          const counts = await sources.decisions();
           for (const decision of ['approved', 'denied']) this.set({ decision }, counts[decision] ?? 0);
         });
       },
@@ -72,7 +72,7 @@ export class Metrics {
       help: 'Grants whose ingress rule is in place now.',
       registers,
       collect() {
-        safely(() => this.set(sources.requestsByStatus().active ?? 0));
+        return safely(async () => this.set((await sources.requestsByStatus()).active ?? 0));
       },
     });
     new Gauge({
@@ -80,7 +80,7 @@ export class Metrics {
       help: 'Active grants past their expiry (alert when this stays above 0 for minutes).',
       registers,
       collect() {
-        safely(() => this.set(sources.overdueRevocations()));
+        return safely(async () => this.set(await sources.overdueRevocations()));
       },
     });
     if (sources.queueDepths) {

@@ -20,22 +20,22 @@ export const COVERED_NOTE =
  * grants (removed when the last one ends) or one that someone made by hand ("covered": never removed).
  */
 export async function activate(deps: UseCaseDeps, requestId: number, attempt: JobAttempt): Promise<void> {
-  const request = deps.store.get(requestId);
+  const request = await deps.store.get(requestId);
   if (!request || request.status !== 'approved') return;
   const spec = ruleSpecOf(request);
 
   if (request.ruleRecordId === undefined) {
-    const live = deps.store.findLiveRule(spec);
+    const live = await deps.store.findLiveRule(spec);
     if (live) return finish(deps, request, live);
     try {
-      recordIntent(deps, request, spec);
+      await recordIntent(deps, request, spec);
     } catch (error) {
       if (error instanceof ConflictError) return; // another delivery of this job got there first
       throw error;
     }
   }
-  const intended = deps.store.get(requestId)!;
-  const rule = deps.store.getRule(intended.ruleRecordId!)!;
+  const intended = (await deps.store.get(requestId))!;
+  const rule = (await deps.store.getRule(intended.ruleRecordId!))!;
   if (rule.state === 'in-place') return finish(deps, intended, rule);
 
   let held: RuleRecord;
@@ -66,26 +66,26 @@ async function putRuleInPlace(deps: UseCaseDeps, request: AccessRequest, intent:
     recordedLocation(deps, intent.location, request.clusterId).location,
   );
   if (result.outcome === 'created') {
-    deps.store.markRuleInPlace(intent.id, result.awsRuleId, 'cache-access');
-    return deps.store.getRule(intent.id)!;
+    await deps.store.markRuleInPlace(intent.id, result.awsRuleId, 'cache-access');
+    return (await deps.store.getRule(intent.id))!;
   }
-  const known = deps.store.findRuleByAwsId(result.awsRuleId);
+  const known = await deps.store.findRuleByAwsId(result.awsRuleId);
   if (known && known.id !== intent.id) {
     if (known.state !== 'in-place') {
       throw new UpstreamError('aws', 'RuleInTransition', `The identical rule ${result.awsRuleId} is being removed; retrying.`, true);
     }
-    deps.store.markRuleRemoved(intent.id, now); // our intent never became a rule of its own
+    await deps.store.markRuleRemoved(intent.id, now); // our intent never became a rule of its own
     return known;
   }
-  const creator = result.grantId === undefined ? undefined : deps.store.get(result.grantId);
+  const creator = result.grantId === undefined ? undefined : await deps.store.get(result.grantId);
   if (creator && creator.id !== request.id && creator.status === 'approved') {
     // Another grant is adding this very rule right now; it will record it in a moment.
     throw new UpstreamError('aws', 'RuleInTransition', `Grant #${creator.id} is adding the identical rule; retrying.`, true);
   }
   // Tagged for this grant (a crash hit between AWS and the database), or an orphan of another grant:
   // adopt it. Untagged: someone made it by hand, so it is only recorded, never removed.
-  deps.store.markRuleInPlace(intent.id, result.awsRuleId, result.grantId === undefined ? 'pre-existing' : 'cache-access');
-  return deps.store.getRule(intent.id)!;
+  await deps.store.markRuleInPlace(intent.id, result.awsRuleId, result.grantId === undefined ? 'pre-existing' : 'cache-access');
+  return (await deps.store.getRule(intent.id))!;
 }
 
 /**
@@ -93,11 +93,11 @@ async function putRuleInPlace(deps: UseCaseDeps, request: AccessRequest, intent:
  * The rule is made at the request's recorded location; a request recorded before locations were kept
  * takes the policy's now, and from then on it and its rule are known to live there.
  */
-function recordIntent(deps: UseCaseDeps, request: AccessRequest, spec: RuleSpec): void {
+async function recordIntent(deps: UseCaseDeps, request: AccessRequest, spec: RuleSpec): Promise<void> {
   const now = deps.clock.now();
   const { location, verified } = recordedLocation(deps, request.location, request.clusterId);
   const settled = verified ? request.location : { ...request.location, ...location, known: true };
-  deps.store.recordRuleIntent({ ...request, location: settled, version: request.version + 1 }, spec, [
+  await deps.store.recordRuleIntent({ ...request, location: settled, version: request.version + 1 }, spec, [
     { at: now, actor: 'system', type: 'rule-requested', detail: { ...spec } },
   ]);
 }
@@ -106,9 +106,9 @@ async function finish(deps: UseCaseDeps, request: AccessRequest, rule: RuleRecor
   const sourceAddresses = await sourceAddressesNow(deps, request);
   const now = deps.clock.now();
   const { next, effects } = transition(request, { type: 'activate', ruleRecordId: rule.id }, now);
-  const sharedWith = deps.store.holdersOf(rule.id).filter((holder) => holder.id !== request.id).map((h) => h.id);
+  const sharedWith = (await deps.store.holdersOf(rule.id)).filter((holder) => holder.id !== request.id).map((h) => h.id);
   try {
-    deps.store.save(next, [
+    await deps.store.save(next, [
       {
         at: now,
         actor: 'system',
@@ -147,10 +147,10 @@ async function fail(deps: UseCaseDeps, request: AccessRequest, ruleRecordId: num
   const now = deps.clock.now();
   const code = error instanceof UpstreamError ? error.upstreamCode : 'InternalError';
   const message = error instanceof Error ? error.message : String(error);
-  const rule = deps.store.getRule(ruleRecordId);
-  if (rule?.state === 'pending') deps.store.markRuleRemoved(ruleRecordId, now);
+  const rule = await deps.store.getRule(ruleRecordId);
+  if (rule?.state === 'pending') await deps.store.markRuleRemoved(ruleRecordId, now);
   const { next, effects } = transition(request, { type: 'fail', code, message }, now);
-  deps.store.save(next, [{ at: now, actor: 'system', type: 'failed', detail: { code, message } }]);
+  await deps.store.save(next, [{ at: now, actor: 'system', type: 'failed', detail: { code, message } }]);
   // AWS's message is for the log and the record; Slack shows only the code.
   deps.logger.warn({ requestId: request.id, code, err: error }, 'grant failed');
   await applyEffects(deps, next, effects);

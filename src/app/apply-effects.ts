@@ -39,20 +39,20 @@ async function perform(deps: UseCaseDeps, request: AccessRequest, effect: Effect
       return at && deps.scheduler.scheduleReminder(request.id, at);
     }
     case 'update-approval-messages':
-      await deps.notifier.refreshMessages(request, deps.store.messageRefs(request.id));
+      await deps.notifier.refreshMessages(request, await deps.store.messageRefs(request.id));
       if (TERMINAL_STATUSES.has(request.status)) await voidPendingExtension(deps, request);
       return;
     case 'notify-requester':
       // Kept, so the next state change replaces this DM's buttons with what is true then.
-      return deps.store.addMessageRefs([await deps.notifier.tellRequester(request, requesterNote)]);
+      return await deps.store.addMessageRefs([await deps.notifier.tellRequester(request, requesterNote)]);
   }
 }
 
 /** A grant that ended leaves its open extension request with nothing to decide: say so on its buttons. */
 async function voidPendingExtension(deps: UseCaseDeps, request: AccessRequest): Promise<void> {
-  const extension = pendingExtension(deps, request.id);
+  const extension = await pendingExtension(deps, request.id);
   if (!extension) return;
   const at = deps.clock.now();
-  deps.store.recordEvent(request.id, { at, actor: 'system', type: EXTENSION_EVENTS.void });
+  await deps.store.recordEvent(request.id, { at, actor: 'system', type: EXTENSION_EVENTS.void });
   await deps.notifier.refreshExtension(request, { ...extension, outcome: { kind: 'void', by: 'system', at } }, extension.messages);
 }

@@ -24,7 +24,7 @@ export const DELAYED_NOTE =
 
 /** An approver approves or denies a pending request. Safe to run twice: the second run is a ConflictError. */
 export async function decide(deps: UseCaseDeps, input: DecisionInput): Promise<DecisionOutcome> {
-  const request = deps.store.get(input.requestId);
+  const request = await deps.store.get(input.requestId);
   if (!request) throw new NotFoundError(`There is no request #${input.requestId}.`);
   const rule = deps.policy().ruleFor(request.clusterId);
   const approvers = rule ? await approversFor(deps, request.clusterId, rule) : [];
@@ -32,7 +32,7 @@ export async function decide(deps: UseCaseDeps, input: DecisionInput): Promise<D
     throw new NotAllowedError(`You are not an approver for ${request.clusterId}, so you cannot decide on #${request.id}.`);
   }
   // Re-read after the await: another click may have decided meanwhile.
-  const current = deps.store.get(input.requestId)!;
+  const current = (await deps.store.get(input.requestId))!;
   if (current.status !== 'pending') throw new ConflictError(staleDecisionMessage(current));
 
   const now = deps.clock.now();
@@ -42,9 +42,9 @@ export async function decide(deps: UseCaseDeps, input: DecisionInput): Promise<D
       : ({ type: 'deny', by: input.userId } as const);
   const { next, effects } = transition(current, event, now);
   try {
-    deps.store.save(next, [{ at: now, actor: input.userId, type: input.decision === 'approve' ? 'approved' : 'denied' }]);
+    await deps.store.save(next, [{ at: now, actor: input.userId, type: input.decision === 'approve' ? 'approved' : 'denied' }]);
   } catch (error) {
-    if (error instanceof ConflictError) throw new ConflictError(staleDecisionMessage(deps.store.get(input.requestId)!));
+    if (error instanceof ConflictError) throw new ConflictError(staleDecisionMessage((await deps.store.get(input.requestId))!));
     throw error;
   }
   // Enqueue first, so the requester's message can say when processing is delayed (Redis down: the

@@ -28,7 +28,7 @@ export interface EndAccessOutcome {
  * anyone else is told the request does not exist, exactly as for an id that does not.
  */
 export async function endAccess(deps: UseCaseDeps, input: EndAccessInput): Promise<EndAccessOutcome> {
-  const request = deps.store.get(input.requestId);
+  const request = await deps.store.get(input.requestId);
   if (!request || !(await isRequesterOrApprover(deps, request, input.userId))) {
     throw new NotFoundError(`There is no request #${input.requestId}.`);
   }
@@ -54,10 +54,10 @@ async function cancelPending(deps: UseCaseDeps, request: AccessRequest, userId: 
   const now = deps.clock.now();
   const { next, effects } = transition(request, { type: 'cancel', by: userId }, now);
   try {
-    deps.store.save(next, [{ at: now, actor: userId, type: 'cancelled' }]);
+    await deps.store.save(next, [{ at: now, actor: userId, type: 'cancelled' }]);
   } catch (error) {
     // Decided meanwhile: say what happened instead.
-    if (error instanceof ConflictError) throw new ConflictError(endedMessage(deps.store.get(request.id)!, now));
+    if (error instanceof ConflictError) throw new ConflictError(endedMessage((await deps.store.get(request.id))!, now));
     throw error;
   }
   await applyEffects(deps, next, effects);

@@ -24,7 +24,7 @@ export interface ExtensionInput {
  * the request's event log with where it was posted; one may wait for a decision at a time.
  */
 export async function requestExtension(deps: UseCaseDeps, input: ExtensionInput): Promise<LoggedExtension> {
-  const request = deps.store.get(input.requestId);
+  const request = await deps.store.get(input.requestId);
   if (!request) throw new NotFoundError(`There is no request #${input.requestId}.`);
   if (request.requesterId !== input.userId) {
     throw new NotAllowedError(`Only the requester of #${request.id} can ask to extend it.`);
@@ -33,8 +33,8 @@ export async function requestExtension(deps: UseCaseDeps, input: ExtensionInput)
   if (request.status !== 'active') {
     throw new ConflictError(`#${request.id} is ${request.status}, not active: there is nothing to extend.`);
   }
-  assertNotEnding(deps, request);
-  const waiting = pendingExtension(deps, request.id);
+  await assertNotEnding(deps, request);
+  const waiting = await pendingExtension(deps, request.id);
   if (waiting) {
     throw new ConflictError(`An extension of #${request.id} by ${formatDuration(waiting.seconds)} is already waiting for approval.`);
   }
@@ -46,7 +46,7 @@ export async function requestExtension(deps: UseCaseDeps, input: ExtensionInput)
   const extension = { requestId: request.id, by: input.userId, at, seconds, until, approvalsRequired, approvals: [] };
   const approverIds = await approversOf(deps, request.clusterId);
   const messages = await deps.notifier.requestExtension(request, extension, { channel: rule.channel, approverIds });
-  deps.store.recordEvent(request.id, {
+  await deps.store.recordEvent(request.id, {
     at,
     actor: input.userId,
     type: EXTENSION_EVENTS.requested,
@@ -75,7 +75,7 @@ export interface ExtensionDecision {
  * Stale and repeated clicks are ConflictErrors.
  */
 export async function decideExtension(deps: UseCaseDeps, input: ExtensionDecisionInput): Promise<ExtensionDecision> {
-  const request = deps.store.get(input.requestId);
+  const request = await deps.store.get(input.requestId);
   if (!request) throw new NotFoundError(`There is no request #${input.requestId}.`);
   const rule = ruleFor(deps, request);
   if (!(await approversOf(deps, request.clusterId)).includes(input.userId)) {
@@ -83,15 +83,15 @@ export async function decideExtension(deps: UseCaseDeps, input: ExtensionDecisio
   }
   // Re-read after the await: another click may have decided meanwhile. Nothing awaits from here to the
   // save, so clicks in this process cannot interleave; save's version check catches other processes.
-  const current = deps.store.get(input.requestId)!;
-  const extension = pendingExtension(deps, current.id);
-  if (!extension || current.status !== 'active') throw new ConflictError(staleExtensionMessage(deps, current));
+  const current = (await deps.store.get(input.requestId))!;
+  const extension = await pendingExtension(deps, current.id);
+  if (!extension || current.status !== 'active') throw new ConflictError(await staleExtensionMessage(deps, current));
   const now = deps.clock.now();
   if (input.decision === 'deny') return denyExtension(deps, { request: current, extension, userId: input.userId, now });
   if (input.userId === current.requesterId && !rule.selfApproval) {
     throw new NotAllowedError(`You cannot approve the extension of your own request #${current.id}.`);
   }
-  assertNotEnding(deps, current);
+  await assertNotEnding(deps, current);
   if (extension.approvals.some((approval) => approval.userId === input.userId)) {
     throw new ConflictError(`You have already approved the extension of #${current.id}; it waits for ${approvalsLeft(extension)} more.`);
   }
@@ -102,7 +102,7 @@ export async function decideExtension(deps: UseCaseDeps, input: ExtensionDecisio
   const until = extendedExpiry(current, extension.seconds, rule.maxTotal);
   const { next, effects } = transition(current, { type: 'extend', by: input.userId, until }, now);
   const detail = { seconds: extension.seconds, until: until.toISOString() };
-  saveOrExplain(deps, next, { at: now, actor: input.userId, type: EXTENSION_EVENTS.approved, detail });
+  await saveOrExplain(deps, next, { at: now, actor: input.userId, type: EXTENSION_EVENTS.approved, detail });
   const approvers = counted.approvals.map((approval) => actorMrkdwn(approval.userId)).join(', ');
   await applyEffects(deps, next, effects, `Extended by ${formatDuration(extension.seconds)}, approved by ${approvers}.`);
   const decided: LoggedExtension = { ...counted, outcome: { kind: 'approved', by: input.userId, at: now } };
@@ -123,25 +123,25 @@ async function addApproval(deps: UseCaseDeps, { request, extension, userId, now 
   // A save (with nothing changed but the version) rather than a bare event, so that of two approvals
   // racing in from different processes one is refused instead of both counting as the first.
   const next = { ...request, version: request.version + 1 };
-  saveOrExplain(deps, next, { at: now, actor: userId, type: EXTENSION_EVENTS.approvalAdded });
+  await saveOrExplain(deps, next, { at: now, actor: userId, type: EXTENSION_EVENTS.approvalAdded });
   await refreshOrWarn(deps, next, extension);
   return { request: next, extension };
 }
 
 async function denyExtension(deps: UseCaseDeps, { request, extension, userId, now }: PendingDecision): Promise<ExtensionDecision> {
-  deps.store.recordEvent(request.id, { at: now, actor: userId, type: EXTENSION_EVENTS.denied });
+  await deps.store.recordEvent(request.id, { at: now, actor: userId, type: EXTENSION_EVENTS.denied });
   const decided: LoggedExtension = { ...extension, outcome: { kind: 'denied', by: userId, at: now } };
   await deps.notifier.refreshExtension(request, decided, extension.messages);
   const ref = await deps.notifier.tellRequester(request, `Your request to extend it by ${formatDuration(extension.seconds)} was denied by ${actorMrkdwn(userId)}.`);
-  deps.store.addMessageRefs([ref]);
+  await deps.store.addMessageRefs([ref]);
   return { request, extension: decided };
 }
 
-function saveOrExplain(deps: UseCaseDeps, next: AccessRequest, event: NewHistoryEvent): void {
+async function saveOrExplain(deps: UseCaseDeps, next: AccessRequest, event: NewHistoryEvent): Promise<void> {
   try {
-    deps.store.save(next, [event]);
+    await deps.store.save(next, [event]);
   } catch (error) {
-    if (error instanceof ConflictError) throw new ConflictError(staleExtensionMessage(deps, deps.store.get(next.id)!));
+    if (error instanceof ConflictError) throw new ConflictError(await staleExtensionMessage(deps, (await deps.store.get(next.id))!));
     throw error;
   }
 }
@@ -165,9 +165,9 @@ function extensionApprovalsRequired(request: AccessRequest, rule: ClusterPolicy)
 }
 
 /** What someone clicking an outdated extension button is told. */
-export function staleExtensionMessage(deps: UseCaseDeps, request: AccessRequest): string {
+export async function staleExtensionMessage(deps: UseCaseDeps, request: AccessRequest): Promise<string> {
   if (request.status !== 'active') return `#${request.id} is ${request.status}: there is no access left to extend.`;
-  const last = lastExtension(deps, request.id);
+  const last = await lastExtension(deps, request.id);
   if (!last) return `#${request.id} has no extension waiting for a decision.`;
   if (!last.outcome) {
     return `Someone else decided on the extension of #${request.id} at the same moment; it waits for ${approvalsLeft(last)} more approval(s).`;
@@ -177,11 +177,11 @@ export function staleExtensionMessage(deps: UseCaseDeps, request: AccessRequest)
 }
 
 /** Access whose end is due (its expiry passed, or someone asked to end it) is never extended: that would postpone its revocation. */
-function assertNotEnding(deps: UseCaseDeps, request: AccessRequest): void {
+async function assertNotEnding(deps: UseCaseDeps, request: AccessRequest): Promise<void> {
   if (request.expiresAt && request.expiresAt <= deps.clock.now()) {
     throw new ConflictError(`#${request.id} has reached its end and is being revoked: it can no longer be extended.`);
   }
-  if (revocationRequest(deps, request.id)) {
+  if (await revocationRequest(deps, request.id)) {
     throw new ConflictError(`#${request.id} is being revoked, as someone asked: it can no longer be extended.`);
   }
 }

@@ -53,12 +53,12 @@ export function extensionsIn(history: HistoryEvent[]): LoggedExtension[] {
 }
 
 /** The extension still waiting for approvers, if any (there is at most one at a time). */
-export function pendingExtension(deps: UseCaseDeps, requestId: number): LoggedExtension | undefined {
-  const last = extensionsIn(deps.store.history(requestId)).at(-1);
+export async function pendingExtension(deps: UseCaseDeps, requestId: number): Promise<LoggedExtension | undefined> {
+  const last = extensionsIn(await deps.store.history(requestId)).at(-1);
   return last && !last.outcome ? last : undefined;
 }
 
 /** The newest extension, decided or not. */
-export function lastExtension(deps: UseCaseDeps, requestId: number): LoggedExtension | undefined {
-  return extensionsIn(deps.store.history(requestId)).at(-1);
+export async function lastExtension(deps: UseCaseDeps, requestId: number): Promise<LoggedExtension | undefined> {
+  return extensionsIn(await deps.store.history(requestId)).at(-1);
 }

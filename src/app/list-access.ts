@@ -14,8 +14,8 @@ export interface AccessOverview {
 
 /** What `/cache-access list` shows `userId`. */
 export async function listAccess(deps: UseCaseDeps, userId: string): Promise<AccessOverview> {
-  const pending = deps.store.findByStatus('pending');
-  const open = [...pending, ...deps.store.findByStatus('approved'), ...deps.store.findByStatus('active')];
+  const pending = await deps.store.findByStatus('pending');
+  const open = [...pending, ...(await deps.store.findByStatus('approved')), ...(await deps.store.findByStatus('active'))];
   const mine = open.filter((request) => request.requesterId === userId).sort((a, b) => a.id - b.id);
   const policy = deps.policy();
   // One look-up per policy rule (per cluster where approvers come from its tags), however many requests.

@@ -111,6 +111,10 @@ export interface RuleRecord extends RuleSpec {
   removedAt?: Date;
 }
 
+/**
+ * Where requests, rules and their history are kept (SQLite or PostgreSQL). Every method is asynchronous;
+ * anything that must be exclusive across processes and hosts is done with the database's own locks.
+ */
 export interface GrantStore {
   /**
    * Stores a new pending request with its first event and returns it with its id. Idempotent on
@@ -120,55 +124,87 @@ export interface GrantStore {
     draft: NewAccessRequest,
     event: NewHistoryEvent,
     dedupeKey?: string,
-  ): { request: AccessRequest; created: boolean };
-  get(id: number): AccessRequest | undefined;
+  ): Promise<{ request: AccessRequest; created: boolean }>;
+  get(id: number): Promise<AccessRequest | undefined>;
   /**
    * Saves `next` (whose version is one more than the stored one) and appends the events, atomically.
    * Throws ConflictError when another writer saved first.
    */
-  save(next: AccessRequest, events: NewHistoryEvent[]): void;
-  history(id: number): HistoryEvent[];
-  findByStatus(status: AccessRequest['status']): AccessRequest[];
+  save(next: AccessRequest, events: NewHistoryEvent[]): Promise<void>;
+  history(id: number): Promise<HistoryEvent[]>;
+  findByStatus(status: AccessRequest['status']): Promise<AccessRequest[]>;
   /** `requesterId`'s break-glass grants made at or after `since`, oldest first (whatever became of them). */
   breakGlassSince(requesterId: string, since: Date): Promise<AccessRequest[]>;
   /** Break-glass grants no approver has reviewed yet, oldest first. */
   unreviewedBreakGlass(): Promise<AccessRequest[]>;
 
-  addMessageRefs(refs: MessageRef[]): void;
-  messageRefs(requestId: number): MessageRef[];
+  addMessageRefs(refs: MessageRef[]): Promise<void>;
+  messageRefs(requestId: number): Promise<MessageRef[]>;
 
   /** Appends to a request's history without changing its state (warnings, notes). */
-  recordEvent(requestId: number, event: NewHistoryEvent): void;
+  recordEvent(requestId: number, event: NewHistoryEvent): Promise<void>;
 
   /**
    * Records the intent to create a rule before AWS is called: a pending rule record linked to the
    * request, at the request's location, saved atomically with `next` (whose version is one more than the stored one).
    * Throws ConflictError when another writer saved the request first.
    */
-  recordRuleIntent(next: AccessRequest, spec: RuleSpec, events: NewHistoryEvent[]): RuleRecord;
-  getRule(id: number): RuleRecord | undefined;
+  recordRuleIntent(next: AccessRequest, spec: RuleSpec, events: NewHistoryEvent[]): Promise<RuleRecord>;
+  getRule(id: number): Promise<RuleRecord | undefined>;
   /** The rule record (not yet removed) with AWS id `awsRuleId`, if cache-access knows that rule. */
-  findRuleByAwsId(awsRuleId: string): RuleRecord | undefined;
+  findRuleByAwsId(awsRuleId: string): Promise<RuleRecord | undefined>;
   /** An in-place rule with exactly this spec, which a new grant can share instead of adding its own. */
-  findLiveRule(spec: RuleSpec): RuleRecord | undefined;
-  markRuleInPlace(id: number, awsRuleId: string, origin: RuleRecord['origin']): void;
+  findLiveRule(spec: RuleSpec): Promise<RuleRecord | undefined>;
+  markRuleInPlace(id: number, awsRuleId: string, origin: RuleRecord['origin']): Promise<void>;
   /**
    * Decides, atomically, what ending `requestId`'s hold on rule `id` means for the rule:
    * 'shared' (other approved or active grants still hold it: keep it), 'keep' (it pre-existed
    * cache-access: never removed), 'remove' (last holder: the rule is now marked 'removing' so no new
    * grant will share it), or 'gone' (already removed).
    */
-  releaseRule(id: number, requestId?: number): 'shared' | 'keep' | 'remove' | 'gone';
-  markRuleRemoved(id: number, now: Date): void;
+  releaseRule(id: number, requestId?: number): Promise<'shared' | 'keep' | 'remove' | 'gone'>;
+  markRuleRemoved(id: number, now: Date): Promise<void>;
   /** Approved or active grants holding rule `id`. */
-  holdersOf(id: number): AccessRequest[];
+  holdersOf(id: number): Promise<AccessRequest[]>;
   /** Rule records in 'in-place' or 'removing' state: what cache-access believes is open in AWS. */
-  liveRules(): RuleRecord[];
+  liveRules(): Promise<RuleRecord[]>;
   /**
    * Every security group cache-access has ever targeted, with a cluster it protects and each location
    * requests recorded for it: where its rules can be.
    */
-  targetGroups(): Array<{ securityGroupId: string; clusterId: string; location?: GrantLocation }>;
+  targetGroups(): Promise<Array<{ securityGroupId: string; clusterId: string; location?: GrantLocation }>>;
+}
+
+/** One event of the audit export, with the cluster of its request. */
+export interface AuditEntry {
+  at: Date;
+  requestId: number;
+  clusterId: string;
+  /** Slack user id, `operator:<name>` from the CLI, or 'system'. */
+  actor: string;
+  type: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditFilter {
+  /** Only the events of break-glass grants no approver has reviewed yet. */
+  unreviewedBreakGlass?: boolean;
+}
+
+/** Reads across all records for operators (audit export, metrics gauges, health checks), on either engine. */
+export interface RecordsReader {
+  /** Every event recorded at or after `since` (of the requests `filter` keeps), in the order they were recorded. */
+  eventsSince(since: Date, filter?: AuditFilter): Promise<AuditEntry[]>;
+  /** Requests by current status. */
+  requestCountsByStatus(): Promise<Record<string, number>>;
+  /** Decisions recorded, by kind (approved, denied). */
+  decisionCounts(): Promise<Record<string, number>>;
+  /** Active grants whose expiry is at or before `now`. */
+  overdueRevocations(now: Date): Promise<number>;
+  /** Answers once the database does (liveness). */
+  ping(): Promise<void>;
+  /** Fails unless the database takes writes: read-only, full, or locked too long (readiness). Writes nothing. */
+  checkWritable(): Promise<void>;
 }
 
 // ---------- audit stream ----------

@@ -85,9 +85,9 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
   let approved: AccessRequest[] = [];
   let active: AccessRequest[] = [];
   let grantsRead = false;
-  await attempt('read approved and active grants', () => {
-    approved = deps.store.findByStatus('approved');
-    active = deps.store.findByStatus('active');
+  await attempt('read approved and active grants', async () => {
+    approved = await deps.store.findByStatus('approved');
+    active = await deps.store.findByStatus('active');
     grantsRead = true;
   });
   await attempt('requeue approved grants', async () => {
@@ -104,7 +104,7 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
     for (const request of active) {
       // A reminder is due before expiry, so one still to come also means the grant has not expired.
       const at = reminderDue(deps, request);
-      if (!at || at <= now || remindedOfCurrentExpiry(deps, request)) continue;
+      if (!at || at <= now || await remindedOfCurrentExpiry(deps, request)) continue;
       await deps.scheduler.ensureReminder(request.id, at);
       report.remindersEnsured.push(request.id);
     }
@@ -131,7 +131,7 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
  */
 async function scheduleRevocation(deps: UseCaseDeps, request: AccessRequest, report: ReconcileReport): Promise<void> {
   const now = deps.clock.now();
-  if (request.expiresAt! <= now || revocationRequest(deps, request.id)) {
+  if (request.expiresAt! <= now || await revocationRequest(deps, request.id)) {
     await deps.scheduler.scheduleRevoke(request.id, request.expiresAt! < now ? request.expiresAt! : now);
     report.overdueRevokes.push(request.id);
   } else {
@@ -156,8 +156,8 @@ async function compareRulesWithAws(
   report: ReconcileReport,
 ) {
   let places = new Map<string, Place>();
-  await attempt('read target groups', () => {
-    places = placesOfTargetGroups(deps);
+  await attempt('read target groups', async () => {
+    places = await placesOfTargetGroups(deps);
   });
   const tagged: LocatedRule[] = [];
   const scanned = new Set<string>();
@@ -170,8 +170,8 @@ async function compareRulesWithAws(
   }
   // Read after the AWS listing, so a rule added meanwhile is already recorded (or its grant still approved).
   let live: RuleRecord[] = [];
-  await attempt('read live rules', () => {
-    live = deps.store.liveRules();
+  await attempt('read live rules', async () => {
+    live = await deps.store.liveRules();
   });
   const clusterOf = new Map<string, string>();
   for (const place of places.values()) for (const [group, cluster] of place.groups) clusterOf.set(group, cluster);
@@ -189,9 +189,9 @@ async function compareRulesWithAws(
   }
 }
 
-function placesOfTargetGroups(deps: UseCaseDeps): Map<string, Place> {
+async function placesOfTargetGroups(deps: UseCaseDeps): Promise<Map<string, Place>> {
   const places = new Map<string, Place>();
-  for (const { securityGroupId, clusterId, location: recorded } of deps.store.targetGroups()) {
+  for (const { securityGroupId, clusterId, location: recorded } of await deps.store.targetGroups()) {
     const { location, verified } = recordedLocation(deps, recorded, clusterId);
     const key = locationKey(location);
     if (!places.has(key)) places.set(key, { location, verified, groups: new Map() });
@@ -209,7 +209,7 @@ async function revokeOrphans(deps: UseCaseDeps, tagged: LocatedRule[], live: Rul
   const known = new Set(live.map((rule) => rule.awsRuleId));
   for (const rule of tagged) {
     if (known.has(rule.awsRuleId)) continue;
-    const grant = rule.grantId === undefined ? undefined : deps.store.get(rule.grantId);
+    const grant = rule.grantId === undefined ? undefined : await deps.store.get(rule.grantId);
     // Its grant job is still running, or will run again: it adopts the rule it made.
     if (grant?.status === 'approved') continue;
     await attempt('revoke orphan rule', async () => {
@@ -217,7 +217,7 @@ async function revokeOrphans(deps: UseCaseDeps, tagged: LocatedRule[], live: Rul
       report.orphansRevoked.push(rule.awsRuleId);
       deps.logger.warn({ awsRuleId: rule.awsRuleId, securityGroupId: rule.securityGroupId, grantId: rule.grantId }, 'orphan rule revoked');
       if (grant) {
-        deps.store.recordEvent(grant.id, {
+        await deps.store.recordEvent(grant.id, {
           at: deps.clock.now(),
           actor: 'system',
           type: 'orphan-rule-revoked',
@@ -233,7 +233,7 @@ async function revokeOrphans(deps: UseCaseDeps, tagged: LocatedRule[], live: Rul
  * records said otherwise, say after a database error): removed, unless the store finds a holder after all.
  */
 async function revokeUnheld(deps: UseCaseDeps, rule: RuleRecord, clusterId: string, report: ReconcileReport) {
-  if (deps.store.releaseRule(rule.id) !== 'remove') return;
+  if (await deps.store.releaseRule(rule.id) !== 'remove') return;
   await removeRule(deps, rule, clusterId);
   report.unheldRulesRevoked.push(rule.awsRuleId ?? `record ${rule.id}`);
   deps.logger.warn({ awsRuleId: rule.awsRuleId, securityGroupId: rule.securityGroupId }, 'rule no grant holds revoked');
@@ -249,11 +249,11 @@ async function recordExternalRemoval(deps: UseCaseDeps, rule: RuleRecord, cluste
     throw new Error(`rule ${rule.awsRuleId} is not in ${rule.securityGroupId} where its location was guessed; it is not taken as removed`);
   }
   const now = deps.clock.now();
-  deps.store.markRuleRemoved(rule.id, now);
-  for (const holder of deps.store.holdersOf(rule.id)) {
+  await deps.store.markRuleRemoved(rule.id, now);
+  for (const holder of await deps.store.holdersOf(rule.id)) {
     if (holder.status !== 'active') continue;
     const { next, effects } = transition(holder, { type: 'revoke', by: 'aws' }, now);
-    deps.store.save(next, [{ at: now, actor: 'system', type: 'revoked-externally', detail: { awsRuleId: rule.awsRuleId } }]);
+    await deps.store.save(next, [{ at: now, actor: 'system', type: 'revoked-externally', detail: { awsRuleId: rule.awsRuleId } }]);
     report.revokedExternally.push(holder.id);
     await applyEffects(deps, next, effects, EXTERNAL_REMOVAL_NOTE);
   }

@@ -13,11 +13,11 @@ export type ReleaseOutcome = 'removed' | 'already-gone' | 'shared' | 'pre-existi
  */
 export async function releaseRule(deps: UseCaseDeps, request: AccessRequest): Promise<ReleaseOutcome> {
   if (request.ruleRecordId === undefined) return 'no-rule';
-  const decision = deps.store.releaseRule(request.ruleRecordId, request.id);
+  const decision = await deps.store.releaseRule(request.ruleRecordId, request.id);
   if (decision === 'shared') return 'shared';
   if (decision === 'keep') return 'pre-existing';
   if (decision === 'gone') return 'already-gone';
-  return removeRule(deps, deps.store.getRule(request.ruleRecordId)!, request.clusterId);
+  return removeRule(deps, (await deps.store.getRule(request.ruleRecordId))!, request.clusterId);
 }
 
 /**
@@ -27,7 +27,7 @@ export async function releaseRule(deps: UseCaseDeps, request: AccessRequest): Pr
  */
 export async function removeRule(deps: UseCaseDeps, rule: RuleRecord, clusterId: string): Promise<'removed' | 'already-gone' | 'no-rule'> {
   if (!rule.awsRuleId) {
-    deps.store.markRuleRemoved(rule.id, deps.clock.now());
+    await deps.store.markRuleRemoved(rule.id, deps.clock.now());
     return 'no-rule';
   }
   const { location, verified } = recordedLocation(deps, rule.location, clusterId);
@@ -44,7 +44,7 @@ export async function removeRule(deps: UseCaseDeps, rule: RuleRecord, clusterId:
     if (await deps.firewall.ruleExists(rule.securityGroupId, rule.awsRuleId, location)) {
       throw new UpstreamError('aws', 'RuleStillPresent', `Rule ${rule.awsRuleId} is still in ${rule.securityGroupId} after revoking it.`, true);
     }
-    deps.store.markRuleRemoved(rule.id, deps.clock.now());
+    await deps.store.markRuleRemoved(rule.id, deps.clock.now());
     return outcome;
   } catch (error) {
     if (error instanceof UpstreamError && !error.retryable) {

@@ -16,20 +16,20 @@ const EARLY_TOLERANCE_MS = 5_000;
  * moves the expiry, and earns a new reminder).
  */
 export async function remind(deps: UseCaseDeps, requestId: number): Promise<void> {
-  const request = deps.store.get(requestId);
+  const request = await deps.store.get(requestId);
   if (!request || request.status !== 'active' || !request.expiresAt) return;
   const due = reminderDue(deps, request);
   const now = deps.clock.now();
   if (!due || due.getTime() - now.getTime() > EARLY_TOLERANCE_MS) return;
-  if (remindedOfCurrentExpiry(deps, request)) return;
+  if (await remindedOfCurrentExpiry(deps, request)) return;
   const expiry = request.expiresAt.toISOString();
   const left = formatDuration(Math.max(1, (request.expiresAt.getTime() - now.getTime()) / 1000));
   const ref = await deps.notifier.tellRequester(
     request,
     `:alarm_clock: *Access #${request.id} ends in about ${left}.* Need longer? Ask for an extension. Done? End it now.`,
   );
-  deps.store.addMessageRefs([ref]);
-  deps.store.recordEvent(requestId, { at: now, actor: 'system', type: REMINDED, detail: { expiresAt: expiry } });
+  await deps.store.addMessageRefs([ref]);
+  await deps.store.recordEvent(requestId, { at: now, actor: 'system', type: REMINDED, detail: { expiresAt: expiry } });
 }
 
 /** When `request`'s reminder is due under the policy in force; undefined when it gets none. */
@@ -39,8 +39,8 @@ export function reminderDue(deps: Pick<UseCaseDeps, 'policy'>, request: AccessRe
 }
 
 /** Whether the requester was already reminded of the expiry `request` has now (an extension earns a new reminder). */
-export function remindedOfCurrentExpiry(deps: Pick<UseCaseDeps, 'store'>, request: AccessRequest): boolean {
+export async function remindedOfCurrentExpiry(deps: Pick<UseCaseDeps, 'store'>, request: AccessRequest): Promise<boolean> {
   if (!request.expiresAt) return false;
   const expiry = request.expiresAt.toISOString();
-  return deps.store.history(request.id).some((e) => isEvent(e, REMINDED) && e.detail.expiresAt === expiry);
+  return (await deps.store.history(request.id)).some((e) => isEvent(e, REMINDED) && e.detail.expiresAt === expiry);
 }

@@ -80,7 +80,7 @@ export async function requestAccess(deps: UseCaseDeps, input: AccessRequestInput
   if (autoApproved) return { ...outcome, request: await approveAutomatically(deps, request, rule.channel, approverIds) };
 
   const refs = await deps.notifier.requestApproval(request, { channel: rule.channel, approverIds });
-  deps.store.addMessageRefs(refs);
+  await deps.store.addMessageRefs(refs);
   return outcome;
 }
 
@@ -184,10 +184,10 @@ async function approveAutomatically(
 ): Promise<AccessRequest> {
   const now = deps.clock.now();
   const { next } = transition(request, { type: 'approve', by: SYSTEM, selfApproval: false }, now);
-  deps.store.save(next, [{ at: now, actor: SYSTEM, type: 'auto-approved', detail: { policyMatch: request.policyMatch } }]);
+  await deps.store.save(next, [{ at: now, actor: SYSTEM, type: 'auto-approved', detail: { policyMatch: request.policyMatch } }]);
   const delayed = (await applyEffects(deps, next, ['schedule-grant'])).length > 0;
   try {
-    deps.store.addMessageRefs(await deps.notifier.requestApproval(next, { channel, approverIds }));
+    await deps.store.addMessageRefs(await deps.notifier.requestApproval(next, { channel, approverIds }));
   } catch (error) {
     deps.logger.error({ err: error, requestId: next.id }, 'could not post the auto-approval FYI to the approvers');
   }

@@ -18,13 +18,13 @@ export interface RevocationInput {
  * one path that removes rules, with its retries and overdue handling), due immediately.
  */
 export async function requestRevocation(deps: UseCaseDeps, input: RevocationInput): Promise<AccessRequest> {
-  const request = deps.store.get(input.requestId);
+  const request = await deps.store.get(input.requestId);
   if (!request) throw new NotFoundError(`There is no request #${input.requestId}.`);
   if (request.status !== 'active') {
     throw new ConflictError(`#${request.id} is ${request.status}, not active: there is no access to revoke.`);
   }
-  if (!revocationRequest(deps, request.id)) {
-    deps.store.recordEvent(request.id, {
+  if (!(await revocationRequest(deps, request.id))) {
+    await deps.store.recordEvent(request.id, {
       at: deps.clock.now(),
       actor: input.by,
       type: REVOKE_REQUESTED,
@@ -36,7 +36,7 @@ export async function requestRevocation(deps: UseCaseDeps, input: RevocationInpu
 }
 
 /** Who asked for an early end of `requestId`, if anyone did. */
-export function revocationRequest(deps: UseCaseDeps, requestId: number): { by: string; reason?: string } | undefined {
-  const event = deps.store.history(requestId).find((e) => isEvent(e, REVOKE_REQUESTED));
+export async function revocationRequest(deps: UseCaseDeps, requestId: number): Promise<{ by: string; reason?: string } | undefined> {
+  const event = (await deps.store.history(requestId)).find((e) => isEvent(e, REVOKE_REQUESTED));
   return event && { by: event.actor, reason: event.detail?.reason };
 }

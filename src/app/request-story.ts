@@ -15,8 +15,8 @@ export interface RequestStory {
  * (ids are sequential) but its reason and history are.
  */
 export async function requestStory(deps: UseCaseDeps, requestId: number, userId: string): Promise<RequestStory> {
-  const request = deps.store.get(requestId);
+  const request = await deps.store.get(requestId);
   if (!request) throw new NotFoundError(`There is no request #${requestId}.`);
   await assertRequesterOrApprover(deps, request, userId, 'see it');
-  return { request, history: deps.store.history(requestId) };
+  return { request, history: await deps.store.history(requestId) };
 }

@@ -25,10 +25,10 @@ const OUTCOME_NOTES: Partial<Record<ReleaseOutcome, string>> = {
  * and cleared when it finally succeeds.
  */
 export async function revokeExpired(deps: UseCaseDeps, requestId: number, attempt: JobAttempt): Promise<void> {
-  const request = deps.store.get(requestId);
+  const request = await deps.store.get(requestId);
   if (!request || request.status !== 'active' || !request.expiresAt) return;
   const now = deps.clock.now();
-  const early = revocationRequest(deps, requestId);
+  const early = await revocationRequest(deps, requestId);
   if (!early && request.expiresAt.getTime() - now.getTime() > EARLY_TOLERANCE_MS) {
     // A job that fires early (clock skew between hosts) is retried, never dropped: a dropped revoke
     // would leave access open.
@@ -42,11 +42,11 @@ export async function revokeExpired(deps: UseCaseDeps, requestId: number, attemp
     throw error;
   }
   const endedAt = deps.clock.now();
-  const overdue = isOverdue(deps, requestId);
+  const overdue = await isOverdue(deps, requestId);
   const lateBy = formatDuration((endedAt.getTime() - request.expiresAt.getTime()) / 1000);
   const { next, effects } = transition(request, early ? { type: 'revoke', by: early.by } : { type: 'expire' }, endedAt);
   try {
-    deps.store.save(next, [
+    await deps.store.save(next, [
       early
         ? { at: endedAt, actor: early.by, type: 'revoked', detail: { outcome, reason: early.reason } }
         : { at: endedAt, actor: 'system', type: 'expired', detail: { outcome } },
@@ -84,8 +84,8 @@ async function scheduleSessionEnding(deps: UseCaseDeps, request: AccessRequest, 
 async function raiseOverdue(deps: UseCaseDeps, request: AccessRequest, error: unknown): Promise<void> {
   const code = (error as { upstreamCode?: string }).upstreamCode ?? (error as Error).message;
   deps.logger.error({ requestId: request.id, expiresAt: request.expiresAt, code }, 'overdue revocation');
-  if (isOverdue(deps, request.id)) return;
-  deps.store.recordEvent(request.id, { at: deps.clock.now(), actor: 'system', type: 'revocation-overdue', detail: { code } });
+  if (await isOverdue(deps, request.id)) return;
+  await deps.store.recordEvent(request.id, { at: deps.clock.now(), actor: 'system', type: 'revocation-overdue', detail: { code } });
   await postToThreads(
     deps,
     request,
@@ -93,14 +93,14 @@ async function raiseOverdue(deps: UseCaseDeps, request: AccessRequest, error: un
   );
 }
 
-function isOverdue(deps: UseCaseDeps, requestId: number): boolean {
-  const history = deps.store.history(requestId);
+async function isOverdue(deps: UseCaseDeps, requestId: number): Promise<boolean> {
+  const history = await deps.store.history(requestId);
   const raised = history.findLastIndex((e) => e.type === 'revocation-overdue');
   return raised >= 0 && !history.slice(raised).some((e) => e.type === 'revocation-overdue-cleared');
 }
 
 export async function postToThreads(deps: UseCaseDeps, request: AccessRequest, text: string): Promise<void> {
   await deps.notifier
-    .postToThreads(request, deps.store.messageRefs(request.id), text)
+    .postToThreads(request, await deps.store.messageRefs(request.id), text)
     .catch((error: unknown) => deps.logger.error({ err: error, requestId: request.id }, 'could not post to the approval thread'));
 }

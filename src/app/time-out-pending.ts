@@ -15,13 +15,13 @@ export const TIMED_OUT = 'timed-out' satisfies EventKind;
 export async function timeOutPendingRequests(deps: UseCaseDeps): Promise<number[]> {
   const timedOut: number[] = [];
   const policy = deps.policy();
-  for (const request of deps.store.findByStatus('pending')) {
+  for (const request of await deps.store.findByStatus('pending')) {
     const timeout = policy.ruleFor(request.clusterId)?.pendingTimeout ?? BUILT_IN_DEFAULTS.pendingTimeout;
     const now = deps.clock.now();
     if (now.getTime() - request.createdAt.getTime() < timeout * 1000) continue;
     const { next, effects } = transition(request, { type: 'cancel', by: 'system' }, now);
     try {
-      deps.store.save(next, [{ at: now, actor: 'system', type: TIMED_OUT, detail: { pendingTimeout: timeout } }]);
+      await deps.store.save(next, [{ at: now, actor: 'system', type: TIMED_OUT, detail: { pendingTimeout: timeout } }]);
     } catch (error) {
       if (error instanceof ConflictError) continue; // decided at the last moment: that decision stands
       throw error;

@@ -1,6 +1,6 @@
 /** The audit log as CSV (RFC 4180) or JSON, for spreadsheets and scripts. */
 import type { AuditFormat } from './arguments.js';
-import type { AuditEntry } from '../adapters/db/event-log.js';
+import type { AuditEntry } from '../app/ports.js';
 
 const CSV_COLUMNS = ['at', 'request', 'cluster', 'actor', 'type', 'detail'] as const;
 

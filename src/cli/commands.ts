@@ -26,19 +26,20 @@ type RunnableCommand = Exclude<CliCommand, { kind: 'help' }>;
 export async function runCommand(command: RunnableCommand, services: CliServices): Promise<CommandResult> {
   switch (command.kind) {
     case 'grants': {
-      const store = services.store();
-      const requests = (command.status ? [command.status] : STATUSES)
-        .flatMap((status) => store.findByStatus(status))
+      const store = await services.store();
+      const byStatus = await Promise.all((command.status ? [command.status] : STATUSES).map((status) => store.findByStatus(status)));
+      const requests = byStatus
+        .flat()
         .filter((request) => command.clusterId === undefined || request.clusterId === command.clusterId)
         .filter((request) => !command.unreviewed || isUnreviewedBreakGlass(request))
         .sort((a, b) => a.id - b.id);
       return ok(grantsTable(requests));
     }
     case 'show': {
-      const store = services.store();
-      const request = store.get(command.requestId);
+      const store = await services.store();
+      const request = await store.get(command.requestId);
       if (!request) throw new NotFoundError(`There is no request ${formatId(command.requestId)}.`);
-      return ok(requestReport(request, store.history(request.id)));
+      return ok(requestReport(request, await store.history(request.id)));
     }
     case 'revoke': {
       const by = `operator:${command.operator}`;
@@ -51,7 +52,7 @@ export async function runCommand(command: RunnableCommand, services: CliServices
     }
     case 'audit': {
       const since = new Date(Date.now() - command.sinceSeconds * 1000);
-      return ok(exportAudit(services.eventsSince(since, { unreviewedBreakGlass: command.unreviewed }), command.format));
+      return ok(exportAudit(await services.eventsSince(since, { unreviewedBreakGlass: command.unreviewed }), command.format));
     }
     case 'policy-check': {
       const file = command.file ?? services.policyFile;

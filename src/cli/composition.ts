@@ -3,18 +3,17 @@
  * command opens only what it needs (`show` never touches Redis or AWS).
  */
 import type { Logger } from 'pino';
-import { SqliteGrantStore } from '../adapters/db/grant-store.js';
-import { openDatabase, type OpenedDatabase } from '../adapters/db/open.js';
+import { openRecords, type Records } from '../adapters/db/records.js';
 import type { UseCaseDeps } from '../app/deps.js';
+import type { AuditEntry, AuditFilter, GrantStore } from '../app/ports.js';
 import type { CliConfig } from '../config.js';
-import { eventsSince, type AuditEntry, type AuditFilter } from '../adapters/db/event-log.js';
 import type { WiredUseCases } from '../wiring.js';
 
 export interface CliServices {
   /** POLICY_FILE. */
   policyFile: string;
-  store(): SqliteGrantStore;
-  eventsSince(since: Date, filter?: AuditFilter): AuditEntry[];
+  store(): Promise<GrantStore>;
+  eventsSince(since: Date, filter?: AuditFilter): Promise<AuditEntry[]>;
   /** Everything a use case may reach; Redis, AWS and the policy file are touched only when used. */
   useCaseDeps(): Promise<UseCaseDeps>;
   /** Closes whatever was opened. */
@@ -22,25 +21,23 @@ export interface CliServices {
 }
 
 export function composeCli(config: CliConfig, logger: Logger): CliServices {
-  let database: OpenedDatabase | undefined;
-  let store: SqliteGrantStore | undefined;
+  let records: Promise<Records> | undefined;
   let useCases: WiredUseCases | undefined;
 
-  const opened = () => (database ??= openDatabase(config.databasePath));
-  const grantStore = () => (store ??= new SqliteGrantStore(opened().db));
+  const opened = () => (records ??= openRecords(config));
 
   return {
     policyFile: config.policyFile,
-    store: grantStore,
-    eventsSince: (since, filter) => eventsSince(opened().db, since, filter),
+    store: async () => (await opened()).store,
+    eventsSince: async (since, filter) => (await opened()).reader.eventsSince(since, filter),
     async useCaseDeps() {
       const { wireCliUseCases } = await import('./use-case-deps.js');
-      useCases ??= wireCliUseCases(config, logger, grantStore());
+      useCases ??= wireCliUseCases(config, logger, (await opened()).store);
       return useCases.deps;
     },
     async close() {
       await useCases?.close();
-      database?.close();
+      await records?.then((opened) => opened.close(), () => {});
     },
   };
 }

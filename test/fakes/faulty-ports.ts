@@ -31,7 +31,7 @@ export function faultyGrantStore(store: GrantStore): GrantStore & { failWrite(nt
   for (const method of WRITES) {
     const real = store[method].bind(store) as (...args: unknown[]) => unknown;
     Object.assign(wrapped, {
-      [method]: (...args: unknown[]) => {
+      [method]: async (...args: unknown[]) => {
         if (writesUntilFault > 0 && --writesUntilFault === 0) throw new InjectedDatabaseError(method);
         return real(...args);
       },

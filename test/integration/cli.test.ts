@@ -69,13 +69,13 @@ describe('cache-access admin CLI', () => {
   const cli = (...args: string[]) => runProgram(join(program.dist, 'cli.js'), args, env);
 
   /** A stored request moved through `events` of the lifecycle, each recorded at `at`. */
-  function seed(overrides: Partial<NewAccessRequest>, path: Array<'approve' | 'activate' | 'expire' | 'deny'>, at = ago(DAY_MS)): AccessRequest {
-    let request = store.create(requestDraft({ createdAt: at, ...overrides }), { at, actor: 'U0REQUESTER', type: 'requested', detail: REQUESTED }).request;
+  async function seed(overrides: Partial<NewAccessRequest>, path: Array<'approve' | 'activate' | 'expire' | 'deny'>, at = ago(DAY_MS)): Promise<AccessRequest> {
+    let request = (await store.create(requestDraft({ createdAt: at, ...overrides }), { at, actor: 'U0REQUESTER', type: 'requested', detail: REQUESTED })).request;
     for (const step of path) {
       if (step === 'activate') {
-        const rule = store.recordRuleIntent({ ...request, version: request.version + 1 }, ruleOf(request), [{ at, actor: 'system', type: 'rule-requested', detail: ruleOf(request) }]);
-        store.markRuleInPlace(rule.id, `sgr-0000000000000000${request.id}`, 'cache-access');
-        request = store.get(request.id)!;
+        const rule = await store.recordRuleIntent({ ...request, version: request.version + 1 }, ruleOf(request), [{ at, actor: 'system', type: 'rule-requested', detail: ruleOf(request) }]);
+        await store.markRuleInPlace(rule.id, `sgr-0000000000000000${request.id}`, 'cache-access');
+        request = (await store.get(request.id))!;
       }
       const event =
         step === 'approve' ? { type: 'approve' as const, by: 'U0APPROVER', selfApproval: false }
@@ -84,7 +84,7 @@ describe('cache-access admin CLI', () => {
         : { type: 'expire' as const };
       const { next } = transition(request, event, at);
       const actor = 'by' in event ? String(event.by) : 'system';
-      store.save(next, [
+      await store.save(next, [
         step === 'activate' ? { at, actor, type: 'activated', detail: { origin: 'cache-access', sharedWith: [] } }
         : step === 'expire' ? { at, actor, type: 'expired', detail: { outcome: 'removed' } }
         : { at, actor, type: PAST_TENSE[step] },
@@ -107,9 +107,9 @@ describe('cache-access admin CLI', () => {
 
   describe('grants', () => {
     it('lists every request as a table, and filters by status and cluster', async () => {
-      const active = seed({}, ['approve', 'activate']);
-      const denied = seed({ clusterId: 'orders-valkey' }, ['deny']);
-      const pending = seed({ clusterId: 'orders-valkey', requesterName: 'bo' }, []);
+      const active = await seed({}, ['approve', 'activate']);
+      const denied = await seed({ clusterId: 'orders-valkey' }, ['deny']);
+      const pending = await seed({ clusterId: 'orders-valkey', requesterName: 'bo' }, []);
 
       const all = await cli('grants');
       expect(all.exitCode).toBe(0);
@@ -156,7 +156,7 @@ describe('cache-access admin CLI', () => {
 
   describe('show', () => {
     it('prints the request and its full event history', async () => {
-      const request = seed({ reason: 'checkout, "slow" again' }, ['approve', 'activate']);
+      const request = await seed({ reason: 'checkout, "slow" again' }, ['approve', 'activate']);
 
       const result = await cli('show', `#${request.id}`);
 
@@ -184,13 +184,13 @@ describe('cache-access admin CLI', () => {
 
   describe('revoke', () => {
     it('records the operator and the reason, and enqueues the revoke job due now', async () => {
-      const request = seed({}, ['approve', 'activate']);
+      const request = await seed({}, ['approve', 'activate']);
 
       const result = await cli('revoke', String(request.id), '--reason', 'incident 4711: contain');
 
       expect(result.exitCode).toBe(0);
       expect(result.stdout).toContain(`Revocation of #${request.id} requested by operator:olga`);
-      expect(store.history(request.id).at(-1)).toMatchObject({
+      expect((await store.history(request.id)).at(-1)).toMatchObject({
         actor: 'operator:olga',
         type: 'revoke-requested',
         detail: { reason: 'incident 4711: contain' },
@@ -199,7 +199,7 @@ describe('cache-access admin CLI', () => {
       expect(job?.data).toEqual({ requestId: request.id });
       expect(await job!.getState()).toBe('waiting');
       // The workers do the removal: the request itself is untouched until they run.
-      expect(store.get(request.id)!.status).toBe('active');
+      expect((await store.get(request.id))!.status).toBe('active');
     });
 
     it('with an audit webhook, also queues the delivery of the new event for the bot\'s workers', async () => {
@@ -214,33 +214,33 @@ describe('cache-access admin CLI', () => {
     });
 
     it('takes --operator over $USER', async () => {
-      const request = seed({}, ['approve', 'activate']);
+      const request = await seed({}, ['approve', 'activate']);
       const result = await cli('revoke', String(request.id), '--reason', 'leaver', '--operator', 'sec-oncall');
       expect(result.exitCode).toBe(0);
-      expect(store.history(request.id).at(-1)!.actor).toBe('operator:sec-oncall');
+      expect((await store.history(request.id)).at(-1)!.actor).toBe('operator:sec-oncall');
     });
 
     it('exits 3 for a request that is not active, recording and enqueuing nothing', async () => {
-      const request = seed({}, ['approve', 'activate', 'expire']);
-      const before = store.history(request.id).length;
+      const request = await seed({}, ['approve', 'activate', 'expire']);
+      const before = (await store.history(request.id)).length;
 
       const result = await cli('revoke', String(request.id), '--reason', 'too late');
 
       expect(result.exitCode).toBe(3);
       expect(result.stderr).toContain(`#${request.id} is expired, not active`);
-      expect(store.history(request.id)).toHaveLength(before);
+      expect(await store.history(request.id)).toHaveLength(before);
       expect(await queue.getJob(`revoke-${request.id}`)).toBeUndefined();
     });
 
     it('needs a reason (exit 2)', async () => {
-      const request = seed({}, ['approve', 'activate']);
+      const request = await seed({}, ['approve', 'activate']);
       const result = await cli('revoke', String(request.id));
       expect(result.exitCode).toBe(2);
       expect(result.stderr).toContain('revoke needs --reason');
     });
 
     it('exits 1 when Redis is unreachable', async () => {
-      const request = seed({}, ['approve', 'activate']);
+      const request = await seed({}, ['approve', 'activate']);
       env.REDIS_URL = 'redis://127.0.0.1:1';
       const result = await cli('revoke', String(request.id), '--reason', 'redis down');
       expect(result.exitCode).toBe(1);
@@ -250,8 +250,8 @@ describe('cache-access admin CLI', () => {
 
   describe('audit', () => {
     it('prints the events since then as CSV with a header row and quoted fields', async () => {
-      seed({ reason: 'old' }, ['approve'], ago(30 * DAY_MS));
-      const recent = seed({ clusterId: 'orders-valkey' }, ['approve'], ago(DAY_MS));
+      await seed({ reason: 'old' }, ['approve'], ago(30 * DAY_MS));
+      const recent = await seed({ clusterId: 'orders-valkey' }, ['approve'], ago(DAY_MS));
       // A kind this version does not write (another version's), read and exported as it was stored.
       database.sqlite
         .prepare('INSERT INTO events (request_id, at, actor, type, detail) VALUES (?, ?, ?, ?, ?)')
@@ -282,8 +282,8 @@ describe('cache-access admin CLI', () => {
     });
 
     it('prints them as a JSON array, and csv is the default format', async () => {
-      const recent = seed({}, [], ago(2 * 3600_000));
-      seed({}, [], ago(3 * DAY_MS));
+      const recent = await seed({}, [], ago(2 * 3600_000));
+      await seed({}, [], ago(3 * DAY_MS));
 
       const json = await cli('audit', '--since', '1d', '--format', 'json');
       expect(json.exitCode).toBe(0);
@@ -312,8 +312,8 @@ describe('cache-access admin CLI', () => {
     afterEach(() => ec2.close());
 
     it('runs one pass against AWS and Redis and prints what it did', async () => {
-      const approved = seed({}, ['approve']);
-      const active = seed({ source: { kind: 'cidr', cidr: '10.1.2.0/24' } }, ['approve', 'activate'], new Date());
+      const approved = await seed({}, ['approve']);
+      const active = await seed({ source: { kind: 'cidr', cidr: '10.1.2.0/24' } }, ['approve', 'activate'], new Date());
       env.AWS_ENDPOINT_URL = ec2.url;
 
       const result = await cli('reconcile');
@@ -325,7 +325,7 @@ describe('cache-access admin CLI', () => {
       expect(result.stdout).toContain(`Rules removed outside cache-access: #${active.id}`);
       expect(result.stdout).toContain('Reconcile pass complete.');
       expect(result.exitCode).toBe(0);
-      expect(store.get(active.id)).toMatchObject({ status: 'revoked', endedBy: 'aws' });
+      expect(await store.get(active.id)).toMatchObject({ status: 'revoked', endedBy: 'aws' });
       expect(await queue.getJob(`grant-${approved.id}`)).toBeDefined();
       expect(ec2.calls.map((call) => call.action)).toContain('DescribeSecurityGroupRules');
       // Without SLACK_BOT_TOKEN nobody is told; the log (stderr) says so.
@@ -333,7 +333,7 @@ describe('cache-access admin CLI', () => {
     });
 
     it('reports a step it could not run and exits 1 when AWS is unreachable', async () => {
-      seed({}, ['approve', 'activate']);
+      await seed({}, ['approve', 'activate']);
       env.AWS_ENDPOINT_URL = 'http://127.0.0.1:1';
       env.AWS_MAX_ATTEMPTS = '1';
 

@@ -13,7 +13,7 @@ const PROCESSES = 10;
 /** How long the test holds the write lock once the children have started opening. */
 const HOLD_MS = 1_000;
 
-const journal = JSON.parse(readFileSync(new URL('../../migrations/meta/_journal.json', import.meta.url), 'utf8')) as {
+const journal = JSON.parse(readFileSync(new URL('../../migrations/sqlite/meta/_journal.json', import.meta.url), 'utf8')) as {
   entries: unknown[];
 };
 

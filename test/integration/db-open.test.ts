@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type OpenedDatabase } from '../../src/adapters/db/open.js';
 
-const journal = JSON.parse(readFileSync(new URL('../../migrations/meta/_journal.json', import.meta.url), 'utf8')) as {
+const journal = JSON.parse(readFileSync(new URL('../../migrations/sqlite/meta/_journal.json', import.meta.url), 'utf8')) as {
   entries: unknown[];
 };
 
@@ -61,6 +61,19 @@ describe('openDatabase', () => {
     opened = openDatabase(path);
     expect(schemaSnapshot(opened)).toEqual(before);
     expect(opened.sqlite.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get()).toBe(journal.entries.length);
+  });
+
+  it('opens a file made when the migrations lay directly in migrations/ without applying any again', () => {
+    // What such a database holds (read from one made by that version): drizzle applies only migrations
+    // newer than the last row, so the files moved to migrations/sqlite/ must keep their hashes and times.
+    const madeBeforeTheMove = [
+      { hash: '744c1daa7f310ce8afa5622996a7f8c607cf9f18e7c77840c3e5d4afce72eaa3', created_at: 1795679269696 },
+      { hash: 'bd039880ef47094a66bfef02257751551550adbe1fe5bfc6bfcc1986e0f561e6', created_at: 1795681242365 },
+      { hash: 'af7027d4d8f19593fdc08c227ccd567bb02819aad3e02813b620b81d57e9a19f', created_at: 1795683221787 },
+      { hash: '11a4c4c728bd3205d0123804472e9b6792f57c3c638556e2b63cca4ad7113766', created_at: 1796113211666 },
+    ];
+    opened = openDatabase(path);
+    expect(opened.sqlite.prepare('SELECT hash, created_at FROM __drizzle_migrations ORDER BY id').all()).toEqual(madeBeforeTheMove);
   });
 
   it('enforces foreign keys', () => {

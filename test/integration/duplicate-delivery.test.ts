@@ -26,33 +26,33 @@ beforeEach(() => {
 
 afterEach(() => world.close());
 
-const approvedRequest = (): number => world.approvedRequest(60).id;
+const approvedRequest = async (): Promise<number> => (await world.approvedRequest(60)).id;
 
-const eventsOf = (id: number, type: string) => deps.store.history(id).filter((e) => e.type === type);
+const eventsOf = async (id: number, type: string) => (await deps.store.history(id)).filter((e) => e.type === type);
 
 test('a grant job delivered twice at once adds one rule and activates once', async () => {
-  const id = approvedRequest();
+  const id = await approvedRequest();
   await Promise.all([activate(deps, id, attempt), activate(deps, id, attempt)]);
 
-  expect(deps.store.get(id)?.status).toBe('active');
+  expect((await deps.store.get(id))?.status).toBe('active');
   expect(aws.rules.size).toBe(1);
-  expect(eventsOf(id, 'activated')).toHaveLength(1);
+  expect(await eventsOf(id, 'activated')).toHaveLength(1);
   expect(notifier.told.filter((t) => t.status === 'active')).toHaveLength(1);
 
   await activate(deps, id, attempt); // and once more, later: nothing to do
   expect(aws.callsOf('AuthorizeSecurityGroupIngress').length).toBeLessThanOrEqual(2);
-  expect(eventsOf(id, 'activated')).toHaveLength(1);
+  expect(await eventsOf(id, 'activated')).toHaveLength(1);
 });
 
 test('a revoke job delivered twice at once removes the rule and records the end once', async () => {
-  const id = approvedRequest();
+  const id = await approvedRequest();
   await activate(deps, id, attempt);
-  clock.now = new Date(deps.store.get(id)!.expiresAt!.getTime() + 10);
+  clock.now = new Date((await deps.store.get(id))!.expiresAt!.getTime() + 10);
 
   await Promise.all([revokeExpired(deps, id, attempt), revokeExpired(deps, id, attempt)]);
 
-  expect(deps.store.get(id)?.status).toBe('expired');
+  expect((await deps.store.get(id))?.status).toBe('expired');
   expect(aws.rules.size).toBe(0);
-  expect(eventsOf(id, 'expired')).toHaveLength(1);
+  expect(await eventsOf(id, 'expired')).toHaveLength(1);
   expect(notifier.told.filter((t) => t.status === 'expired')).toHaveLength(1);
 });

@@ -74,63 +74,63 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function approvedRequest(overrides: Partial<NewAccessRequest> = {}): AccessRequest {
-  const { request } = store.create(
+async function approvedRequest(overrides: Partial<NewAccessRequest> = {}): Promise<AccessRequest> {
+  const { request } = await store.create(
     requestDraft({ createdAt: T0, targetGroupId: TARGET_GROUP, source: { kind: 'security-group', groupId: SOURCE_GROUP }, ...overrides }),
     { at: T0, actor: 'U0ALICE', type: 'requested', detail: { durationSeconds: 3600, reason: 'test' } },
   );
   const { next } = transition(request, { type: 'approve', by: 'U0BOB', selfApproval: false }, T0);
-  store.save(next, [{ at: T0, actor: 'U0BOB', type: 'approved' }]);
+  await store.save(next, [{ at: T0, actor: 'U0BOB', type: 'approved' }]);
   return next;
 }
 
 async function activeGrant(): Promise<AccessRequest> {
-  const { id } = approvedRequest();
+  const { id } = await approvedRequest();
   await activate(deps, id, attempt);
-  return store.get(id)!;
+  return (await store.get(id))!;
 }
 
 /** The real store, except that its next save of a request becoming `status` fails as a busy database would. */
 function failingOnceOn(status: AccessRequest['status']): GrantStore {
   let armed = true;
   return Object.assign(Object.create(store) as GrantStore, {
-    save(next: AccessRequest, events: Parameters<GrantStore['save']>[1]) {
+    async save(next: AccessRequest, events: Parameters<GrantStore['save']>[1]) {
       if (armed && next.status === status) {
         armed = false;
         throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
       }
-      store.save(next, events);
+      await store.save(next, events);
     },
   });
 }
 
 describe('a database error after AWS added the rule', () => {
   test('retries the grant job instead of failing the grant, and the retry activates it on the same rule', async () => {
-    const { id } = approvedRequest();
+    const { id } = await approvedRequest();
 
     await expect(activate({ ...deps, store: failingOnceOn('active') }, id, attempt)).rejects.toThrow('database is locked');
-    expect(store.get(id)!.status).toBe('approved');
+    expect((await store.get(id))!.status).toBe('approved');
     expect(aws.rules.size).toBe(1);
 
     await activate(deps, id, { attemptsMade: 1, finalAttempt: false });
-    expect(store.get(id)!.status).toBe('active');
+    expect((await store.get(id))!.status).toBe('active');
     expect(aws.rules.size).toBe(1);
   });
 
   test('a rule recorded in place that no grant holds any more is revoked by the reconciler', async () => {
-    const { id } = approvedRequest();
+    const { id } = await approvedRequest();
     await activate({ ...deps, store: failingOnceOn('active') }, id, attempt).catch(() => {});
     // The grant ended without ever holding its rule (as an older version recorded such a failure).
-    const approved = store.get(id)!;
-    store.save(transition(approved, { type: 'fail', code: 'InternalError', message: 'database is locked' }, T0).next, []);
-    expect(store.liveRules()).toHaveLength(1);
+    const approved = (await store.get(id))!;
+    await store.save(transition(approved, { type: 'fail', code: 'InternalError', message: 'database is locked' }, T0).next, []);
+    expect(await store.liveRules()).toHaveLength(1);
     const [awsRuleId] = aws.rules.keys();
 
     const report = await reconcile(deps);
 
     expect(report.unheldRulesRevoked).toEqual([awsRuleId]);
     expect(aws.rules.size).toBe(0);
-    expect(store.liveRules()).toEqual([]);
+    expect(await store.liveRules()).toEqual([]);
     expect(report.errors).toEqual([]);
   });
 });
@@ -158,7 +158,7 @@ describe('an early end', () => {
 
     await expect(decideExtension(deps, { requestId: grant.id, userId: 'U0BOB', decision: 'approve' })).rejects.toThrow(ConflictError);
     await expect(requestExtension(deps, { requestId: grant.id, userId: 'U0REQUESTER', seconds: 3600 })).rejects.toThrow(ConflictError);
-    expect(store.get(grant.id)!.expiresAt).toEqual(grant.expiresAt);
+    expect((await store.get(grant.id))!.expiresAt).toEqual(grant.expiresAt);
   });
 
   test('an extension is refused once the expiry has passed, while the revocation is still under way', async () => {
@@ -174,8 +174,8 @@ describe('one failure does not stop the reconcile pass', () => {
 
   test('an account whose role cannot be assumed, and an orphan whose revoke is refused, leave the rest repaired', async () => {
     // A grant in another account, listed first (its group sorts first): its role cannot be assumed here.
-    approvedRequest({ targetGroupId: 'sg-0000000000000000b', location: { region: 'eu-west-1', roleArn: 'arn:aws:iam::210987654321:role/cache-access', known: true } });
-    approvedRequest();
+    await approvedRequest({ targetGroupId: 'sg-0000000000000000b', location: { region: 'eu-west-1', roleArn: 'arn:aws:iam::210987654321:role/cache-access', known: true } });
+    await approvedRequest();
     const refused = aws.addManualRule(TARGET_GROUP, 6379, SOURCE_GROUP, tagged(98));
     const removed = aws.addManualRule(TARGET_GROUP, 6380, SOURCE_GROUP, tagged(99));
     aws.failNext('RevokeSecurityGroupIngress', 1, () => ec2Error('UnauthorizedOperation', 403, 'You are not authorized to perform this operation.'));

@@ -49,28 +49,28 @@ describe('reading the log', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const requested = () =>
-    store.create(requestDraft({ createdAt: T0 }), {
+  const requested = async () =>
+    (await store.create(requestDraft({ createdAt: T0 }), {
       at: T0,
       actor: 'U0REQUESTER',
       type: 'requested',
       detail: { durationSeconds: 7200, reason: 'checkout latency' },
-    }).request;
+    })).request;
 
-  it('narrows an event to its kind, payload and all', () => {
-    const request = requested();
-    const [event] = store.history(request.id);
+  it('narrows an event to its kind, payload and all', async () => {
+    const request = await requested();
+    const [event] = await store.history(request.id);
     expect(isEvent(event!, 'requested') && event.detail.durationSeconds).toBe(7200);
     expect(isEvent(event!, 'reminded')).toBe(false);
   });
 
-  it('keeps a kind another version wrote, which no reader of ours mistakes for its own', () => {
-    const request = requested();
+  it('keeps a kind another version wrote, which no reader of ours mistakes for its own', async () => {
+    const request = await requested();
     opened.sqlite
       .prepare('INSERT INTO events (request_id, at, actor, type, detail) VALUES (?, ?, ?, ?, ?)')
       .run(request.id, T0.getTime() + 1000, 'U0ALICE', 'extension-escalated', JSON.stringify({ seconds: 600 }));
 
-    const history: HistoryEvent[] = store.history(request.id);
+    const history: HistoryEvent[] = await store.history(request.id);
     expect(history.map((e) => [e.type, e.detail])).toEqual([
       ['requested', { durationSeconds: 7200, reason: 'checkout latency' }],
       ['extension-escalated', { seconds: 600 }],

@@ -101,13 +101,13 @@ test('200 active grants, 200 pending requests and 200 awaiting a decision stay w
   });
   try {
     for (let i = 0; i < 200; i++) {
-      const { request } = store.create(draft('U0ALICE'), { at: new Date(now), actor: 'U0ALICE', type: 'requested', detail: { durationSeconds: 3600, reason: 'test' } });
+      const { request } = await store.create(draft('U0ALICE'), { at: new Date(now), actor: 'U0ALICE', type: 'requested', detail: { durationSeconds: 3600, reason: 'test' } });
       const approvedAt = new Date(now);
-      store.save(
+      await store.save(
         { ...request, version: request.version + 1, status: 'active', approvals: [{ userId: 'U0BOB', at: approvedAt }], approvedAt, activatedAt: approvedAt, expiresAt: new Date(now + 3_600_000) },
         [{ at: approvedAt, actor: 'U0BOB', type: 'approved' }],
       );
-      store.create(draft('U0ALICE'), { at: new Date(now), actor: 'U0ALICE', type: 'requested', detail: { durationSeconds: 3600, reason: 'test' } });
+      await store.create(draft('U0ALICE'), { at: new Date(now), actor: 'U0ALICE', type: 'requested', detail: { durationSeconds: 3600, reason: 'test' } });
     }
   } finally {
     database.close();

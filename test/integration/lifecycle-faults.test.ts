@@ -53,7 +53,7 @@ import { endSessions } from '../../src/app/end-sessions.js';
 import { remind } from '../../src/app/remind.js';
 import { requestAccess } from '../../src/app/request-access.js';
 import { revokeExpired } from '../../src/app/revoke.js';
-import type { Source } from '../../src/domain/request.js';
+import type { AccessRequest, Source } from '../../src/domain/request.js';
 import { parsePolicy, type ClusterPolicy, type Policy } from '../../src/policy.js';
 import { FakeAwsPlaces } from '../fakes/aws-places.js';
 import { faultyGrantStore, OutageScheduler } from '../fakes/faulty-ports.js';
@@ -322,15 +322,15 @@ const requestCount = (run: Run) =>
   (run.database.sqlite.prepare('select coalesce(max(id), 0) as n from requests').get() as { n: number }).n;
 const picked = (run: Run, back: number) => Math.max(1, requestCount(run) - back);
 /** Extensions are about active grants: one of those when there are any. */
-function pickedActive(run: Run, index: number): number {
-  const active = run.store.findByStatus('active');
+async function pickedActive(run: Run, index: number): Promise<number> {
+  const active = await run.store.findByStatus('active');
   return active.length > 0 ? active[index % active.length]!.id : picked(run, index);
 }
 
 /** A user id as is; a number picks among the approvers the policy in force names for the request's cluster. */
-function deciderOf(run: Run, requestId: number, who: string | number): string {
+async function deciderOf(run: Run, requestId: number, who: string | number): Promise<string> {
   if (typeof who === 'string') return who;
-  const clusterId = run.store.get(requestId)?.clusterId;
+  const clusterId = (await run.store.get(requestId))?.clusterId;
   const approvers = (clusterId && PARSED[run.policyName].ruleFor(clusterId)?.approvers) || USERS;
   return approvers[who % approvers.length]!;
 }
@@ -367,16 +367,16 @@ async function step(run: Run, m: Move): Promise<void> {
     }
     case 'decide': {
       const requestId = picked(run, m.pick);
-      return outcomeOf(() => decide(deps, { requestId, userId: deciderOf(run, requestId, m.user), decision: m.approve ? 'approve' : 'deny' }));
+      return outcomeOf(async () => decide(deps, { requestId, userId: await deciderOf(run, requestId, m.user), decision: m.approve ? 'approve' : 'deny' }));
     }
     case 'extend': {
-      const requestId = pickedActive(run, m.pick);
-      const userId = m.asRequester ? (run.store.get(requestId)?.requesterId ?? m.user) : m.user;
+      const requestId = await pickedActive(run, m.pick);
+      const userId = m.asRequester ? ((await run.store.get(requestId))?.requesterId ?? m.user) : m.user;
       return outcomeOf(() => requestExtension(deps, { requestId, userId, seconds: m.minutes * 60 }));
     }
     case 'decide-extension': {
-      const requestId = pickedActive(run, m.pick);
-      return outcomeOf(() => decideExtension(deps, { requestId, userId: deciderOf(run, requestId, m.user), decision: m.approve ? 'approve' : 'deny' }));
+      const requestId = await pickedActive(run, m.pick);
+      return outcomeOf(async () => decideExtension(deps, { requestId, userId: await deciderOf(run, requestId, m.user), decision: m.approve ? 'approve' : 'deny' }));
     }
     case 'end':
       return outcomeOf(() => endAccess(deps, { requestId: picked(run, m.pick), userId: m.user, mode: m.mode }));
@@ -474,25 +474,26 @@ async function settle(run: Run): Promise<void> {
   run.store.clearFault();
   run.scheduler.down = false;
   for (let round = 0; round < 4; round++) {
-    const ends = run.store.findByStatus('active').map((grant) => grant.expiresAt!.getTime());
+    const ends = (await run.store.findByStatus('active')).map((grant) => grant.expiresAt!.getTime());
     vi.setSystemTime(Math.max(Date.now(), ...ends) + RECONCILE_INTERVAL_MS);
     await reconcile(run.deps);
     await runDueJobs(run);
     checkAfterEveryMove(run);
-    checkNoRuleOutlivesItsGrant(run);
+    await checkNoRuleOutlivesItsGrant(run);
   }
-  expect(run.store.findByStatus('approved').map((r) => r.id), 'approved grants left after settling').toEqual([]);
-  expect(run.store.findByStatus('active').map((r) => r.id), 'active grants left after settling').toEqual([]);
+  expect((await run.store.findByStatus('approved')).map((r) => r.id), 'approved grants left after settling').toEqual([]);
+  expect((await run.store.findByStatus('active')).map((r) => r.id), 'active grants left after settling').toEqual([]);
   expect(run.aws.allRules().filter(({ rule }) => rule.tags), "cache-access's rules left after settling").toEqual([]);
 }
 
 /** Every rule cache-access made that AWS still has is held by an active grant whose end is not a reconcile interval past. */
-function checkNoRuleOutlivesItsGrant(run: Run): void {
+async function checkNoRuleOutlivesItsGrant(run: Run): Promise<void> {
   const now = Date.now();
-  const active = run.store.findByStatus('active');
+  const active = await run.store.findByStatus('active');
   for (const { place, rule } of run.aws.allRules()) {
     if (!rule.tags) continue;
-    const holders = active.filter((grant) => run.store.getRule(grant.ruleRecordId!)?.awsRuleId === rule.awsRuleId);
+    const holders: AccessRequest[] = [];
+    for (const grant of active) if ((await run.store.getRule(grant.ruleRecordId!))?.awsRuleId === rule.awsRuleId) holders.push(grant);
     const current = holders.filter((grant) => grant.expiresAt!.getTime() > now - RECONCILE_INTERVAL_MS);
     expect(current.map((g) => g.id), `rule ${rule.awsRuleId} in ${place} (tagged for #${rule.tags.grantId}) has no active grant in time; holders ${JSON.stringify(holders.map((g) => g.id))}`).not.toEqual([]);
   }
@@ -503,11 +504,11 @@ const EXTENSION_APPROVALS: ReadonlySet<string> = new Set(
 );
 
 /** Every decision on a request or extension came from enough distinct approvers named by the policy then in force. */
-function checkDecisions(run: Run): void {
+async function checkDecisions(run: Run): Promise<void> {
   const ruleAt = (at: Date, clusterId: string) => run.policyLog.filter((entry) => entry.from <= at.getTime()).at(-1)!.policy.ruleFor(clusterId);
   for (let id = 1; id <= requestCount(run); id++) {
-    const request = run.store.get(id)!;
-    const history = run.store.history(id);
+    const request = (await run.store.get(id))!;
+    const history = await run.store.history(id);
     const createdUnder = ruleAt(request.createdAt, request.clusterId)!;
     const auto = history.some((e) => e.type === 'auto-approved');
     if (auto) {
@@ -586,7 +587,7 @@ test(`access ends when it should under random faults (${RUNS} sequences)`, { tim
           checkAfterEveryMove(run);
         }
         await settle(run);
-        checkDecisions(run);
+        await checkDecisions(run);
         count(run);
       } finally {
         await closeRun(run);

@@ -130,7 +130,7 @@ describe('Slack API limits', () => {
     cleanups.push(() => slack.close());
     const lines: string[] = [];
     const logger = createLogger('info', new Writable({ write: (chunk, _e, done) => void (lines.push(String(chunk)), done()) }));
-    const metrics = new Metrics({ requestsByStatus: () => ({}), decisions: () => ({}), overdueRevocations: () => 0 });
+    const metrics = new Metrics({ requestsByStatus: async () => ({}), decisions: async () => ({}), overdueRevocations: async () => 0 });
     const client = new ObservedWebClient({ config: { slack: { botToken: 'xoxb-x', apiUrl: slack.apiUrl } }, logger, metrics });
 
     await expect(

@@ -189,11 +189,11 @@ describe('lost reminders', () => {
     return waitUntil(() => passes.length >= seen + count, RECONCILE_SECONDS * 1000 * (count + 3), `${count} more reconcile pass(es)`);
   };
   /** Records that the requester of `id` was reminded of the expiry `expiry` (ms), as the remind job does. */
-  function recordReminded(id: number, expiry: number): void {
+  async function recordReminded(id: number, expiry: number): Promise<void> {
     const database = openDatabase(h.databasePath);
     try {
       const detail = { expiresAt: new Date(expiry).toISOString() };
-      new SqliteGrantStore(database.db).recordEvent(id, { at: new Date(), actor: 'system', type: REMINDED, detail });
+      await new SqliteGrantStore(database.db).recordEvent(id, { at: new Date(), actor: 'system', type: REMINDED, detail });
     } finally {
       database.close();
     }
@@ -203,8 +203,8 @@ describe('lost reminders', () => {
     await grant('1h', 1);
     await grant('1h', 2);
     // #1 was reminded of the expiry it has now; #2 only of an earlier one (as before an extension).
-    recordReminded(1, expiresAt(1));
-    recordReminded(2, expiresAt(2) - 3_600_000);
+    await recordReminded(1, expiresAt(1));
+    await recordReminded(2, expiresAt(2) - 3_600_000);
     // A pass that read the history before those events is over once one more pass has finished.
     await passesAfterNow(1);
     await flushRedis();

@@ -20,9 +20,9 @@ beforeEach(() => {
 afterEach(() => world.close());
 
 async function activeGrant(): Promise<AccessRequest> {
-  const { id } = world.approvedRequest(600);
+  const { id } = await world.approvedRequest(600);
   await activate(world.deps, id, firstAttempt);
-  return world.deps.store.get(id)!;
+  return (await world.deps.store.get(id))!;
 }
 
 test('a rule AWS says it removed but still lists keeps the grant active and the job retrying until it is gone', async () => {
@@ -31,11 +31,11 @@ test('a rule AWS says it removed but still lists keeps the grant active and the 
   world.aws.answerWithoutEffect('RevokeSecurityGroupIngress', { Return: true });
 
   await expect(revokeExpired(world.deps, grant.id, firstAttempt)).rejects.toThrow('still in');
-  expect(world.deps.store.get(grant.id)!.status).toBe('active');
-  expect(world.deps.store.liveRules().map((rule) => rule.id)).toContain(grant.ruleRecordId);
+  expect((await world.deps.store.get(grant.id))!.status).toBe('active');
+  expect((await world.deps.store.liveRules()).map((rule) => rule.id)).toContain(grant.ruleRecordId);
 
   await revokeExpired(world.deps, grant.id, { attemptsMade: 1, finalAttempt: false });
-  expect(world.deps.store.get(grant.id)!.status).toBe('expired');
+  expect((await world.deps.store.get(grant.id))!.status).toBe('expired');
   expect(world.aws.rules.size).toBe(0);
 });
 
@@ -44,7 +44,7 @@ test('a revoke job firing more than a second before the end is retried and leave
   world.clock.now = new Date(grant.expiresAt!.getTime() - 1_001);
 
   await expect(revokeExpired(world.deps, grant.id, firstAttempt)).rejects.toThrow('not due until');
-  expect(world.deps.store.get(grant.id)!.status).toBe('active');
+  expect((await world.deps.store.get(grant.id))!.status).toBe('active');
   expect(world.aws.rules.size).toBe(1);
 });
 
@@ -53,6 +53,6 @@ test('a revoke job firing within a second of the end (clock skew between hosts) 
   world.clock.now = new Date(grant.expiresAt!.getTime() - 1_000);
 
   await revokeExpired(world.deps, grant.id, firstAttempt);
-  expect(world.deps.store.get(grant.id)!.status).toBe('expired');
+  expect((await world.deps.store.get(grant.id))!.status).toBe('expired');
   expect(world.aws.rules.size).toBe(0);
 });

@@ -78,12 +78,12 @@ describe('shutdown with a job in flight', () => {
     const database = openDatabase(databasePath);
     const store = new SqliteGrantStore(database.db);
     const now = new Date();
-    const { request } = store.create(
+    const { request } = await store.create(
       requestDraft({ requesterId: REQUESTER, source: { kind: 'cidr', cidr: '10.1.2.0/24' }, reason: 'shutdown test', createdAt: now }),
       { at: now, actor: REQUESTER, type: 'requested', detail: { durationSeconds: 3600, reason: 'shutdown test' } },
     );
     const { next } = transition(request, { type: 'approve', by: 'U0APPROVER', selfApproval: false }, now);
-    store.save(next, [{ at: now, actor: 'U0APPROVER', type: 'approved' }]);
+    await store.save(next, [{ at: now, actor: 'U0APPROVER', type: 'approved' }]);
     // Closed before the program starts, so that its clean close is the last one (see the WAL check).
     database.close();
     const scheduler = new BullmqScheduler({ url: redisUrl });
@@ -151,12 +151,12 @@ describe('shutdown with a job in flight', () => {
     };
   }
 
-  function readBack(requestId: number) {
+  async function readBack(requestId: number) {
     const database = openDatabase(databasePath);
     try {
       const store = new SqliteGrantStore(database.db);
-      const request = store.get(requestId)!;
-      return { request, rule: request.ruleRecordId === undefined ? undefined : store.getRule(request.ruleRecordId) };
+      const request = (await store.get(requestId))!;
+      return { request, rule: request.ruleRecordId === undefined ? undefined : await store.getRule(request.ruleRecordId) };
     } finally {
       database.close();
     }
@@ -180,7 +180,7 @@ describe('shutdown with a job in flight', () => {
       expect(existsSync(`${databasePath}-wal`)).toBe(false);
       // The drained job finished its work: rule recorded in place, grant active, its effects done.
       const [awsRule] = [...ec2.rules.values()];
-      const { request, rule } = readBack(requestId);
+      const { request, rule } = await readBack(requestId);
       expect(request.status).toBe('active');
       expect(rule).toMatchObject({ state: 'in-place', awsRuleId: awsRule!.ruleId, origin: 'cache-access' });
       expect(awsRule!.tags['cache-access:grant-id']).toBe(String(requestId));
@@ -205,7 +205,7 @@ describe('shutdown with a job in flight', () => {
     // and its pending rule record names the exact rule. The job stays in Redis and runs again once its
     // lock expires (and the reconciler re-enqueues approved grants); that run finds AWS's rule, tagged
     // with this grant's id, and adopts it rather than adding a second one.
-    const { request, rule } = readBack(requestId);
+    const { request, rule } = await readBack(requestId);
     expect(request.status).toBe('approved');
     expect(rule).toMatchObject({ state: 'pending', securityGroupId: 'sg-0aaaaaaaaaaaaaaaa', port: 6379 });
     expect(await queue.getJobState(`grant-${requestId}`)).not.toBe('unknown');

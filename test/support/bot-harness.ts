@@ -11,6 +11,8 @@ import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import { inject } from 'vitest';
 import type { Clock } from '../../src/app/ports.js';
+import { PostgresGrantStore } from '../../src/adapters/db/postgres/grant-store.js';
+import { openPostgres } from '../../src/adapters/db/postgres/open.js';
 import { loadConfig } from '../../src/config.js';
 import { startBot, type RunningBot } from '../../src/main.js';
 import { FakeAwsAccount } from '../fakes/aws-account.js';
@@ -96,7 +98,22 @@ export async function startHarness(policyYaml: string, options: HarnessOptions =
     startBot(config, { logger: options.logger ?? pino({ level: 'silent' }), queuePrefix, shutdownTimeoutMs: 1_000, clock: options.clock });
   let bot: RunningBot | undefined = await boot();
   let eventsUrl = `http://127.0.0.1:${bot.port}/slack/events`;
-  const reader = new Database(databasePath, { readonly: true, fileMustExist: true });
+  // With DATABASE_URL the records are in PostgreSQL: the harness reads them through a store of its own there.
+  const postgres = config.databaseUrl ? await openPostgres(config.databaseUrl) : undefined;
+  const reader = postgres ? undefined : new Database(databasePath, { readonly: true, fileMustExist: true });
+  const approvalRef = async (requestId: number): Promise<{ channel: string; ts: string }> => {
+    if (reader) {
+      return waitUntil(() =>
+        reader.prepare("select channel, ts from slack_messages where request_id = ? and kind = 'approval'").get(requestId) as { channel: string; ts: string } | undefined,
+      );
+    }
+    const store = new PostgresGrantStore(postgres!.db);
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 25))) {
+      const ref = (await store.messageRefs(requestId)).find((r) => r.kind === 'approval');
+      if (ref) return ref;
+    }
+    throw new Error(`timed out waiting for the approval message of #${requestId}`);
+  };
 
   const approvalMessage = (requestId: number) =>
     slack.waitFor(
@@ -127,11 +144,7 @@ export async function startHarness(policyYaml: string, options: HarnessOptions =
     },
     async click(action, requestId, userId) {
       await approvalMessage(requestId);
-      const stored = await waitUntil(() =>
-        reader.prepare("select channel, ts from slack_messages where request_id = ? and kind = 'approval'").get(requestId) as
-          | { channel: string; ts: string }
-          | undefined,
-      );
+      const stored = await approvalRef(requestId);
       const responseName = `click-${randomUUID()}`;
       const body = blockActionBody({
         userId,
@@ -173,6 +186,7 @@ export async function startHarness(policyYaml: string, options: HarnessOptions =
       writeFileSync(policyFile, policyYaml);
     },
     query<T>(sql: string, ...params: unknown[]) {
+      if (!reader) throw new Error('query() reads the SQLite file; this bot keeps its records in PostgreSQL');
       return reader.prepare(sql).all(...params) as T[];
     },
     async stopBot() {
@@ -187,8 +201,9 @@ export async function startHarness(policyYaml: string, options: HarnessOptions =
       eventsUrl = `http://127.0.0.1:${bot.port}/slack/events`;
     },
     async stop() {
-      reader.close();
+      reader?.close();
       await bot?.stop();
+      await postgres?.close();
       aws.restore();
       await slack.close();
       rmSync(dir, { recursive: true, force: true });

@@ -28,7 +28,7 @@ export interface JobWorld {
   notifier: RecordingNotifier;
   clock: { now: Date };
   /** A request for `durationSeconds` of access to orders-redis, approved at T0. */
-  approvedRequest(durationSeconds: number): AccessRequest;
+  approvedRequest(durationSeconds: number): Promise<AccessRequest>;
   close(): void;
 }
 
@@ -55,13 +55,13 @@ export function openJobWorld(): JobWorld {
     aws,
     notifier,
     clock,
-    approvedRequest(durationSeconds) {
-      const { request } = store.create(
+    async approvedRequest(durationSeconds) {
+      const { request } = await store.create(
         requestDraft({ createdAt: T0, targetGroupId: TARGET_GROUP, source: { kind: 'security-group', groupId: SOURCE_GROUP }, durationSeconds }),
         { at: T0, actor: 'U0ALICE', type: 'requested', detail: { durationSeconds, reason: 'test' } },
       );
       const { next } = transition(request, { type: 'approve', by: 'U0BOB', selfApproval: false }, T0);
-      store.save(next, [{ at: T0, actor: 'U0BOB', type: 'approved' }]);
+      await store.save(next, [{ at: T0, actor: 'U0BOB', type: 'approved' }]);
       return next;
     },
     close() {

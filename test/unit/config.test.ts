@@ -62,6 +62,12 @@ test('every setting is read from the given environment', () => {
   });
 });
 
+test('DATABASE_URL puts the records in PostgreSQL; unset, they stay in the SQLite file', () => {
+  expect(loadConfig({ ...HTTP_MODE, DATABASE_URL: 'postgres://bot@db.internal:5432/cache_access' }).databaseUrl).toBe('postgres://bot@db.internal:5432/cache_access');
+  expect(loadConfig({ ...HTTP_MODE, DATABASE_URL: 'postgresql://db.internal/cache_access' }).databaseUrl).toBe('postgresql://db.internal/cache_access');
+  expect(loadConfig(HTTP_MODE).databaseUrl).toBeUndefined();
+});
+
 test('empty values count as unset', () => {
   expect(loadConfig({ ...HTTP_MODE, PORT: '', LOG_LEVEL: '', SLACK_APP_TOKEN: undefined })).toMatchObject({ port: 3000, logLevel: 'info' });
 });
@@ -95,6 +101,8 @@ describe('refuses, naming the setting', () => {
     ['an unknown LOG_LEVEL', { ...HTTP_MODE, LOG_LEVEL: 'verbose' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
     ['a REDIS_URL without the redis scheme', { ...HTTP_MODE, REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL must be a redis:// or rediss:// URL'],
     ['a REDIS_URL that is a bare host', { ...HTTP_MODE, REDIS_URL: '127.0.0.1:6379' }, 'REDIS_URL must be a redis:// or rediss:// URL'],
+    ['a DATABASE_URL that is not PostgreSQL', { ...HTTP_MODE, DATABASE_URL: 'mysql://db.internal/cache' }, 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    ['a DATABASE_URL that is a file path', { ...HTTP_MODE, DATABASE_URL: './data/cache-access.db' }, 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
     ['a SLACK_API_URL that is not a URL', { ...HTTP_MODE, SLACK_API_URL: 'slack api' }, 'SLACK_API_URL must be an http(s) URL'],
     ['a SLACK_API_URL that is not http(s)', { ...HTTP_MODE, SLACK_API_URL: 'ftp://slack.com/api/' }, 'SLACK_API_URL must be an http(s) URL'],
     ['a RECONCILE_INTERVAL that is not a duration', { ...HTTP_MODE, RECONCILE_INTERVAL: 'often' }, 'RECONCILE_INTERVAL must be a duration'],

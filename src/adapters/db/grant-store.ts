@@ -5,27 +5,22 @@ import type {
   HistoryEvent,
   MessageRef,
   NewHistoryEvent,
-  PeeredSource,
-  RequestWithFacts,
   RuleRecord,
   RuleSpec,
-  SourcePeering,
 } from '../../app/ports.js';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
-import type { AccessRequest, BreakGlass, Decision, GrantLocation, NewAccessRequest, Source } from '../../domain/request.js';
+import type { AccessRequest, Decision, GrantLocation, NewAccessRequest } from '../../domain/request.js';
 import type { AppDatabase } from './open.js';
 import { prepareStatements, RequestWrites, type PreparedStatements } from './prepared-statements.js';
+import { intendedRuleColumns, LIVE_STATUSES, toColumns, toLocation, toRequest, toRule, toSourceColumns } from './rows.js';
 import { approvals, ingressRules, requests, slackMessages } from './schema.js';
 
-type RequestRow = typeof requests.$inferSelect;
-type RequestColumns = Omit<typeof requests.$inferInsert, 'id' | 'dedupeKey'>;
-type RuleRow = typeof ingressRules.$inferSelect;
 type NewEvent = NewHistoryEvent;
 
-/** Grants that hold their rule: approved (being put in place) or active. */
-const LIVE_STATUSES: Array<AccessRequest['status']> = ['approved', 'active'];
-
-/** GrantStore on SQLite. better-sqlite3 is synchronous, so every method is too. */
+/**
+ * GrantStore on SQLite. better-sqlite3 is synchronous: each method does its work (and its transaction)
+ * at once and answers through the port's Promise; nothing is awaited inside a transaction.
+ */
 export class SqliteGrantStore implements GrantStore {
   private readonly statements: PreparedStatements;
   private readonly requestWrites: RequestWrites;
@@ -35,17 +30,17 @@ export class SqliteGrantStore implements GrantStore {
     this.requestWrites = new RequestWrites(db);
   }
 
-  create(
+  async create(
     draft: NewAccessRequest & { facts?: GrantFacts },
     event: NewEvent,
     dedupeKey?: string,
-  ): { request: AccessRequest; created: boolean } {
+  ): Promise<{ request: AccessRequest; created: boolean }> {
     // IMMEDIATE takes the write lock first, so no other process can slip in the same key between look-up and insert.
     return this.db.transaction(
       () => {
         if (dedupeKey !== undefined) {
           const existing = this.statements.requestIdByDedupeKey.get({ dedupeKey });
-          if (existing) return { request: this.get(existing.id)!, created: false };
+          if (existing) return { request: this.requestById(existing.id)!, created: false };
         }
         const row = this.requestWrites.insert({ ...toColumns({ ...draft, status: 'pending', approvals: [], version: 1 }), dedupeKey });
         this.insertEvent(row.id, event);
@@ -55,12 +50,20 @@ export class SqliteGrantStore implements GrantStore {
     );
   }
 
-  get(id: number): AccessRequest | undefined {
+  async get(id: number): Promise<AccessRequest | undefined> {
+    return this.requestById(id);
+  }
+
+  private requestById(id: number): AccessRequest | undefined {
     const row = this.statements.requestById.get({ id });
     return row && toRequest(row, this.statements.decisionsOf.all({ id }));
   }
 
-  save(next: AccessRequest, newEvents: NewEvent[]): void {
+  async save(next: AccessRequest, newEvents: NewEvent[]): Promise<void> {
+    this.saveNow(next, newEvents);
+  }
+
+  private saveNow(next: AccessRequest, newEvents: NewEvent[]): void {
     this.db.transaction(
       (tx) => {
         if (this.requestWrites.update(next.id, next.version - 1, toColumns(next)) === 0) {
@@ -81,7 +84,7 @@ export class SqliteGrantStore implements GrantStore {
     );
   }
 
-  history(id: number): HistoryEvent[] {
+  async history(id: number): Promise<HistoryEvent[]> {
     // Rows are as this or another version wrote them: a kind this version knows carries its payload
     // (EventDetails); any other kind is read as an UnrecognisedKind, detail and all.
     return this.statements.eventsOf.all({ id }).map(
@@ -96,7 +99,7 @@ export class SqliteGrantStore implements GrantStore {
     );
   }
 
-  findByStatus(status: AccessRequest['status']): AccessRequest[] {
+  async findByStatus(status: AccessRequest['status']): Promise<AccessRequest[]> {
     return this.requestsWhere(eq(requests.status, status));
   }
 
@@ -125,52 +128,46 @@ export class SqliteGrantStore implements GrantStore {
     return rows.map((row) => toRequest(row, byRequest.get(row.id) ?? []));
   }
 
-  addMessageRefs(refs: MessageRef[]): void {
+  async addMessageRefs(refs: MessageRef[]): Promise<void> {
     if (refs.length === 0) return;
     // A ref recorded twice (a retried job) is the same message: keep one row.
     this.db.insert(slackMessages).values(refs).onConflictDoNothing().run();
   }
 
-  messageRefs(requestId: number): MessageRef[] {
+  async messageRefs(requestId: number): Promise<MessageRef[]> {
     return this.statements.messageRefsOf.all({ id: requestId });
   }
 
-  recordEvent(requestId: number, event: NewEvent): void {
+  async recordEvent(requestId: number, event: NewEvent): Promise<void> {
     this.insertEvent(requestId, event);
   }
 
-  recordRuleIntent(next: AccessRequest, spec: RuleSpec, newEvents: NewEvent[]): RuleRecord {
+  async recordRuleIntent(next: AccessRequest, spec: RuleSpec, newEvents: NewEvent[]): Promise<RuleRecord> {
     return this.db.transaction(
       (tx) => {
         const row = tx
           .insert(ingressRules)
-          .values({
-            securityGroupId: spec.securityGroupId,
-            protocol: spec.protocol,
-            port: spec.port,
-            ...toSourceColumns(spec.source),
-            // The rule is made where its request says: revocation goes to the same place.
-            ...toLocationColumns(next.location),
-            origin: 'cache-access',
-            state: 'pending',
-            createdAt: newEvents[0]?.at ?? new Date(),
-          })
+          .values(intendedRuleColumns(spec, next, newEvents))
           .returning()
           .get();
         // Same transaction: a ConflictError in save rolls the rule record back too.
-        this.save({ ...next, ruleRecordId: row.id }, newEvents);
+        this.saveNow({ ...next, ruleRecordId: row.id }, newEvents);
         return toRule(row);
       },
       { behavior: 'immediate' },
     );
   }
 
-  getRule(id: number): RuleRecord | undefined {
+  async getRule(id: number): Promise<RuleRecord | undefined> {
+    return this.ruleById(id);
+  }
+
+  private ruleById(id: number): RuleRecord | undefined {
     const row = this.db.select().from(ingressRules).where(eq(ingressRules.id, id)).get();
     return row && toRule(row);
   }
 
-  findRuleByAwsId(awsRuleId: string): RuleRecord | undefined {
+  async findRuleByAwsId(awsRuleId: string): Promise<RuleRecord | undefined> {
     const row = this.db
       .select()
       .from(ingressRules)
@@ -179,7 +176,7 @@ export class SqliteGrantStore implements GrantStore {
     return row && toRule(row);
   }
 
-  findLiveRule(spec: RuleSpec): RuleRecord | undefined {
+  async findLiveRule(spec: RuleSpec): Promise<RuleRecord | undefined> {
     const source = toSourceColumns(spec.source);
     const row = this.db
       .select()
@@ -198,7 +195,7 @@ export class SqliteGrantStore implements GrantStore {
     return row && toRule(row);
   }
 
-  markRuleInPlace(id: number, awsRuleId: string, origin: RuleRecord['origin']): void {
+  async markRuleInPlace(id: number, awsRuleId: string, origin: RuleRecord['origin']): Promise<void> {
     const { changes } = this.db
       .update(ingressRules)
       .set({ state: 'in-place', awsRuleId, origin })
@@ -207,7 +204,7 @@ export class SqliteGrantStore implements GrantStore {
     if (changes === 0) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
   }
 
-  releaseRule(id: number, requestId?: number): 'shared' | 'keep' | 'remove' | 'gone' {
+  async releaseRule(id: number, requestId?: number): Promise<'shared' | 'keep' | 'remove' | 'gone'> {
     return this.db.transaction(
       (tx) => {
         const rule = tx.select().from(ingressRules).where(eq(ingressRules.id, id)).get();
@@ -233,17 +230,17 @@ export class SqliteGrantStore implements GrantStore {
     );
   }
 
-  holdersOf(id: number): AccessRequest[] {
+  async holdersOf(id: number): Promise<AccessRequest[]> {
     return this.db
       .select({ id: requests.id })
       .from(requests)
       .where(and(eq(requests.ruleRecordId, id), inArray(requests.status, LIVE_STATUSES)))
       .orderBy(asc(requests.id))
       .all()
-      .map((row) => this.get(row.id)!);
+      .map((row) => this.requestById(row.id)!);
   }
 
-  liveRules(): RuleRecord[] {
+  async liveRules(): Promise<RuleRecord[]> {
     return this.db
       .select()
       .from(ingressRules)
@@ -253,7 +250,7 @@ export class SqliteGrantStore implements GrantStore {
       .map(toRule);
   }
 
-  targetGroups(): Array<{ securityGroupId: string; clusterId: string; location?: GrantLocation }> {
+  async targetGroups(): Promise<Array<{ securityGroupId: string; clusterId: string; location?: GrantLocation }>> {
     return this.db
       .selectDistinct({
         securityGroupId: requests.targetGroupId,
@@ -272,14 +269,14 @@ export class SqliteGrantStore implements GrantStore {
       });
   }
 
-  markRuleRemoved(id: number, now: Date): void {
+  async markRuleRemoved(id: number, now: Date): Promise<void> {
     // A repeated removal (a retried revoke) keeps the first removal time.
     const { changes } = this.db
       .update(ingressRules)
       .set({ state: 'removed', removedAt: now })
       .where(and(eq(ingressRules.id, id), ne(ingressRules.state, 'removed')))
       .run();
-    if (changes === 0 && !this.getRule(id)) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
+    if (changes === 0 && !this.ruleById(id)) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
   }
 
   private insertEvent(requestId: number, event: NewEvent): void {
@@ -291,139 +288,4 @@ export class SqliteGrantStore implements GrantStore {
       detailJson: event.detail === undefined ? null : JSON.stringify(event.detail),
     });
   }
-}
-
-function toColumns(request: Omit<RequestWithFacts, 'id'>): RequestColumns {
-  return {
-    // Written when present only: a save of a request loaded without them must not erase them.
-    ...(request.facts ? { facts: request.facts } : {}),
-    status: request.status,
-    requesterId: request.requesterId,
-    requesterName: request.requesterName,
-    clusterId: request.clusterId,
-    engine: request.engine,
-    endpoint: request.endpoint,
-    port: request.port,
-    vpcId: request.vpcId,
-    targetGroupId: request.targetGroupId,
-    ...toSourceColumns(request.source),
-    ...toLocationColumns(request.location),
-    durationSeconds: request.durationSeconds,
-    reason: request.reason,
-    policyMatch: request.policyMatch,
-    approvalsRequired: request.approvalsRequired,
-    deniedBy: request.deniedBy?.userId ?? null,
-    deniedAt: request.deniedBy?.at ?? null,
-    createdAt: request.createdAt,
-    approvedAt: request.approvedAt ?? null,
-    activatedAt: request.activatedAt ?? null,
-    expiresAt: request.expiresAt ?? null,
-    endedAt: request.endedAt ?? null,
-    endedBy: request.endedBy ?? null,
-    failureCode: request.failure?.code ?? null,
-    failureMessage: request.failure?.message ?? null,
-    ruleRecordId: request.ruleRecordId ?? null,
-    breakGlass: request.breakGlass !== undefined,
-    reviewedBy: request.breakGlass?.reviewedBy?.userId ?? null,
-    reviewedAt: request.breakGlass?.reviewedBy?.at ?? null,
-    version: request.version,
-  };
-}
-
-function toRequest(row: RequestRow, decisions: Decision[]): RequestWithFacts {
-  return {
-    ...(row.facts ? { facts: row.facts } : {}),
-    id: row.id,
-    status: row.status,
-    requesterId: row.requesterId,
-    requesterName: row.requesterName,
-    clusterId: row.clusterId,
-    engine: row.engine,
-    endpoint: row.endpoint,
-    port: row.port,
-    vpcId: row.vpcId,
-    targetGroupId: row.targetGroupId,
-    source: toSource(row.sourceKind, row.source, row.sourcePeering),
-    ...withLocation(row),
-    durationSeconds: row.durationSeconds,
-    reason: row.reason,
-    policyMatch: row.policyMatch,
-    approvalsRequired: row.approvalsRequired,
-    approvals: decisions,
-    deniedBy: row.deniedBy !== null && row.deniedAt !== null ? { userId: row.deniedBy, at: row.deniedAt } : undefined,
-    createdAt: row.createdAt,
-    approvedAt: row.approvedAt ?? undefined,
-    activatedAt: row.activatedAt ?? undefined,
-    expiresAt: row.expiresAt ?? undefined,
-    endedAt: row.endedAt ?? undefined,
-    endedBy: row.endedBy ?? undefined,
-    failure:
-      row.failureCode !== null ? { code: row.failureCode, message: row.failureMessage ?? '' } : undefined,
-    ruleRecordId: row.ruleRecordId ?? undefined,
-    ...(row.breakGlass ? { breakGlass: toBreakGlass(row) } : {}),
-    version: row.version,
-  };
-}
-
-function toBreakGlass(row: RequestRow): BreakGlass {
-  return row.reviewedBy !== null && row.reviewedAt !== null ? { reviewedBy: { userId: row.reviewedBy, at: row.reviewedAt } } : {};
-}
-
-function toRule(row: RuleRow): RuleRecord {
-  return {
-    id: row.id,
-    securityGroupId: row.securityGroupId,
-    protocol: row.protocol,
-    port: row.port,
-    source: toSource(row.sourceKind, row.source, row.sourcePeering),
-    awsRuleId: row.awsRuleId ?? undefined,
-    ...withLocation(row),
-    origin: row.origin,
-    state: row.state,
-    createdAt: row.createdAt,
-    removedAt: row.removedAt ?? undefined,
-  };
-}
-
-type LocationColumns = Pick<RequestRow, 'awsAccountId' | 'awsRegion' | 'awsRoleArn' | 'awsLocationKnown'>;
-
-function toLocationColumns(location: GrantLocation | undefined): LocationColumns {
-  return {
-    awsAccountId: location?.accountId ?? null,
-    awsRegion: location?.region ?? null,
-    awsRoleArn: location?.roleArn ?? null,
-    awsLocationKnown: location?.known ?? false,
-  };
-}
-
-/** Undefined when a row records nothing of where it lives (older than the grant facts). */
-function toLocation(columns: LocationColumns): GrantLocation | undefined {
-  if (!columns.awsLocationKnown && columns.awsAccountId === null && columns.awsRegion === null) return undefined;
-  return {
-    ...(columns.awsAccountId !== null ? { accountId: columns.awsAccountId } : {}),
-    ...(columns.awsRegion !== null ? { region: columns.awsRegion } : {}),
-    ...(columns.awsRoleArn !== null ? { roleArn: columns.awsRoleArn } : {}),
-    known: columns.awsLocationKnown,
-  };
-}
-
-function withLocation(columns: LocationColumns): { location?: GrantLocation } {
-  const location = toLocation(columns);
-  return location ? { location } : {};
-}
-
-function toSourceColumns(source: PeeredSource): {
-  sourceKind: Source['kind'];
-  source: string;
-  sourcePeering?: SourcePeering;
-} {
-  const peering = source.kind === 'security-group' && source.peering ? { sourcePeering: source.peering } : {};
-  return source.kind === 'security-group'
-    ? { sourceKind: source.kind, source: source.groupId, ...peering }
-    : { sourceKind: source.kind, source: source.cidr };
-}
-
-function toSource(kind: Source['kind'], value: string, peering: SourcePeering | null): PeeredSource {
-  if (kind === 'cidr') return { kind, cidr: value };
-  return peering ? { kind, groupId: value, peering } : { kind, groupId: value };
 }

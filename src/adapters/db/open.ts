@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { migrationsFolder } from './migrations-folder.js';
 import * as schema from './schema.js';
 
 export type AppDatabase = BetterSQLite3Database<typeof schema>;
@@ -12,18 +12,6 @@ export interface OpenedDatabase {
   db: AppDatabase;
   sqlite: Database.Database;
   close(): void;
-}
-
-/**
- * The migrations/ folder beside the code: three levels up from src/adapters/db/open.ts (and its tsc
- * output), one up from the bundles dist/main.js and dist/cli.js. Found by drizzle's journal in it.
- */
-function migrationsFolder(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const candidate = join(dir, 'migrations');
-    if (existsSync(join(candidate, 'meta', '_journal.json'))) return candidate;
-    if (dirname(dir) === dir) throw new Error(`no migrations/meta/_journal.json above ${fileURLToPath(import.meta.url)}`);
-  }
 }
 
 /** How long a process waits for others to finish setting the database up (each takes milliseconds once migrated). */
@@ -39,7 +27,7 @@ export function openDatabase(path: string): OpenedDatabase {
     const db = drizzle(sqlite, { schema });
     holdingSetupLock(path, () => {
       sqlite.pragma('journal_mode = WAL');
-      migrate(db, { migrationsFolder: migrationsFolder() });
+      migrate(db, { migrationsFolder: migrationsFolder('sqlite') });
     });
     // NORMAL is durable under WAL except for the last commits on power loss, and much faster than FULL.
     sqlite.pragma('synchronous = NORMAL');

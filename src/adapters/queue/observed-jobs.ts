@@ -14,7 +14,7 @@ export function observedJob(job: string, handler: LoggedJobHandler, context: { l
   const { logger, metrics, store } = context;
   return async (requestId, attempt) => {
     const log = logger.child({ requestId, job, attempt: attempt.attemptsMade + 1 });
-    const wasActive = job === 'revoke' && store.get(requestId)?.status === 'active';
+    const wasActive = job === 'revoke' && (await store.get(requestId))?.status === 'active';
     const stopTimer = metrics.jobDuration.startTimer({ job });
     try {
       await handler(requestId, attempt, log);
@@ -24,7 +24,7 @@ export function observedJob(job: string, handler: LoggedJobHandler, context: { l
       throw error;
     }
     if (wasActive) {
-      const ended = store.get(requestId);
+      const ended = await store.get(requestId);
       if (ended?.status === 'expired' && ended.endedAt && ended.expiresAt) {
         metrics.revocationLag.observe(Math.max(0, ended.endedAt.getTime() - ended.expiresAt.getTime()) / 1000);
       }

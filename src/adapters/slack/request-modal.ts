@@ -274,7 +274,7 @@ export function registerRequestModal(app: App, deps: UseCaseDeps, logger: Logger
 async function tellOutcome(deps: UseCaseDeps, outcome: AccessRequestOutcome, logger: Logger): Promise<void> {
   if (!outcome.created || outcome.autoApproved) return;
   try {
-    deps.store.addMessageRefs([await deps.notifier.tellRequester(outcome.request)]);
+    await deps.store.addMessageRefs([await deps.notifier.tellRequester(outcome.request)]);
   } catch (error) {
     logger.warn({ err: error, requestId: outcome.request.id }, 'could not tell the requester their request was received');
   }

@@ -1,0 +1,60 @@
+/** The core workflow end to end with the records in PostgreSQL (DATABASE_URL): request → approve → active → expire → rule removed. */
+import { afterEach, beforeEach, expect, inject, test } from 'vitest';
+import { PostgresGrantStore } from '../../src/adapters/db/postgres/grant-store.js';
+import { openPostgres, type OpenedPostgres } from '../../src/adapters/db/postgres/open.js';
+import { startHarness, type BotHarness } from '../support/bot-harness.js';
+import { freshPostgresDatabase, type PostgresDatabase } from '../support/postgres-database.js';
+import { addRedisClusters, SOURCE_GROUP, TARGET_GROUP } from '../support/redis-clusters.js';
+
+const POLICY = `
+defaults:
+  minDuration: 1s
+clusters:
+  - match: "orders-*"
+    approvers: [U0BOB]
+    channel: C0APPROVALS
+`;
+
+let database: PostgresDatabase;
+let h: BotHarness;
+let records: OpenedPostgres;
+
+beforeEach(async () => {
+  database = await freshPostgresDatabase(inject('postgresUrl'));
+  h = await startHarness(POLICY, { env: { DATABASE_URL: database.url } });
+  addRedisClusters(h.aws, ['orders-redis']);
+  records = await openPostgres(database.url);
+});
+
+afterEach(async () => {
+  await records.close();
+  await h.stop();
+  await database.drop();
+});
+
+async function waitForStatus(store: PostgresGrantStore, id: number, status: string): Promise<void> {
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
+    if ((await store.get(id))?.status === status) return;
+  }
+  throw new Error(`#${id} did not become ${status} (is ${(await store.get(id))?.status})`);
+}
+
+test('a grant is approved, made active, expires and its rule is removed, all recorded in PostgreSQL', async () => {
+  const store = new PostgresGrantStore(records.db);
+  const reply = await h.command(`orders-redis ${SOURCE_GROUP} 2s debugging checkout latency`, 'U0ALICE');
+  expect(reply.status).toBe(200);
+  await h.approvalMessage(1);
+
+  await h.click('approve', 1, 'U0BOB');
+  await waitForStatus(store, 1, 'active');
+  const [authorize] = h.aws.callsOf('AuthorizeSecurityGroupIngress') as any[];
+  expect(authorize.GroupId).toBe(TARGET_GROUP);
+  const rule = (await store.getRule((await store.get(1))!.ruleRecordId!))!;
+  expect(rule.state).toBe('in-place');
+
+  await waitForStatus(store, 1, 'expired');
+  const [revoke] = h.aws.callsOf('RevokeSecurityGroupIngress') as any[];
+  expect(revoke.SecurityGroupRuleIds).toEqual([rule.awsRuleId]);
+  expect((await store.getRule(rule.id))?.state).toBe('removed');
+  expect((await store.history(1)).map((e) => e.type)).toEqual(['requested', 'approved', 'rule-requested', 'activated', 'expired']);
+});
