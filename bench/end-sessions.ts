@@ -108,19 +108,19 @@ export async function endSessionsRun(redisUrl: string, rounds: number, sessionsP
   try {
     for (let round = 0; round < rounds; round++) {
       const now = new Date();
-      const { request } = deps.store.create(
+      const { request } = await deps.store.create(
         requestDraft({ createdAt: now, targetGroupId: TARGET_GROUP, source: { kind: 'cidr', cidr: '127.0.0.0/28' }, durationSeconds: 1 }),
         { at: now, actor: 'U0REQUESTER', type: 'requested', detail: { durationSeconds: 1, reason: 'bench' } },
       );
       const { next } = transition(request, { type: 'approve', by: 'U0BOB', selfApproval: false }, now);
-      deps.store.save(next, [{ at: now, actor: 'U0BOB', type: 'approved' }]);
+      await deps.store.save(next, [{ at: now, actor: 'U0BOB', type: 'approved' }]);
       await activate(deps, request.id, { attemptsMade: 0, finalAttempt: false });
       const granted = await openSessions(nodes, GRANTED_FROM, sessionsPerRound);
       const outside = await openSessions(nodes, OUTSIDE_FROM, sessionsPerRound / 10);
       const lastClosed = Promise.all(granted.map((s) => s.whenClosed.then(() => performance.now()))).then((times) => Math.max(...times));
-      await scheduler.scheduleRevoke(request.id, deps.store.get(request.id)!.expiresAt!);
+      await scheduler.scheduleRevoke(request.id, (await deps.store.get(request.id))!.expiresAt!);
       const closedAt = await withinMs(lastClosed, 15_000, () => new Error('sessions still open 15 s after the rule was removed'));
-      const rule = deps.store.getRule(deps.store.get(request.id)!.ruleRecordId!)!;
+      const rule = (await deps.store.getRule((await deps.store.get(request.id))!.ruleRecordId!))!;
       samples.push(closedAt - removedAt.get(rule.awsRuleId!)!);
       wronglyClosed += outside.filter((s) => s.closed).length;
       for (const session of outside) session.end();

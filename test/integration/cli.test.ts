@@ -95,11 +95,11 @@ describe('cache-access admin CLI', () => {
   }
 
   /** A break-glass grant opened a day ago, not reviewed. */
-  function brokenGlass(): AccessRequest {
+  async function brokenGlass(): Promise<AccessRequest> {
     const at = ago(DAY_MS);
-    const request = store.create(requestDraft({ createdAt: at }), { at, actor: 'U0REQUESTER', type: 'requested', detail: REQUESTED }).request;
+    const { request } = await store.create(requestDraft({ createdAt: at }), { at, actor: 'U0REQUESTER', type: 'requested', detail: REQUESTED });
     const { next } = transition(request, { type: 'break-glass', by: request.requesterId }, at);
-    store.save(next, [{ at, actor: request.requesterId, type: 'break-glass', detail: { policyMatch: 'orders-*' } }]);
+    await store.save(next, [{ at, actor: request.requesterId, type: 'break-glass', detail: { policyMatch: 'orders-*' } }]);
     return next;
   }
 
@@ -135,11 +135,11 @@ describe('cache-access admin CLI', () => {
     });
 
     it('--unreviewed lists only break-glass grants no approver has reviewed', async () => {
-      seed({}, ['approve', 'activate']);
-      const unreviewed = brokenGlass();
-      const reviewed = brokenGlass();
+      await seed({}, ['approve', 'activate']);
+      const unreviewed = await brokenGlass();
+      const reviewed = await brokenGlass();
       const { next } = transition(reviewed, { type: 'review', by: 'U0APPROVER' }, ago(DAY_MS / 2));
-      store.save(next, [{ at: ago(DAY_MS / 2), actor: 'U0APPROVER', type: 'break-glass-reviewed' }]);
+      await store.save(next, [{ at: ago(DAY_MS / 2), actor: 'U0APPROVER', type: 'break-glass-reviewed' }]);
 
       const result = await cli('grants', '--unreviewed');
       expect(result.exitCode).toBe(0);
@@ -203,7 +203,7 @@ describe('cache-access admin CLI', () => {
     });
 
     it('with an audit webhook, also queues the delivery of the new event for the bot\'s workers', async () => {
-      const request = seed({}, ['approve', 'activate']);
+      const request = await seed({}, ['approve', 'activate']);
       env = { ...env, AUDIT_WEBHOOK_URL: 'http://127.0.0.1:9/audit', AUDIT_WEBHOOK_SECRET: 'k' };
 
       const result = await cli('revoke', String(request.id), '--reason', 'incident 4711: contain');
@@ -270,8 +270,8 @@ describe('cache-access admin CLI', () => {
     });
 
     it('--unreviewed keeps only the events of break-glass grants no approver has reviewed', async () => {
-      seed({}, ['approve']);
-      const unreviewed = brokenGlass();
+      await seed({}, ['approve']);
+      const unreviewed = await brokenGlass();
 
       const json = await cli('audit', '--since', '7d', '--format', 'json', '--unreviewed');
       expect(json.exitCode).toBe(0);

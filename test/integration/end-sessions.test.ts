@@ -130,24 +130,24 @@ async function cluster(endSessionsYaml: string, options: NodeOptions = {}, engin
 
 /** An active grant of orders-redis from `source`, made by the grant job. */
 async function activeGrant(source: Source, engine: 'redis' | 'memcached' = 'redis'): Promise<number> {
-  const { request } = deps.store.create(requestDraft({ createdAt: clock.now, targetGroupId: TARGET_GROUP, source, durationSeconds: 600, engine }), {
+  const { request } = await deps.store.create(requestDraft({ createdAt: clock.now, targetGroupId: TARGET_GROUP, source, durationSeconds: 600, engine }), {
     at: clock.now,
     actor: 'U0REQUESTER',
     type: 'requested',
     detail: { durationSeconds: 600, reason: 'test' },
   });
   const { next } = transition(request, { type: 'approve', by: 'U0BOB', selfApproval: false }, clock.now);
-  deps.store.save(next, [{ at: clock.now, actor: 'U0BOB', type: 'approved' }]);
+  await deps.store.save(next, [{ at: clock.now, actor: 'U0BOB', type: 'approved' }]);
   await activate(deps, request.id, firstAttempt);
-  expect(deps.store.get(request.id)!.status).toBe('active');
+  expect((await deps.store.get(request.id))!.status).toBe('active');
   return request.id;
 }
 
 /** The revoke job at expiry; returns whether it enqueued end-sessions. */
 async function expire(id: number): Promise<boolean> {
-  clock.now = deps.store.get(id)!.expiresAt!;
+  clock.now = (await deps.store.get(id))!.expiresAt!;
   await revokeExpired(deps, id, firstAttempt);
-  expect(deps.store.get(id)!.status).toBe('expired');
+  expect((await deps.store.get(id))!.status).toBe('expired');
   return scheduler.calls.includes(`end-sessions-${id}`);
 }
 
@@ -160,8 +160,8 @@ async function sessionsFrom(addresses: string[], on: CacheNodeProcess[] = nodes)
   return opened;
 }
 
-function eventsOf(id: number, type: string): HistoryEvent[] {
-  return deps.store.history(id).filter((event) => event.type === type);
+async function eventsOf(id: number, type: string): Promise<HistoryEvent[]> {
+  return (await deps.store.history(id)).filter((event) => event.type === type);
 }
 
 describe('a security-group source', () => {
@@ -181,16 +181,16 @@ describe('a security-group source', () => {
 
     await Promise.all([...open['127.0.0.2']!, ...open['127.0.0.5']!].map((s) => s.whenClosed));
     expect([...open['127.0.0.3']!, ...open['127.0.0.4']!].map((s) => s.closed)).toEqual([false, false, false, false]);
-    expect(eventsOf(id, 'sessions-ended').map((e) => e.detail)).toEqual([
+    expect((await eventsOf(id, 'sessions-ended')).map((e) => e.detail)).toEqual([
       { closed: 4, nodes: [{ node: 'orders-redis-001', closed: 2 }, { node: 'orders-redis-002', closed: 2 }] },
     ]);
-    expect(eventsOf(id, 'sessions-not-ended')).toEqual([]);
+    expect((await eventsOf(id, 'sessions-not-ended'))).toEqual([]);
     expect(notifier.threadPosts.at(-1)!.text).toContain('closed 4 open connections');
     expect(notifier.told.at(-1)!.note).toContain('4 open connections you had to `orders-redis` were closed');
 
     // A second delivery of the job finds the work done.
     await endSessions(deps, id, firstAttempt, FAST);
-    expect(eventsOf(id, 'sessions-ended')).toHaveLength(1);
+    expect((await eventsOf(id, 'sessions-ended'))).toHaveLength(1);
   });
 
   test('a shared rule closes nothing: the other grant still holds it', async () => {
@@ -198,7 +198,7 @@ describe('a security-group source', () => {
     aws.addNetworkInterface('eni-0laptop', [SOURCE_GROUP], 'laptop', ['127.0.0.2']);
     const first = await activeGrant({ kind: 'security-group', groupId: SOURCE_GROUP });
     const second = await activeGrant({ kind: 'security-group', groupId: SOURCE_GROUP });
-    expect(deps.store.get(second)!.ruleRecordId).toBe(deps.store.get(first)!.ruleRecordId);
+    expect((await deps.store.get(second))!.ruleRecordId).toBe((await deps.store.get(first))!.ruleRecordId);
     const open = await sessionsFrom(['127.0.0.2']);
 
     expect(await expire(first)).toBe(false);
@@ -223,7 +223,7 @@ describe('a CIDR source', () => {
     await Promise.all([...open['127.0.0.2']!, ...open['127.0.0.3']!].map((s) => s.whenClosed));
     expect(open['127.0.0.9']!.map((s) => s.closed)).toEqual([false, false]);
     expect(await replicationClientId(nodes[0]!)).toBe(replicaLink);
-    expect(eventsOf(id, 'sessions-ended').map((e) => e.detail)).toEqual([
+    expect((await eventsOf(id, 'sessions-ended')).map((e) => e.detail)).toEqual([
       { closed: 4, nodes: [{ node: 'orders-redis-001', closed: 2 }, { node: 'orders-redis-002', closed: 2 }] },
     ]);
   });
@@ -246,7 +246,7 @@ describe('nodes that cannot be reached or refuse', () => {
 
     await late!.whenClosed;
     expect(opened.filter((o) => o.node === 'orders-redis-002').length).toBeGreaterThan(1);
-    expect(eventsOf(id, 'sessions-ended').map((e) => e.detail)).toEqual([
+    expect((await eventsOf(id, 'sessions-ended')).map((e) => e.detail)).toEqual([
       { closed: 2, nodes: [{ node: 'orders-redis-001', closed: 1 }, { node: 'orders-redis-002', closed: 1 }] },
     ]);
   });
@@ -262,8 +262,8 @@ describe('nodes that cannot be reached or refuse', () => {
 
     await open['127.0.0.2']![0]!.whenClosed;
     expect(opened.filter((o) => o.node === 'orders-redis-002')).toHaveLength(2);
-    expect(eventsOf(id, 'sessions-ended').map((e) => e.detail)).toEqual([{ closed: 1, nodes: [{ node: 'orders-redis-001', closed: 1 }] }]);
-    const [notEnded] = eventsOf(id, 'sessions-not-ended');
+    expect((await eventsOf(id, 'sessions-ended')).map((e) => e.detail)).toEqual([{ closed: 1, nodes: [{ node: 'orders-redis-001', closed: 1 }] }]);
+    const [notEnded] = (await eventsOf(id, 'sessions-not-ended'));
     expect(notEnded!.detail).toEqual({ nodes: [{ node: 'orders-redis-002', code: 'ECONNREFUSED', reason: expect.stringContaining('ECONNREFUSED') }] });
     expect(logged.some((line) => line.level === 40 && line.msg === 'open sessions not ended on some nodes')).toBe(true);
     expect(notifier.threadPosts.at(-1)!.text).toContain('Could not close connections on `orders-redis-002` (ECONNREFUSED)');
@@ -281,7 +281,7 @@ describe('signing in', () => {
     await endSessions(deps, id, firstAttempt, FAST);
 
     await Promise.all(open['127.0.0.2']!.map((s) => s.whenClosed));
-    expect(eventsOf(id, 'sessions-ended').map((e) => e.detail)).toEqual([
+    expect((await eventsOf(id, 'sessions-ended')).map((e) => e.detail)).toEqual([
       { closed: 2, nodes: [{ node: 'orders-redis-001', closed: 1 }, { node: 'orders-redis-002', closed: 1 }] },
     ]);
     // Read once for both nodes, then kept.
@@ -293,14 +293,14 @@ describe('signing in', () => {
     aws.secrets.set(SECRET_ARN, JSON.stringify({ username: 'cache-access', password: 'stale-password' }));
     const id = await activeGrant({ kind: 'cidr', cidr: '127.0.0.2/32' });
     const open = await sessionsFrom(['127.0.0.2']);
-    const expiry = deps.store.get(id)!.expiresAt!;
+    const expiry = (await deps.store.get(id))!.expiresAt!;
     expect(await expire(id)).toBe(true);
-    expect(deps.store.get(id)!.endedAt).toEqual(expiry);
+    expect((await deps.store.get(id))!.endedAt).toEqual(expiry);
     expect(aws.rules.size).toBe(0);
 
     await endSessions(deps, id, firstAttempt, { attempts: 2, firstDelayMs: 50 });
 
-    expect(eventsOf(id, 'sessions-not-ended').map((e) => e.detail)).toEqual([
+    expect((await eventsOf(id, 'sessions-not-ended')).map((e) => e.detail)).toEqual([
       {
         nodes: [
           { node: 'orders-redis-001', code: 'WRONGPASS', reason: expect.stringContaining('WRONGPASS') },
@@ -308,10 +308,10 @@ describe('signing in', () => {
         ],
       },
     ]);
-    expect(eventsOf(id, 'sessions-ended')).toEqual([]);
+    expect((await eventsOf(id, 'sessions-ended'))).toEqual([]);
     expect(open['127.0.0.2']!.map((s) => s.closed)).toEqual([false, false]);
     expect(JSON.stringify(logged)).not.toContain('stale-password');
-    expect(JSON.stringify(deps.store.history(id))).not.toContain('stale-password');
+    expect(JSON.stringify(await deps.store.history(id))).not.toContain('stale-password');
   });
 
   test('IAM: AUTH as the policy user with a token for the replication group', async () => {
@@ -344,7 +344,7 @@ describe('in-transit encryption', () => {
     await endSessions(deps, id, firstAttempt, FAST);
 
     await Promise.all(open.map((s) => s.whenClosed));
-    expect(eventsOf(id, 'sessions-ended').map((e) => e.detail)).toEqual([
+    expect((await eventsOf(id, 'sessions-ended')).map((e) => e.detail)).toEqual([
       { closed: 2, nodes: [{ node: 'orders-redis-001', closed: 1 }, { node: 'orders-redis-002', closed: 1 }] },
     ]);
   });
@@ -359,7 +359,7 @@ describe('Memcached', () => {
     await endSessions(deps, id, firstAttempt, FAST);
 
     expect(opened).toEqual([]);
-    expect(eventsOf(id, 'sessions-ended')).toEqual([]);
+    expect((await eventsOf(id, 'sessions-ended'))).toEqual([]);
     expect(notifier.threadPosts.at(-1)!.text).toContain('Memcached cannot close a client connection');
   });
 });
