@@ -71,6 +71,8 @@ describe('openDatabase', () => {
       { hash: 'bd039880ef47094a66bfef02257751551550adbe1fe5bfc6bfcc1986e0f561e6', created_at: 1795681242365 },
       { hash: 'af7027d4d8f19593fdc08c227ccd567bb02819aad3e02813b620b81d57e9a19f', created_at: 1795683221787 },
       { hash: '11a4c4c728bd3205d0123804472e9b6792f57c3c638556e2b63cca4ad7113766', created_at: 1796113211666 },
+      { hash: 'fa29ce51651a0c6cb4cb46ec57f2e50c453ffa027ec9c0373555a6fa2bd41443', created_at: 1796121419040 },
+      { hash: 'c84a97fe1a3347e7391c2084bd11ea99d5a4a30eb84d8ca0b657aafc6842e75e', created_at: 1796127851069 },
     ];
     opened = openDatabase(path);
     expect(opened.sqlite.prepare('SELECT hash, created_at FROM __drizzle_migrations ORDER BY id').all()).toEqual(madeBeforeTheMove);
