@@ -5,7 +5,6 @@
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { activate } from './app/activate.js';
 import type { UseCaseDeps } from './app/deps.js';
@@ -20,10 +19,10 @@ import { sqliteMetricSources } from './adapters/db/metric-queries.js';
 import { healthRoute, onceSucceeded, readyRoute, sqliteWritable } from './adapters/health.js';
 import { Metrics, metricsRoute } from './adapters/metrics.js';
 import { startOpsServer } from './adapters/ops-server.js';
+import { openQueue } from './adapters/queue/backend.js';
 import { QUEUE_NAME } from './adapters/queue/jobs.js';
 import { observedJob } from './adapters/queue/observed-jobs.js';
 import { createLogger } from './adapters/logger.js';
-import { createProducerConnection, reconnectIfStale, settled } from './adapters/queue/connection.js';
 import { startReconcileSchedule } from './adapters/queue/reconcile-schedule.js';
 import { startWorkers } from './adapters/queue/workers.js';
 import { PostAckQueue } from './adapters/slack/post-ack-queue.js';
@@ -31,7 +30,8 @@ import { createSlackApp, registerListeners } from './adapters/slack/slack-app.js
 import { workspacesOfToken } from './adapters/slack/workspace-guard.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { loadPolicy, type Policy } from './policy.js';
-import { systemClock, wireUseCases, type WiringOptions } from './wiring.js';
+import { withinMs } from './adapters/deadline.js';
+import { queueTargetOf, systemClock, wireUseCases, type WiringOptions } from './wiring.js';
 
 export interface RunningBot {
   /**
@@ -47,6 +47,8 @@ export interface RunningBot {
 }
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
+/** How long start-up waits for the job queue's PostgreSQL (connection and schema migration). */
+const STARTUP_QUEUE_TIMEOUT_MS = 30_000;
 /**
  * Jobs spend their time waiting on AWS and Slack, so many can run at once; the EC2 rate limiter, not
  * this, paces AWS. With 4, revocations topped out near 15/s and lagged seconds behind a burst of
@@ -63,7 +65,7 @@ const POST_ACK_CONCURRENCY = 8;
 
 export interface StartOptions extends Pick<WiringOptions, 'queuePrefix' | 'adapters'> {
   logger?: Logger;
-  /** How long stop() waits for running jobs before cutting Redis off. */
+  /** How long stop() waits for running jobs before cutting the queue's connection off. */
   shutdownTimeoutMs?: number;
   /** What this process runs (default all); see ROLES. */
   role?: Role;
@@ -88,17 +90,27 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   logPolicyWarnings(policy);
   const database = openDatabase(config.databasePath);
   const store = new SqliteGrantStore(database.db);
-  const healthRedis = createProducerConnection(config.redisUrl);
-  healthRedis.on('error', () => {}); // reported through /healthz, not as an unhandled event
+  const queueTarget = queueTargetOf(config);
+  // Queue depths and the health probe share one connection: a scrape never waits on a reconnect.
+  const healthQueue = openQueue(QUEUE_NAME, queueTarget, options.queuePrefix);
+  healthQueue.queue.on('error', () => {}); // reported through /healthz, not as an unhandled event
+  if (healthQueue.service === 'postgres') {
+    // BullMQ's PostgreSQL connections migrate their schema on first use and keep a failed first use for
+    // good; start only once that worked, or stop here (a restart tries again).
+    await withinMs(healthQueue.queue.waitUntilReady(), STARTUP_QUEUE_TIMEOUT_MS, () => new Error(`PostgreSQL did not answer within ${STARTUP_QUEUE_TIMEOUT_MS} ms`)).catch(
+      async (error: unknown) => {
+        await healthQueue.close(0).catch(() => {});
+        database.close();
+        throw new Error(`The job queue in DATABASE_URL is not usable: ${(error as Error).message}`, { cause: error });
+      },
+    );
+  }
 
   const role = options.role ?? 'all';
   const runsJobs = role !== 'web';
-  // Queue depths read through the health connection: a scrape never waits on a reconnect.
-  const depthQueue = new Queue(QUEUE_NAME, { connection: healthRedis, prefix: options.queuePrefix, skipVersionCheck: true });
-  depthQueue.on('error', () => {});
   const metrics = new Metrics({
     ...sqliteMetricSources(database.sqlite, () => systemClock.now()),
-    queueDepths: async () => ({ ...(await depthQueue.getJobCounts('waiting', 'delayed', 'active', 'failed')) }),
+    queueDepths: async () => ({ ...(await healthQueue.queue.getJobCounts('waiting', 'delayed', 'active', 'failed')) }),
   });
   const wired = wireUseCases(config, { store, policy: () => policy, logger, metrics, queuePrefix: options.queuePrefix, adapters: options.adapters });
   const { deps } = wired;
@@ -107,14 +119,12 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   // An explicit SLACK_ALLOWED_TEAMS, else the workspace the bot token belongs to, as auth.test said once.
   const allowedTeams = config.slack.allowedTeams && new Set(config.slack.allowedTeams);
   const servedWorkspaces = allowedTeams ? async () => allowedTeams : async () => workspacesOfToken(await slackAuth());
-  const redisPing = async () => void (await healthRedis.ping().catch((error: unknown) => {
-    reconnectIfStale(healthRedis);
-    throw error;
-  }));
-  const liveness = { database: async () => void database.sqlite.prepare('select 1').get(), redis: redisPing };
+  // Named after the service the jobs are on (redis or postgres): with jobs on PostgreSQL, Redis is not checked.
+  const queueProbe = { [healthQueue.service]: () => healthQueue.ping() };
+  const liveness = { database: async () => void database.sqlite.prepare('select 1').get(), ...queueProbe };
   const opsRoutes = [
     healthRoute(liveness),
-    readyRoute({ database: sqliteWritable(database.sqlite), redis: redisPing, slack: async () => void (await slackAuth()) }),
+    readyRoute({ database: sqliteWritable(database.sqlite), ...queueProbe, slack: async () => void (await slackAuth()) }),
     metricsRoute(metrics),
   ];
   // With OPS_PORT, the port Slack reaches keeps only a bare /healthz (for load balancers and Docker's HEALTHCHECK).
@@ -127,7 +137,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const job = (name: string, run: (jobDeps: UseCaseDeps, requestId: number, attempt: JobAttempt) => Promise<void>) =>
     observedJob(name, (requestId, attempt, jobLogger) => run({ ...deps, logger: jobLogger }, requestId, attempt), { logger, metrics, store });
   const workers = runsJobs && startWorkers({
-    url: config.redisUrl,
+    ...queueTarget,
     prefix: options.queuePrefix,
     concurrency: JOB_CONCURRENCY,
     logger,
@@ -141,7 +151,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const reconcilePass = async () => metrics.countReconcileErrors((await reconcile(deps)).errors);
   const startupPass = runsJobs && reconcilePass().catch((error: unknown) => logger.error({ err: error }, 'start-up reconcile failed'));
   const reconciler = runsJobs && startReconcileSchedule({
-    url: config.redisUrl,
+    ...queueTarget,
     prefix: options.queuePrefix,
     everyMs: config.reconcileIntervalSeconds * 1000,
     run: reconcilePass,
@@ -178,9 +188,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       await startupPass;
       await Promise.all([workers && workers.close(shutdownTimeoutMs), reconciler && reconciler.close(shutdownTimeoutMs)]);
       await wired.close();
-      await depthQueue.close().catch(() => {});
-      await settled(healthRedis, shutdownTimeoutMs);
-      await healthRedis.quit().catch(() => healthRedis.disconnect());
+      await healthQueue.close(shutdownTimeoutMs).catch(() => {});
       database.close();
       logger.info('stopped');
     },

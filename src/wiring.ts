@@ -16,6 +16,7 @@ import { ElastiCacheDirectory } from './adapters/aws/elasticache-directory.js';
 import { meteredAws } from './adapters/aws/metered.js';
 import { RateLimitedFirewall } from './adapters/aws/rate-limited-firewall.js';
 import type { Metrics } from './adapters/metrics.js';
+import type { QueueTarget } from './adapters/queue/backend.js';
 import { BullmqScheduler } from './adapters/queue/bullmq-scheduler.js';
 import { SlackNotifier } from './adapters/slack/notifier.js';
 import { SlackPeopleDirectory } from './adapters/slack/people-directory.js';
@@ -28,9 +29,16 @@ import type { Policy } from './policy.js';
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export interface WiringSettings extends Pick<Config, 'redisUrl' | 'ec2RateLimitPerSecond'> {
+export interface WiringSettings extends Pick<Config, 'redisUrl' | 'queueBackend' | 'databaseUrl' | 'ec2RateLimitPerSecond'> {
   /** Absent (the CLI without SLACK_BOT_TOKEN): every Slack call fails, as with Slack down. */
   slack?: Config['slack'];
+}
+
+/** Where the jobs live: REDIS_URL, or DATABASE_URL with QUEUE_BACKEND=postgres (config.ts refuses one without the other). */
+export function queueTargetOf(settings: Pick<Config, 'redisUrl' | 'queueBackend' | 'databaseUrl'>): QueueTarget {
+  if (settings.queueBackend === 'redis') return { url: settings.redisUrl };
+  if (settings.databaseUrl === undefined) throw new Error('QUEUE_BACKEND=postgres needs DATABASE_URL');
+  return { postgres: { url: settings.databaseUrl } };
 }
 
 export interface WiringOptions {
@@ -40,7 +48,10 @@ export interface WiringOptions {
   logger: Logger;
   /** Counts AWS and Slack calls when given (the bot's /metrics). */
   metrics?: Metrics;
-  /** BullMQ key prefix; lets several bots (or test runs) share one Redis without sharing jobs. */
+  /**
+   * BullMQ key prefix (on PostgreSQL, the schema); lets several bots (or test runs) share one Redis or
+   * database without sharing jobs.
+   */
   queuePrefix?: string;
   /** Stand-ins for the AWS adapters (the benchmark's in-memory AWS); metering and the rate limit still apply. */
   adapters?: { firewall?: Firewall; directory?: ClusterDirectory };
@@ -50,7 +61,7 @@ export interface WiredUseCases {
   deps: UseCaseDeps;
   /** The client the notifier and people directory use, when Slack is configured. */
   slackClient?: ObservedWebClient;
-  /** Closes the scheduler's Redis connection and the AWS clients. */
+  /** Closes the scheduler's queue connection and the AWS clients. */
   close(): Promise<void>;
 }
 
@@ -71,7 +82,7 @@ export function wireUseCases(settings: WiringSettings, options: WiringOptions): 
   // Policy rules with `region` / `roleArn` reach other regions and accounts through this pool.
   const clients = new AwsClientPool({ ec2, elasticache }, { assumeRole: stsAssumeRole(sts), clock });
   const metered = <T extends Firewall | ClusterDirectory>(port: T): T => (metrics ? meteredAws(port, metrics) : port);
-  const scheduler = new BullmqScheduler({ url: settings.redisUrl, prefix: options.queuePrefix });
+  const scheduler = new BullmqScheduler({ ...queueTargetOf(settings), prefix: options.queuePrefix });
   // Our calls to Slack (notifications, look-ups) go through this client: bounded rate-limit waits, counted errors.
   const slackClient = settings.slack && new ObservedWebClient({ config: { slack: settings.slack }, logger, metrics });
   const deps: UseCaseDeps = {

@@ -15,4 +15,5 @@ test('the CLI applies the same rules and defaults as the bot', () => {
   expect(loadCliConfig(env)).toEqual(loadConfig(env));
   expect(() => loadCliConfig({ REDIS_URL: 'http://nope' })).toThrow(ConfigError);
   expect(() => loadCliConfig({ REDIS_URL: 'http://nope' })).toThrow(/REDIS_URL must be a redis/);
+  expect(() => loadCliConfig({ QUEUE_BACKEND: 'postgres' })).toThrow(/QUEUE_BACKEND postgres needs DATABASE_URL/);
 });
