@@ -18,18 +18,10 @@ import { loadConfig } from '../../src/config.js';
 import { startBot, type RunningBot } from '../../src/main.js';
 import { FakeAwsAccount } from '../fakes/aws-account.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack-server.js';
-import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { ORDERS_POLICY, startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
 import { addRedisClusters, SOURCE_GROUP } from '../support/redis-clusters.js';
 import { blockActionBody, postToSlackEndpoint, slashCommandBody } from '../support/slack-request.js';
 
-const POLICY = `
-defaults:
-  minDuration: 1s
-clusters:
-  - match: "orders-*"
-    approvers: [U0BOB]
-    channel: C0APPROVALS
-`;
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -54,7 +46,7 @@ async function scrape(port: number): Promise<Map<string, number>> {
 }
 
 async function withHarness(): Promise<BotHarness> {
-  const h = await startHarness(POLICY);
+  const h = await startHarness(ORDERS_POLICY);
   cleanups.push(() => h.stop());
   addRedisClusters(h.aws);
   return h;
@@ -159,7 +151,7 @@ describe('process roles', () => {
   test('a web bot stores and asks; a separate worker on the same database and Redis grants', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cache-access-roles-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, 'policy.yml'), POLICY);
+    writeFileSync(join(dir, 'policy.yml'), ORDERS_POLICY);
     const slack: FakeSlack = await startFakeSlack();
     cleanups.push(() => slack.close());
     const aws = new FakeAwsAccount();

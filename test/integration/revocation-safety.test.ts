@@ -14,18 +14,10 @@ import { QUEUE_NAME } from '../../src/adapters/queue/jobs.js';
 import { REMINDED } from '../../src/app/remind.js';
 import { BUILT_IN_DEFAULTS } from '../../src/policy.js';
 import { ec2Error } from '../fakes/aws-account.js';
-import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { ORDERS_POLICY, startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
 import { addRedisClusters, SOURCE_GROUP, TARGET_GROUP } from '../support/redis-clusters.js';
 import { startRedisServer, type RedisServer } from '../support/redis-global-setup.js';
 
-const POLICY = `
-defaults:
-  minDuration: 1s
-clusters:
-  - match: "orders-*"
-    approvers: [U0BOB]
-    channel: C0APPROVALS
-`;
 const RECONCILE_SECONDS = 1;
 /** Time for the pass itself and the revoke job, on a loaded 2-core CI machine. */
 const SLACK_MS = 2_500;
@@ -41,7 +33,7 @@ afterAll(async () => {
 });
 
 async function startBot(logger?: Logger): Promise<BotHarness> {
-  const harness = await startHarness(POLICY, { redisUrl: redis.url, env: { RECONCILE_INTERVAL: `${RECONCILE_SECONDS}s` }, logger });
+  const harness = await startHarness(ORDERS_POLICY, { redisUrl: redis.url, env: { RECONCILE_INTERVAL: `${RECONCILE_SECONDS}s` }, logger });
   addRedisClusters(harness.aws);
   return harness;
 }
