@@ -14,6 +14,7 @@ import { startWorkers, type JobHandler, type Workers } from '../../src/adapters/
 import { UpstreamError } from '../../src/domain/errors.js';
 import { freePort } from '../support/free-port.js';
 import { freshPostgresDatabase, type PostgresDatabase } from '../support/postgres-database.js';
+import { startPostgresServer } from '../support/postgres-server.js';
 
 // Delayed jobs are due at a millisecond timestamp; allow for clock granularity only.
 const TOLERANCE_MS = 20;
@@ -42,6 +43,7 @@ function setup(options: { url?: string; connectTimeoutMs?: number } = {}) {
   const target = { postgres: { url: options.url ?? database.url } };
   const scheduler = new BullmqScheduler({ ...target, prefix, connectTimeoutMs: options.connectTimeoutMs });
   const inspector = openQueue<JobData, JobName>(QUEUE_NAME, target, prefix);
+  inspector.queue.on('error', () => {}); // the outage test's dropped connections; calls report their own failures
   cleanups.push(async () => {
     await scheduler.close();
     await inspector.close(1_000);
@@ -182,3 +184,24 @@ test('with no PostgreSQL listening, calls fail with a retryable UpstreamError in
   expect(failure).toBeInstanceOf(UpstreamError);
   expect(failure).toMatchObject({ service: 'postgres', retryable: true });
 });
+
+test('a PostgreSQL restart while the bot runs: calls fail retryably meanwhile, then scheduler and workers carry on', async () => {
+  // A cluster of the test's own: restarting the run's shared one would disturb other files.
+  const server = await startPostgresServer();
+  cleanups.push(() => server.stop());
+  const { scheduler, inspector, runs, work } = setup({ url: server.url, connectTimeoutMs: 2_000 });
+  work();
+  await scheduler.scheduleGrant(1);
+  await vi.waitFor(() => expect(runs.map((run) => run.requestId)).toEqual([1]), { timeout: 5_000 });
+
+  const failures: unknown[] = [];
+  const down = scheduler.scheduleGrant(2).catch((error: unknown) => failures.push(error));
+  await server.restart();
+  await down;
+  // Whether the call met the database down depends on timing; a failure is a retryable UpstreamError.
+  for (const failure of failures) expect(failure).toMatchObject({ service: 'postgres', retryable: true });
+
+  await vi.waitFor(() => scheduler.scheduleGrant(3), { timeout: 10_000 });
+  await vi.waitFor(() => expect(runs.map((run) => run.requestId)).toContain(3), { timeout: 15_000 });
+  await vi.waitFor(async () => expect(await inspector.getJobState('grant-3')).toBe('unknown'));
+}, 60_000);
