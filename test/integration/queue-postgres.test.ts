@@ -18,6 +18,8 @@ import { startPostgresServer } from '../support/postgres-server.js';
 
 // Delayed jobs are due at a millisecond timestamp; allow for clock granularity only.
 const TOLERANCE_MS = 20;
+// A worker's first poll waits for its connections and the schema check: seconds on a loaded machine.
+const WAIT = { timeout: 10_000 };
 
 let database: PostgresDatabase;
 beforeAll(async () => {
@@ -96,11 +98,11 @@ test('a job added again with the same id is not duplicated and runs once; once f
   expect((await inspector.getJob('revoke-7'))?.delay).toBeGreaterThan(50_000);
 
   work();
-  await vi.waitFor(async () => expect(await inspector.getJobState('grant-7')).toBe('unknown'));
+  await vi.waitFor(async () => expect(await inspector.getJobState('grant-7')).toBe('unknown'), WAIT);
   expect(runs.map((run) => `${run.name}-${run.requestId}`)).toEqual(['grant-7']);
 
   await scheduler.scheduleGrant(7);
-  await vi.waitFor(() => expect(runs).toHaveLength(2));
+  await vi.waitFor(() => expect(runs).toHaveLength(2), WAIT);
 });
 
 test('a delayed revoke runs once, on time to the millisecond, not before', async () => {
@@ -110,7 +112,7 @@ test('a delayed revoke runs once, on time to the millisecond, not before', async
   const at = Date.now() + 1_200;
   await scheduler.scheduleRevoke(8, new Date(at));
 
-  await vi.waitFor(() => expect(runs).toHaveLength(1), { timeout: 5_000 });
+  await vi.waitFor(() => expect(runs).toHaveLength(1), WAIT);
   expect(runs[0]?.requestId).toBe(8);
   expect(runs[0]?.at).toBeGreaterThanOrEqual(at - TOLERANCE_MS);
   // Redis without the version check rounded this up to a whole second; PostgreSQL's wait is in milliseconds.
@@ -127,10 +129,10 @@ test('rescheduling postpones a pending revoke, or brings it forward, leaving one
   await scheduler.scheduleRevoke(1, new Date(later));
   await scheduler.scheduleRevoke(2, new Date(soon));
 
-  await vi.waitFor(() => expect(runs.map((run) => run.requestId)).toEqual([2, 1]), { timeout: 5_000 });
+  await vi.waitFor(() => expect(runs.map((run) => run.requestId)).toEqual([2, 1]), WAIT);
   expect(Math.min(runs[0]!.at - soon, runs[1]!.at - later)).toBeGreaterThanOrEqual(-TOLERANCE_MS);
   // The handler has returned; its completion is recorded a moment later.
-  await vi.waitFor(async () => expect(await inspector.getJobCountByTypes('delayed', 'waiting', 'active')).toBe(0));
+  await vi.waitFor(async () => expect(await inspector.getJobCountByTypes('delayed', 'waiting', 'active')).toBe(0), WAIT);
 });
 
 test('revocations run before grants, and grants before reminders', async () => {
@@ -141,7 +143,7 @@ test('revocations run before grants, and grants before reminders', async () => {
   await scheduler.scheduleRevoke(4, new Date());
 
   work({}, 1);
-  await vi.waitFor(() => expect(runs).toHaveLength(4), { timeout: 5_000 });
+  await vi.waitFor(() => expect(runs).toHaveLength(4), WAIT);
   expect(runs.map((run) => `${run.name}-${run.requestId}`)).toEqual(['revoke-4', 'grant-2', 'grant-3', 'remind-1']);
 });
 
@@ -156,7 +158,7 @@ test('close lets a running job finish and records its completion', async () => {
     },
   });
   await scheduler.scheduleGrant(5);
-  await vi.waitFor(async () => expect(await inspector.getJobState('grant-5')).toBe('active'));
+  await vi.waitFor(async () => expect(await inspector.getJobState('grant-5')).toBe('active'), WAIT);
 
   const closed = workers.close(5_000);
   setTimeout(release, 200);
@@ -170,7 +172,7 @@ test('close gives up on a job that does not finish within the time limit, and th
   const { scheduler, inspector, work } = setup();
   const workers = work({ grant: () => new Promise<never>(() => {}) });
   await scheduler.scheduleGrant(6);
-  await vi.waitFor(async () => expect(await inspector.getJobState('grant-6')).toBe('active'));
+  await vi.waitFor(async () => expect(await inspector.getJobState('grant-6')).toBe('active'), WAIT);
 
   const started = Date.now();
   await workers.close(500);
@@ -192,7 +194,7 @@ test('a PostgreSQL restart while the bot runs: calls fail retryably meanwhile, t
   const { scheduler, inspector, runs, work } = setup({ url: server.url, connectTimeoutMs: 2_000 });
   work();
   await scheduler.scheduleGrant(1);
-  await vi.waitFor(() => expect(runs.map((run) => run.requestId)).toEqual([1]), { timeout: 5_000 });
+  await vi.waitFor(() => expect(runs.map((run) => run.requestId)).toEqual([1]), WAIT);
 
   const failures: unknown[] = [];
   const down = scheduler.scheduleGrant(2).catch((error: unknown) => failures.push(error));
@@ -203,5 +205,5 @@ test('a PostgreSQL restart while the bot runs: calls fail retryably meanwhile, t
 
   await vi.waitFor(() => scheduler.scheduleGrant(3), { timeout: 10_000 });
   await vi.waitFor(() => expect(runs.map((run) => run.requestId)).toContain(3), { timeout: 15_000 });
-  await vi.waitFor(async () => expect(await inspector.getJobState('grant-3')).toBe('unknown'));
+  await vi.waitFor(async () => expect(await inspector.getJobState('grant-3')).toBe('unknown'), WAIT);
 }, 60_000);
