@@ -12,6 +12,8 @@ const portNumber = z
 
 const WORKSPACE_ID = /^[TE][A-Z0-9]+$/;
 
+const QUEUE_BACKENDS = ['redis', 'postgres'] as const;
+
 const settingsSchema = z.object({
     SLACK_BOT_TOKEN: z.string({ error: 'is required (the bot token, xoxb-…)' }).min(1, 'is required (the bot token, xoxb-…)'),
     SLACK_SIGNING_SECRET: z.string().min(1).optional(),
@@ -33,6 +35,7 @@ const settingsSchema = z.object({
     DATABASE_PATH: z.string().min(1).default('./data/cache-access.db'),
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+    QUEUE_BACKEND: z.enum(QUEUE_BACKENDS, { error: `must be one of ${QUEUE_BACKENDS.join(', ')}` }).default('redis'),
     POLICY_FILE: z.string().min(1).default('./policy.yml'),
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
     RECONCILE_INTERVAL: z
@@ -67,15 +70,24 @@ const auditSecretRequired = {
   params: { path: ['AUDIT_WEBHOOK_SECRET'], message: 'is required when AUDIT_WEBHOOK_URL is set (events are signed with it)' },
 };
 
-const configSchema = settingsSchema
-  .refine((env) => env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET, {
-    path: ['SLACK_SIGNING_SECRET'],
-    message: 'is required unless SLACK_APP_TOKEN is set (Socket Mode)',
-  })
-  .refine(auditSecretRequired.when, auditSecretRequired.params);
+/** Combinations that cannot work, for the bot and the CLI alike. */
+function consistent<T extends z.ZodType<{ QUEUE_BACKEND: string; DATABASE_URL?: string; AUDIT_WEBHOOK_URL?: string; AUDIT_WEBHOOK_SECRET?: string }>>(schema: T) {
+  // The jobs live in DATABASE_URL's PostgreSQL then; without one there is nowhere to keep them.
+  return schema
+    .refine((env) => env.QUEUE_BACKEND !== 'postgres' || env.DATABASE_URL !== undefined, {
+      path: ['QUEUE_BACKEND'],
+      message: 'postgres needs DATABASE_URL (postgres://…), the database that holds the jobs',
+    })
+    .refine(auditSecretRequired.when, auditSecretRequired.params);
+}
+
+const configSchema = consistent(settingsSchema).refine((env) => env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET, {
+  path: ['SLACK_SIGNING_SECRET'],
+  message: 'is required unless SLACK_APP_TOKEN is set (Socket Mode)',
+});
 
 /** The admin CLI reads the same settings; it needs Slack only for commands that notify people. */
-const cliSettingsSchema = settingsSchema.partial({ SLACK_BOT_TOKEN: true }).refine(auditSecretRequired.when, auditSecretRequired.params);
+const cliSettingsSchema = consistent(settingsSchema.partial({ SLACK_BOT_TOKEN: true }));
 
 export interface Config {
   slack: {
@@ -90,8 +102,10 @@ export interface Config {
   /** Where /readyz, /metrics (and /healthz) are served apart from Slack's traffic, when set. */
   opsPort?: number;
   databasePath: string;
-  /** Records in this PostgreSQL database when set; else in the SQLite file at databasePath. */
+  /** PostgreSQL (postgres:// or postgresql://): holds the records when set (else the SQLite file at databasePath), and BullMQ's jobs when queueBackend is postgres. */
   databaseUrl?: string;
+  /** Where BullMQ keeps the jobs: Redis at redisUrl (unused otherwise), or PostgreSQL at databaseUrl. */
+  queueBackend: (typeof QUEUE_BACKENDS)[number];
   redisUrl: string;
   policyFile: string;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -157,6 +171,7 @@ function toConfig<S extends Config['slack'] | undefined>(s: Settings, slack: S) 
     opsPort: s.OPS_PORT,
     databasePath: s.DATABASE_PATH,
     databaseUrl: s.DATABASE_URL,
+    queueBackend: s.QUEUE_BACKEND,
     redisUrl: s.REDIS_URL,
     policyFile: s.POLICY_FILE,
     logLevel: s.LOG_LEVEL,

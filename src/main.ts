@@ -5,7 +5,6 @@
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { activate } from './app/activate.js';
 import { deliverAuditEvents, queueAuditBacklog } from './app/audit-stream.js';
@@ -20,10 +19,10 @@ import { checkPolicyClusters } from './adapters/aws/startup-check.js';
 import { healthRoute, onceSucceeded, readyRoute } from './adapters/health.js';
 import { Metrics, metricsRoute } from './adapters/metrics.js';
 import { startOpsServer } from './adapters/ops-server.js';
+import { openQueue } from './adapters/queue/backend.js';
 import { QUEUE_NAME } from './adapters/queue/jobs.js';
 import { observedJob } from './adapters/queue/observed-jobs.js';
 import { createLogger } from './adapters/logger.js';
-import { createProducerConnection, reconnectIfStale, settled } from './adapters/queue/connection.js';
 import { startReconcileSchedule } from './adapters/queue/reconcile-schedule.js';
 import { startWorkers } from './adapters/queue/workers.js';
 import { PostAckQueue } from './adapters/slack/post-ack-queue.js';
@@ -32,7 +31,8 @@ import { workspacesOfToken } from './adapters/slack/workspace-guard.js';
 import { WebhookAuditSink } from './adapters/webhook/webhook-sink.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { loadPolicy, type Policy } from './policy.js';
-import { systemClock, wireUseCases, type WiringOptions } from './wiring.js';
+import { withinMs } from './adapters/deadline.js';
+import { queueTargetOf, systemClock, wireUseCases, type WiringOptions } from './wiring.js';
 
 export interface RunningBot {
   /**
@@ -49,6 +49,8 @@ export interface RunningBot {
 
 /** The longest each step of stop() waits (running jobs, acknowledged Slack work, a connection's handshake). */
 export const SHUTDOWN_TIMEOUT_MS = 10_000;
+/** How long start-up waits for the job queue's PostgreSQL (connection and schema migration). */
+const STARTUP_QUEUE_TIMEOUT_MS = 30_000;
 /**
  * Jobs spend their time waiting on AWS and Slack, so many can run at once; the EC2 rate limiter, not
  * this, paces AWS. With 4, revocations topped out near 15/s and lagged seconds behind a burst of
@@ -65,7 +67,7 @@ const POST_ACK_CONCURRENCY = 8;
 
 export interface StartOptions extends Pick<WiringOptions, 'queuePrefix' | 'adapters' | 'clock'> {
   logger?: Logger;
-  /** How long stop() waits for running jobs before cutting Redis off. */
+  /** How long stop() waits for running jobs before cutting the queue's connection off. */
   shutdownTimeoutMs?: number;
   /** What this process runs (default all); see ROLES. */
   role?: Role;
@@ -96,19 +98,29 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     const oldestAgeSeconds = oldestAt ? Math.max(0, (systemClock.now().getTime() - oldestAt.getTime()) / 1000) : 0;
     return { undelivered, oldestAgeSeconds };
   });
-  const healthRedis = createProducerConnection(config.redisUrl);
-  healthRedis.on('error', () => {}); // reported through /healthz, not as an unhandled event
+  const queueTarget = queueTargetOf(config);
+  // Queue depths and the health probe share one connection: a scrape never waits on a reconnect.
+  const healthQueue = openQueue(QUEUE_NAME, queueTarget, options.queuePrefix);
+  healthQueue.queue.on('error', () => {}); // reported through /healthz, not as an unhandled event
+  if (healthQueue.service === 'postgres') {
+    // BullMQ's PostgreSQL connections migrate their schema on first use and keep a failed first use for
+    // good; start only once that worked, or stop here (a restart tries again).
+    await withinMs(healthQueue.queue.waitUntilReady(), STARTUP_QUEUE_TIMEOUT_MS, () => new Error(`PostgreSQL did not answer within ${STARTUP_QUEUE_TIMEOUT_MS} ms`)).catch(
+      async (error: unknown) => {
+        await healthQueue.close(0).catch(() => {});
+        await records.close();
+        throw new Error(`The job queue in DATABASE_URL is not usable: ${(error as Error).message}`, { cause: error });
+      },
+    );
+  }
 
   const role = options.role ?? 'all';
   const runsJobs = role !== 'web';
-  // Queue depths read through the health connection: a scrape never waits on a reconnect.
-  const depthQueue = new Queue(QUEUE_NAME, { connection: healthRedis, prefix: options.queuePrefix, skipVersionCheck: true });
-  depthQueue.on('error', () => {});
   const metrics = new Metrics({
     requestsByStatus: () => reader.requestCountsByStatus(),
     decisions: () => reader.decisionCounts(),
     overdueRevocations: () => reader.overdueRevocations(systemClock.now()),
-    queueDepths: async () => ({ ...(await depthQueue.getJobCounts('waiting', 'delayed', 'active', 'failed')) }),
+    queueDepths: async () => ({ ...(await healthQueue.queue.getJobCounts('waiting', 'delayed', 'active', 'failed')) }),
     ...(auditBacklog ? { auditBacklog } : {}),
   });
   const wired = wireUseCases(config, { store, policy: () => policy, logger, metrics, queuePrefix: options.queuePrefix, adapters: options.adapters, clock: options.clock });
@@ -119,17 +131,15 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   // An explicit SLACK_ALLOWED_TEAMS, else the workspace the bot token belongs to, as auth.test said once.
   const allowedTeams = config.slack.allowedTeams && new Set(config.slack.allowedTeams);
   const servedWorkspaces = allowedTeams ? async () => allowedTeams : async () => workspacesOfToken(await slackAuth());
-  const redisPing = async () => void (await healthRedis.ping().catch((error: unknown) => {
-    reconnectIfStale(healthRedis);
-    throw error;
-  }));
-  const liveness = { database: () => reader.ping(), redis: redisPing };
+  // Named after the service the jobs are on (redis or postgres): with jobs on PostgreSQL, Redis is not checked.
+  const queueProbe = { [healthQueue.service]: () => healthQueue.ping() };
+  const liveness = { database: () => reader.ping(), ...queueProbe };
   const opsRoutes = [
     healthRoute(liveness),
     // A receiver that is down does not make the bot unready (nothing here would fix it, and events wait
     // in the database): its backlog is shown beside the checks, and alerted on from /metrics.
     readyRoute(
-      { database: () => reader.checkWritable(), redis: redisPing, slack: async () => void (await slackAuth()) },
+      { database: () => reader.checkWritable(), ...queueProbe, slack: async () => void (await slackAuth()) },
       auditBacklog ? { auditBacklog } : {},
     ),
     metricsRoute(metrics),
@@ -144,7 +154,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const job = (name: string, run: (jobDeps: UseCaseDeps, requestId: number, attempt: JobAttempt) => Promise<void>) =>
     observedJob(name, (requestId, attempt, jobLogger) => run({ ...deps, logger: jobLogger }, requestId, attempt), { logger, metrics, store });
   const workers = runsJobs && startWorkers({
-    url: config.redisUrl,
+    ...queueTarget,
     prefix: options.queuePrefix,
     concurrency: JOB_CONCURRENCY,
     logger,
@@ -168,7 +178,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   };
   const startupPass = runsJobs && reconcilePass().catch((error: unknown) => logger.error({ err: error }, 'start-up reconcile failed'));
   const reconciler = runsJobs && startReconcileSchedule({
-    url: config.redisUrl,
+    ...queueTarget,
     prefix: options.queuePrefix,
     everyMs: config.reconcileIntervalSeconds * 1000,
     run: reconcilePass,
@@ -205,9 +215,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       await startupPass;
       await Promise.all([workers && workers.close(shutdownTimeoutMs), reconciler && reconciler.close(shutdownTimeoutMs)]);
       await wired.close();
-      await depthQueue.close().catch(() => {});
-      await settled(healthRedis, shutdownTimeoutMs);
-      await healthRedis.quit().catch(() => healthRedis.disconnect());
+      await healthQueue.close(shutdownTimeoutMs).catch(() => {});
       await records.close();
       logger.info('stopped');
     },

@@ -18,6 +18,7 @@ import { ElastiCacheDirectory } from './adapters/aws/elasticache-directory.js';
 import { meteredAws } from './adapters/aws/metered.js';
 import { RateLimitedFirewall } from './adapters/aws/rate-limited-firewall.js';
 import type { Metrics } from './adapters/metrics.js';
+import type { QueueTarget } from './adapters/queue/backend.js';
 import { BullmqScheduler } from './adapters/queue/bullmq-scheduler.js';
 import { RedisLiveSessions } from './adapters/sessions/redis-sessions.js';
 import { SlackNotifier } from './adapters/slack/notifier.js';
@@ -32,9 +33,16 @@ import type { Policy } from './policy.js';
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export interface WiringSettings extends Pick<Config, 'redisUrl' | 'ec2RateLimitPerSecond' | 'audit'> {
+export interface WiringSettings extends Pick<Config, 'redisUrl' | 'queueBackend' | 'databaseUrl' | 'ec2RateLimitPerSecond' | 'audit'> {
   /** Absent (the CLI without SLACK_BOT_TOKEN): every Slack call fails, as with Slack down. */
   slack?: Config['slack'];
+}
+
+/** Where the jobs live: REDIS_URL, or DATABASE_URL with QUEUE_BACKEND=postgres (config.ts refuses one without the other). */
+export function queueTargetOf(settings: Pick<Config, 'redisUrl' | 'queueBackend' | 'databaseUrl'>): QueueTarget {
+  if (settings.queueBackend === 'redis') return { url: settings.redisUrl };
+  if (settings.databaseUrl === undefined) throw new Error('QUEUE_BACKEND=postgres needs DATABASE_URL');
+  return { postgres: { url: settings.databaseUrl } };
 }
 
 export interface WiringOptions {
@@ -44,7 +52,10 @@ export interface WiringOptions {
   logger: Logger;
   /** Counts AWS and Slack calls when given (the bot's /metrics). */
   metrics?: Metrics;
-  /** BullMQ key prefix; lets several bots (or test runs) share one Redis without sharing jobs. */
+  /**
+   * BullMQ key prefix (on PostgreSQL, the schema); lets several bots (or test runs) share one Redis or
+   * database without sharing jobs.
+   */
   queuePrefix?: string;
   /**
    * Stand-ins for the AWS adapters (the benchmark's in-memory AWS), and for how cluster nodes are reached (a
@@ -67,7 +78,7 @@ export interface WiredUseCases {
   slackClient?: ObservedWebClient;
   /** Where audit delivery jobs are queued (the scheduler's queue). */
   auditQueue: AuditQueue;
-  /** Closes the scheduler's Redis connection and the AWS clients. */
+  /** Closes the scheduler's queue connection and the AWS clients. */
   close(): Promise<void>;
 }
 
@@ -88,7 +99,7 @@ export function wireUseCases(settings: WiringSettings, options: WiringOptions): 
   // Policy rules with `region` / `roleArn` reach other regions and accounts through this pool.
   const clients = new AwsClientPool({ ec2, elasticache }, { assumeRole: stsAssumeRole(sts), clock });
   const metered = <T extends Firewall | ClusterDirectory>(port: T): T => (metrics ? meteredAws(port, metrics) : port);
-  const scheduler = new BullmqScheduler({ url: settings.redisUrl, prefix: options.queuePrefix });
+  const scheduler = new BullmqScheduler({ ...queueTargetOf(settings), prefix: options.queuePrefix });
   // Our calls to Slack (notifications, look-ups) go through this client: bounded rate-limit waits, counted errors.
   const slackClient = settings.slack && new ObservedWebClient({ config: { slack: settings.slack }, logger, metrics });
   // With an audit webhook, every append queues the delivery of the request's events at once.

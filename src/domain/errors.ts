@@ -27,11 +27,14 @@ export class ConflictError extends CacheAccessError {
   readonly code = 'CONFLICT' as const;
 }
 
-/** A dependency (AWS, Slack) failed. `retryable` separates throttling/outages from permanent refusals. */
+/**
+ * A dependency (AWS, Slack, the job queue on Redis or PostgreSQL) failed. `retryable` separates
+ * throttling/outages from permanent refusals.
+ */
 export class UpstreamError extends CacheAccessError {
   readonly code = 'UPSTREAM' as const;
   constructor(
-    readonly service: 'aws' | 'slack' | 'redis' | 'cache' | 'audit-webhook',
+    readonly service: 'aws' | 'slack' | 'redis' | 'postgres' | 'cache' | 'audit-webhook',
     readonly upstreamCode: string,
     message: string,
     readonly retryable: boolean,

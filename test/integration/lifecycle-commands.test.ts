@@ -104,7 +104,7 @@ async function activeGrant(id: number, duration = '1h', cluster = 'orders-redis'
 async function revokeJobs(id: number) {
   const queue = new Queue(QUEUE_NAME, { connection: { url: inject('redisUrl') }, prefix: h.queuePrefix });
   try {
-    const jobs = await queue.getJobs(['delayed', 'waiting', 'active', 'prioritized', 'paused']);
+    const jobs = await queue.getJobs(['delayed', 'waiting', 'active', 'prioritized']);
     return jobs.filter((job) => job.id === `revoke-${id}`);
   } finally {
     await queue.close();

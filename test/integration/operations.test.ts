@@ -19,7 +19,7 @@ import { startBot, type RunningBot } from '../../src/main.js';
 import { FakeAwsAccount } from '../fakes/aws-account.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack-server.js';
 import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
-import { ORDERS_POLICY as POLICY } from '../support/policies.js';
+import { ORDERS_POLICY } from '../support/policies.js';
 import { addRedisClusters, SOURCE_GROUP } from '../support/redis-clusters.js';
 import { blockActionBody, postToSlackEndpoint, slashCommandBody } from '../support/slack-request.js';
 
@@ -47,7 +47,7 @@ async function scrape(port: number): Promise<Map<string, number>> {
 }
 
 async function withHarness(): Promise<BotHarness> {
-  const h = await startHarness(POLICY);
+  const h = await startHarness(ORDERS_POLICY);
   cleanups.push(() => h.stop());
   addRedisClusters(h.aws);
   return h;
@@ -152,7 +152,7 @@ describe('process roles', () => {
   test('a web bot stores and asks; a separate worker on the same database and Redis grants', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cache-access-roles-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, 'policy.yml'), POLICY);
+    writeFileSync(join(dir, 'policy.yml'), ORDERS_POLICY);
     const slack: FakeSlack = await startFakeSlack();
     cleanups.push(() => slack.close());
     const aws = new FakeAwsAccount();

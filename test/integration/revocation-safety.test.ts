@@ -15,7 +15,7 @@ import { REMINDED } from '../../src/app/remind.js';
 import { BUILT_IN_DEFAULTS } from '../../src/policy.js';
 import { ec2Error } from '../fakes/aws-account.js';
 import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
-import { ORDERS_POLICY as POLICY } from '../support/policies.js';
+import { ORDERS_POLICY } from '../support/policies.js';
 import { addRedisClusters, SOURCE_GROUP, TARGET_GROUP } from '../support/redis-clusters.js';
 import { startRedisServer, type RedisServer } from '../support/redis-global-setup.js';
 
@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 async function startBot(logger?: Logger): Promise<BotHarness> {
-  const harness = await startHarness(POLICY, { redisUrl: redis.url, env: { RECONCILE_INTERVAL: `${RECONCILE_SECONDS}s` }, logger });
+  const harness = await startHarness(ORDERS_POLICY, { redisUrl: redis.url, env: { RECONCILE_INTERVAL: `${RECONCILE_SECONDS}s` }, logger });
   addRedisClusters(harness.aws);
   return harness;
 }

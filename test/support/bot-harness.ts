@@ -221,3 +221,13 @@ export async function waitUntil<T>(probe: () => T | undefined | false, timeoutMs
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/** The status of request `id` in the harness's database. */
+export function statusOf(h: BotHarness, id: number): string | undefined {
+  return h.query<{ status: string }>('select status from requests where id = ?', id)[0]?.status;
+}
+
+/** Waits until request `id` has `status` (jobs run after the request that caused them was answered). */
+export async function waitForStatus(h: BotHarness, id: number, status: string, timeoutMs = 10_000): Promise<void> {
+  await waitUntil(() => statusOf(h, id) === status, timeoutMs, `#${id} to be ${status} (is ${statusOf(h, id)})`);
+}

@@ -45,6 +45,8 @@ function unprivilegedOwner(): { uid: number; gid: number } | undefined {
 export interface PostgresServer {
   /** A superuser URL to the `postgres` database. */
   url: string;
+  /** Kills the server (immediate shutdown, as a crash would) and starts it again on the same port and data. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -63,9 +65,14 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   run(initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
   // fsync off: a throwaway cluster needs no durability, and tests run several times faster without it.
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`;
-  run(pgCtl, ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', '-t', '30', 'start']);
+  const start = () => run(pgCtl, ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', '-t', '30', 'start']);
+  start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async restart() {
+      run(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      start();
+    },
     async stop() {
       try {
         run(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']);

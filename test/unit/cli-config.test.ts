@@ -15,6 +15,7 @@ test('the CLI applies the same rules and defaults as the bot', () => {
   expect(loadCliConfig(env)).toEqual(loadConfig(env));
   expect(() => loadCliConfig({ REDIS_URL: 'http://nope' })).toThrow(ConfigError);
   expect(() => loadCliConfig({ REDIS_URL: 'http://nope' })).toThrow(/REDIS_URL must be a redis/);
+  expect(() => loadCliConfig({ QUEUE_BACKEND: 'postgres' })).toThrow(/QUEUE_BACKEND postgres needs DATABASE_URL/);
 });
 
 test('the CLI also refuses an audit webhook without its secret', () => {

@@ -19,6 +19,7 @@ test('everything but the Slack secrets has a default', () => {
     slack: { botToken: 'xoxb-test', signingSecret: 'shh' },
     port: 3000,
     databasePath: './data/cache-access.db',
+    queueBackend: 'redis',
     redisUrl: 'redis://127.0.0.1:6379',
     policyFile: './policy.yml',
     logLevel: 'info',
@@ -37,6 +38,8 @@ test('every setting is read from the given environment', () => {
     PORT: '8080',
     OPS_PORT: '9090',
     DATABASE_PATH: '/var/lib/cache-access/db.sqlite',
+    DATABASE_URL: 'postgresql://bot:pw@db.internal:5432/cache_access',
+    QUEUE_BACKEND: 'postgres',
     REDIS_URL: 'rediss://cache.internal:6380/2',
     POLICY_FILE: '/etc/cache-access/policy.yml',
     LOG_LEVEL: 'debug',
@@ -54,6 +57,8 @@ test('every setting is read from the given environment', () => {
     port: 8080,
     opsPort: 9090,
     databasePath: '/var/lib/cache-access/db.sqlite',
+    databaseUrl: 'postgresql://bot:pw@db.internal:5432/cache_access',
+    queueBackend: 'postgres',
     redisUrl: 'rediss://cache.internal:6380/2',
     policyFile: '/etc/cache-access/policy.yml',
     logLevel: 'debug',
@@ -103,6 +108,8 @@ describe('refuses, naming the setting', () => {
     ['a REDIS_URL that is a bare host', { ...HTTP_MODE, REDIS_URL: '127.0.0.1:6379' }, 'REDIS_URL must be a redis:// or rediss:// URL'],
     ['a DATABASE_URL that is not PostgreSQL', { ...HTTP_MODE, DATABASE_URL: 'mysql://db.internal/cache' }, 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
     ['a DATABASE_URL that is a file path', { ...HTTP_MODE, DATABASE_URL: './data/cache-access.db' }, 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    ['an unknown QUEUE_BACKEND', { ...HTTP_MODE, QUEUE_BACKEND: 'kafka' }, 'QUEUE_BACKEND must be one of redis, postgres'],
+    ['a postgres QUEUE_BACKEND without DATABASE_URL', { ...HTTP_MODE, QUEUE_BACKEND: 'postgres' }, 'QUEUE_BACKEND postgres needs DATABASE_URL'],
     ['a SLACK_API_URL that is not a URL', { ...HTTP_MODE, SLACK_API_URL: 'slack api' }, 'SLACK_API_URL must be an http(s) URL'],
     ['a SLACK_API_URL that is not http(s)', { ...HTTP_MODE, SLACK_API_URL: 'ftp://slack.com/api/' }, 'SLACK_API_URL must be an http(s) URL'],
     ['a RECONCILE_INTERVAL that is not a duration', { ...HTTP_MODE, RECONCILE_INTERVAL: 'often' }, 'RECONCILE_INTERVAL must be a duration'],
@@ -118,6 +125,11 @@ describe('refuses, naming the setting', () => {
     const message = problemsOf({ ...HTTP_MODE, PORT: 'x', LOG_LEVEL: 'loud', REDIS_URL: 'nope' });
     expect(message.split('\n').slice(1).map((line) => line.trim().split(' ')[0])).toEqual(['PORT', 'REDIS_URL', 'LOG_LEVEL']);
   });
+});
+
+test('a postgres QUEUE_BACKEND with a PostgreSQL DATABASE_URL needs no REDIS_URL', () => {
+  const config = loadConfig({ ...HTTP_MODE, QUEUE_BACKEND: 'postgres', DATABASE_URL: 'postgres://db.internal/cache_access' });
+  expect(config).toMatchObject({ queueBackend: 'postgres', databaseUrl: 'postgres://db.internal/cache_access' });
 });
 
 test('the result is frozen, Slack settings included', () => {

@@ -3,20 +3,18 @@
  * also the AuditQueue port (audit delivery jobs).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { AuditQueue, Clock, Scheduler } from '../../app/ports.js';
 import { CacheAccessError, UpstreamError } from '../../domain/errors.js';
 import { formatId } from '../../domain/request.js';
 import { withinMs } from '../deadline.js';
-import { createProducerConnection, reconnectIfStale, settled, type RedisTarget } from './connection.js';
+import { openQueue, SERVICE_NAMES, type JobQueue, type OpenedQueue, type QueueTarget } from './backend.js';
 import { JOB_OPTIONS, jobId, QUEUE_NAME, type JobData, type JobName } from './jobs.js';
 
-export type BullmqSchedulerOptions = RedisTarget & {
-  /** BullMQ key prefix; the workers must use the same one. */
+export type BullmqSchedulerOptions = QueueTarget & {
+  /** BullMQ key prefix on Redis, schema on PostgreSQL (backend.ts); the workers must use the same one. */
   prefix?: string;
   clock?: Clock;
-  /** How long a call waits for the first connection to Redis before failing (later outages fail at once). */
+  /** How long a call waits for the first connection to the queue's store before failing (later Redis outages fail at once). */
   connectTimeoutMs?: number;
   /** How long scheduleRevoke waits for a running revoke job of the same request to finish. */
   busyWaitMs?: number;
@@ -26,16 +24,15 @@ const systemClock: Clock = { now: () => new Date() };
 const POLL_MS = 50;
 
 export class BullmqScheduler implements Scheduler, AuditQueue {
-  private readonly queue: Queue<JobData, void, JobName>;
-  private readonly ownedConnection: Redis | undefined;
+  private readonly opened: OpenedQueue<JobData, JobName>;
+  private readonly queue: JobQueue<JobData, JobName>;
   private readonly clock: Clock;
   private readonly connectTimeoutMs: number;
   private readonly busyWaitMs: number;
 
   constructor(options: BullmqSchedulerOptions) {
-    const connection = 'url' in options ? createProducerConnection(options.url) : options.connection;
-    this.ownedConnection = 'url' in options ? connection : undefined;
-    this.queue = new Queue<JobData, void, JobName>(QUEUE_NAME, { connection, prefix: options.prefix, skipVersionCheck: true });
+    this.opened = openQueue<JobData, JobName>(QUEUE_NAME, options, options.prefix);
+    this.queue = this.opened.queue;
     // Failures reach callers as UpstreamError; without a listener EventEmitter would crash the process instead.
     this.queue.on('error', () => {});
     this.clock = options.clock ?? systemClock;
@@ -89,14 +86,12 @@ export class BullmqScheduler implements Scheduler, AuditQueue {
     await this.run(`ensure the audit delivery of ${formatId(requestId)}`, () => this.addAuditJob(requestId));
   }
 
-  /** Stops using Redis; closes the connection only when this scheduler opened it. */
+  /** Stops using the queue; closes the connection only when this scheduler opened it. */
   async close(): Promise<void> {
     // Cutting the connection during BullMQ's connection handshake leaves an unhandled rejection inside
     // BullMQ (its INFO call fails without an offline queue), so let the handshake end first.
     await this.waitUntilConnected().catch(() => {});
-    if (this.ownedConnection) await settled(this.ownedConnection, this.connectTimeoutMs);
-    await this.queue.close();
-    await this.ownedConnection?.quit().catch(() => this.ownedConnection?.disconnect());
+    await this.opened.close(this.connectTimeoutMs);
   }
 
   /**
@@ -116,7 +111,7 @@ export class BullmqScheduler implements Scheduler, AuditQueue {
     const deadline = Date.now() + this.busyWaitMs;
     for (;;) {
       if (Date.now() > deadline) {
-        throw new UpstreamError('redis', 'JOB_BUSY', `Job ${id} kept running for more than ${this.busyWaitMs} ms.`, true);
+        throw new UpstreamError(this.opened.service, 'JOB_BUSY', `Job ${id} kept running for more than ${this.busyWaitMs} ms.`, true);
       }
       const delay = Math.max(0, at.getTime() - this.clock.now().getTime());
       const state = await this.queue.getJobState(id);
@@ -174,10 +169,10 @@ export class BullmqScheduler implements Scheduler, AuditQueue {
       await this.waitUntilConnected();
       await operation();
     } catch (error) {
-      if (this.ownedConnection) reconnectIfStale(this.ownedConnection);
+      this.opened.repair();
       if (error instanceof CacheAccessError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
-      throw new UpstreamError('redis', 'QUEUE_UNAVAILABLE', `Could not ${action}: ${reason}`, true);
+      throw new UpstreamError(this.opened.service, 'QUEUE_UNAVAILABLE', `Could not ${action}: ${reason}`, true);
     }
   }
 
@@ -186,7 +181,7 @@ export class BullmqScheduler implements Scheduler, AuditQueue {
     await withinMs(
       this.queue.waitUntilReady(),
       this.connectTimeoutMs,
-      () => new UpstreamError('redis', 'CONNECT_TIMEOUT', `Redis did not answer within ${this.connectTimeoutMs} ms.`, true),
+      () => new UpstreamError(this.opened.service, 'CONNECT_TIMEOUT', `${SERVICE_NAMES[this.opened.service]} did not answer within ${this.connectTimeoutMs} ms.`, true),
     );
   }
 }

@@ -1,32 +1,33 @@
 /**
  * Runs the reconciler every `everyMs`: as a BullMQ job scheduler, so several worker processes sharing
- * one Redis run one pass per interval between them, plus an in-process watchdog with the same period.
- * The watchdog matters when Redis loses its data (FLUSHALL, a failover without persistence): the job
- * scheduler is gone then, so the watchdog runs the pass itself and re-creates the scheduler, and no
- * expiry waits longer than one interval for its repair.
+ * one Redis (or one PostgreSQL queue schema) run one pass per interval between them, plus an in-process
+ * watchdog with the same period. The watchdog matters when the queue store loses its data (FLUSHALL, a
+ * failover without persistence) or cannot be reached: the job scheduler is gone or silent then, so the
+ * watchdog runs the pass itself and re-creates the scheduler, and no expiry waits longer than one
+ * interval for its repair.
  */
-import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { settlesWithin, withinMs } from '../deadline.js';
-import { createProducerConnection, createWorkerConnection, reconnectIfStale, settled } from './connection.js';
+import { openQueue, openWorker, SERVICE_NAMES, type QueueTarget } from './backend.js';
 
 const MAINTENANCE_QUEUE = 'cache-access-maintenance';
 const SCHEDULER_ID = 'reconcile';
 
-export interface ReconcileScheduleOptions {
-  url: string;
+export type ReconcileScheduleOptions = QueueTarget & {
+  /** BullMQ key prefix on Redis, schema on PostgreSQL. */
   prefix?: string;
   everyMs: number;
   /** One reconcile pass; its own errors are its own (it reports them), this only logs a throw. */
   run: () => Promise<unknown>;
   logger: Logger;
-}
+};
 
 export interface ReconcileSchedule {
   close(timeoutMs: number): Promise<void>;
 }
 
-export function startReconcileSchedule({ url, prefix, everyMs, run, logger }: ReconcileScheduleOptions): ReconcileSchedule {
+export function startReconcileSchedule(options: ReconcileScheduleOptions): ReconcileSchedule {
+  const { prefix, everyMs, run, logger } = options;
   let running: Promise<void> | undefined;
   // Passes never overlap within a process; across processes they are safe anyway (idempotent repairs).
   const runOnce = (trigger: string): Promise<void> =>
@@ -37,11 +38,11 @@ export function startReconcileSchedule({ url, prefix, everyMs, run, logger }: Re
         running = undefined;
       }));
 
-  const producer = createProducerConnection(url);
-  const queue = new Queue(MAINTENANCE_QUEUE, { connection: producer, prefix, skipVersionCheck: true });
-  queue.on('error', () => {}); // Redis outages are handled by the watchdog below
-  const workerConnection = createWorkerConnection(url);
-  const worker = new Worker(MAINTENANCE_QUEUE, () => runOnce('scheduler'), { connection: workerConnection, prefix, concurrency: 1, skipVersionCheck: true });
+  const producer = openQueue<unknown, string>(MAINTENANCE_QUEUE, options, prefix);
+  const { queue } = producer;
+  queue.on('error', () => {}); // outages are handled by the watchdog below
+  const consumer = openWorker<unknown, string>(MAINTENANCE_QUEUE, () => runOnce('scheduler'), options, prefix, { concurrency: 1, skipVersionCheck: true });
+  const { worker } = consumer;
   worker.on('error', (error) => logger.warn({ err: error }, 'reconcile worker error'));
 
   const ensureScheduler = () =>
@@ -50,15 +51,15 @@ export function startReconcileSchedule({ url, prefix, everyMs, run, logger }: Re
   const watchdog = setInterval(() => {
     // BullMQ waits for a connection without limit (it never answers while Redis is down), so bound it.
     const limitMs = Math.min(everyMs, 5_000);
-    void withinMs(queue.getJobScheduler(SCHEDULER_ID), limitMs, () => new Error(`Redis did not answer within ${limitMs} ms`))
+    void withinMs(queue.getJobScheduler(SCHEDULER_ID), limitMs, () => new Error(`${SERVICE_NAMES[producer.service]} did not answer within ${limitMs} ms`))
       .then(async (existing) => {
         if (existing) return;
-        logger.warn('reconcile scheduler missing from Redis (data lost?): running a pass and re-creating it');
+        logger.warn({ queue: producer.service }, 'reconcile scheduler missing from the job queue (data lost?): running a pass and re-creating it');
         await Promise.all([runOnce('watchdog'), ensureScheduler()]);
       })
       .catch((error: unknown) => {
-        reconnectIfStale(producer);
-        logger.warn({ err: error }, 'Redis unreachable: running the reconcile pass in-process');
+        producer.repair();
+        logger.warn({ err: error, queue: producer.service }, 'job queue unreachable: running the reconcile pass in-process');
         return runOnce('watchdog');
       });
   }, everyMs);
@@ -68,15 +69,14 @@ export function startReconcileSchedule({ url, prefix, everyMs, run, logger }: Re
   return {
     async close(timeoutMs: number): Promise<void> {
       clearInterval(watchdog);
-      await Promise.all([
-        settled(producer, timeoutMs),
-        settlesWithin(worker.waitUntilReady(), timeoutMs),
-      ]);
-      const inTime = await settlesWithin(Promise.allSettled([worker.close(), queue.close(), running]), timeoutMs);
-      for (const connection of [workerConnection, producer]) {
-        // QUIT lets replies in flight arrive; past the deadline (Redis gone) only a hard disconnect ends it.
-        if (inTime) await connection.quit().catch(() => connection.disconnect());
-        else connection.disconnect();
+      await settlesWithin(worker.waitUntilReady(), timeoutMs);
+      const inTime = await settlesWithin(Promise.allSettled([worker.close(), producer.close(timeoutMs), running]), timeoutMs);
+      // Past the deadline (the store gone) only dropping the connections ends them.
+      if (inTime) {
+        await consumer.release();
+      } else {
+        consumer.cutOff();
+        producer.cutOff();
       }
     },
   };

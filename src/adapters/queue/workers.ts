@@ -1,18 +1,18 @@
 /** Runs grant, revoke, remind, end-sessions and audit jobs through the given handlers, deciding which failures BullMQ may retry. */
-import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
+import { UnrecoverableError, type Job, type WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobAttempt } from '../../app/ports.js';
 import { CacheAccessError, UpstreamError } from '../../domain/errors.js';
 import { settlesWithin } from '../deadline.js';
-import { createWorkerConnection, type RedisTarget } from './connection.js';
+import { openWorker, SERVICE_NAMES, type QueueTarget } from './backend.js';
 import { isJobName, QUEUE_NAME, revokeRetryDelayMs, type JobData, type JobName } from './jobs.js';
 
 export type JobHandler = (requestId: number, attempt: JobAttempt) => Promise<void>;
 /** Audit jobs exist only where an audit webhook is set; a process without one leaves them out. */
 export type JobHandlers = Omit<Record<JobName, JobHandler>, 'audit'> & { audit?: JobHandler };
 
-export type WorkersOptions = RedisTarget & {
-  /** BullMQ key prefix; the scheduler must use the same one. */
+export type WorkersOptions = QueueTarget & {
+  /** BullMQ key prefix on Redis, schema on PostgreSQL; the scheduler must use the same one. */
   prefix?: string;
   concurrency?: number;
   handlers: JobHandlers;
@@ -20,21 +20,16 @@ export type WorkersOptions = RedisTarget & {
 };
 
 export interface Workers {
-  /** Stops taking jobs and lets running ones finish; after `timeoutMs` cuts the Redis connection instead. */
+  /** Stops taking jobs and lets running ones finish; after `timeoutMs` cuts the connection instead. */
   close(timeoutMs: number): Promise<void>;
 }
 
 export function startWorkers(options: WorkersOptions): Workers {
   const { handlers, logger } = options;
-  // Always a connection of our own: forcing a stuck close means disconnecting it.
-  const connection =
-    'url' in options
-      ? createWorkerConnection(options.url)
-      : options.connection.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
-
   const processJob = jobProcessor(handlers);
   let cutOff = false;
-  const worker = new Worker<JobData, void, JobName>(
+  // Always a connection of its own: forcing a stuck close means disconnecting it.
+  const opened = openWorker<JobData, JobName>(
     QUEUE_NAME,
     // A job still running when close() cut Redis off never reports back: BullMQ would retry recording its
     // outcome on the closed connection without pause, forever, at full CPU (Worker.retryIfFailed skips its
@@ -47,17 +42,20 @@ export function startWorkers(options: WorkersOptions): Workers {
       if (cutOff) return new Promise<never>(() => {});
       if (outcome.failed) throw outcome.error;
     },
+    options,
+    options.prefix,
     {
-      connection,
-      prefix: options.prefix,
       // No skipVersionCheck here, unlike the queues: without the Redis version BullMQ assumes a Redis
       // that only blocks for whole seconds and rounds its wait for the next delayed job up to one, so
       // revocations ran up to a second late (BENCHMARKS.md). This connection waits out outages (offline
-      // queue, no retry limit), so its INFO cannot reject the way a producer's can.
+      // queue, no retry limit), so its INFO cannot reject the way a producer's can. (PostgreSQL's
+      // LISTEN-based wait is timed in milliseconds on its own.)
+      skipVersionCheck: false,
       concurrency: options.concurrency ?? 4,
       settings: WORKER_SETTINGS,
     },
   );
+  const { worker } = opened;
 
   worker.on('failed', (job: Job<JobData, void, JobName> | undefined, error: Error) => {
     // finishedOn is set only when BullMQ gives up; otherwise the job is back in the delayed set.
@@ -85,12 +83,11 @@ export function startWorkers(options: WorkersOptions): Workers {
       // worker.close(true) would only return that same pending promise, so past the deadline we cut our
       // connection and leave; jobs left active are retried by another worker once their lock expires.
       if (await settlesWithin(closed, timeoutMs)) {
-        // QUIT lets replies still in flight arrive; a hard disconnect rejects them unhandled inside BullMQ.
-        await connection.quit().catch(() => connection.disconnect());
+        await opened.release();
       } else {
-        logger.warn({ timeoutMs }, 'queue workers did not stop in time; disconnecting from Redis');
+        logger.warn({ timeoutMs }, `queue workers did not stop in time; disconnecting from ${SERVICE_NAMES[opened.service]}`);
         cutOff = true;
-        connection.disconnect();
+        opened.cutOff();
       }
     },
   };

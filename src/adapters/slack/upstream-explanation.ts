@@ -1,5 +1,5 @@
 /**
- * Plain words for a failed call to AWS, Redis or Slack, chosen from its code alone. The services' own
+ * Plain words for a failed call to AWS, Redis, PostgreSQL or Slack, chosen from its code alone. The services' own
  * messages carry account ids, role ARNs, hosts and ports: they go to the log, never to Slack.
  */
 import type { UpstreamError } from '../../domain/errors.js';
@@ -25,6 +25,8 @@ export function explainUpstream(service: UpstreamError['service'], code: string)
       return `${AWS_MEANINGS.find(([pattern]) => pattern.test(code))?.[1] ?? 'AWS did not do what cache-access asked.'} ${LOG_HINT}`;
     case 'redis':
       return `cache-access's job queue (Redis) could not take the work. ${LOG_HINT}`;
+    case 'postgres':
+      return `cache-access's job queue (PostgreSQL) could not take the work. ${LOG_HINT}`;
     case 'slack':
       return `Slack refused a call cache-access made. ${LOG_HINT}`;
     case 'cache':

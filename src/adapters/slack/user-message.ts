@@ -11,7 +11,7 @@ import { explainUpstream } from './upstream-explanation.js';
 export function userMessageFor(error: unknown, logger: Logger, context: Record<string, unknown>): string {
   if (error instanceof UpstreamError) {
     logger.warn({ ...context, service: error.service, code: error.upstreamCode, retryable: error.retryable }, error.message);
-    const service = { aws: 'AWS', slack: 'Slack', redis: 'Redis', cache: 'The cluster', 'audit-webhook': 'The audit webhook' }[error.service];
+    const service = { aws: 'AWS', slack: 'Slack', redis: 'Redis', postgres: 'PostgreSQL', cache: 'The cluster', 'audit-webhook': 'The audit webhook' }[error.service];
     const advice = error.retryable ? ' This is usually temporary: try again in a minute.' : '';
     return `:warning: ${service} refused the request (${error.upstreamCode}): ${explainUpstream(error.service, error.upstreamCode)}${advice}`;
   }
