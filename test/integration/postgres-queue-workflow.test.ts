@@ -1,35 +1,37 @@
 /**
  * The bot with QUEUE_BACKEND=postgres and no Redis at all (REDIS_URL points where nothing listens): the
  * core workflow through Bolt's real HTTP endpoint, expiry, and the reconciler, with every job on BullMQ's
- * PostgreSQL backend in DATABASE_URL. The records stay in SQLite here (DATABASE_PATH).
+ * PostgreSQL backend in DATABASE_URL, where the records are too (DATABASE_URL puts them there).
  */
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, inject, test } from 'vitest';
+import { afterEach, beforeEach, expect, inject, test } from 'vitest';
+import { PostgresGrantStore } from '../../src/adapters/db/postgres/grant-store.js';
+import { openPostgres, type OpenedPostgres } from '../../src/adapters/db/postgres/open.js';
 import { postgresSchemaOf } from '../../src/adapters/queue/backend.js';
-import { startHarness, waitForStatus, waitUntil, type BotHarness } from '../support/bot-harness.js';
+import { startHarness, waitUntil, type BotHarness } from '../support/bot-harness.js';
 import { ORDERS_POLICY } from '../support/policies.js';
 import { freePort } from '../support/free-port.js';
 import { freshPostgresDatabase, type PostgresDatabase } from '../support/postgres-database.js';
 import { addRedisClusters, SOURCE_GROUP, TARGET_GROUP } from '../support/redis-clusters.js';
+import { waitForStoredStatus } from '../support/stored-status.js';
 
 const RECONCILE_SECONDS = 1;
 
+// A database per test: the records live there too, and each test starts from request #1.
 let database: PostgresDatabase;
-beforeAll(async () => {
-  database = await freshPostgresDatabase(inject('postgresUrl'));
-});
-afterAll(async () => {
-  await database?.drop();
-});
 
 let h: BotHarness;
+/** The bot's records, read from its PostgreSQL database. */
+let records: OpenedPostgres;
+let store: PostgresGrantStore;
 /** The bot's 'reconcile pass' log lines, and its warnings and errors. */
 let passes: Array<Record<string, unknown>>;
 let warnings: Array<{ level: number; msg: string }>;
 
 beforeEach(async () => {
+  database = await freshPostgresDatabase(inject('postgresUrl'));
   passes = [];
   warnings = [];
   const sink = new Writable({
@@ -46,10 +48,14 @@ beforeEach(async () => {
     logger: pino({ level: 'debug' }, sink),
   });
   addRedisClusters(h.aws);
+  records = await openPostgres(database.url);
+  store = new PostgresGrantStore(records.db);
 });
 
 afterEach(async () => {
+  await records.close();
   await h.stop();
+  await database.drop();
 });
 
 /** SQL against the bot's queue schema in DATABASE_URL. */
@@ -68,16 +74,16 @@ test('request, approve, rule added by the grant job, removed by id at expiry; re
   const reply = await h.command(`orders-redis ${SOURCE_GROUP} 2s on postgres`, 'U0ALICE');
   expect(reply.status).toBe(200);
   await h.click('approve', 1, 'U0BOB');
-  await waitForStatus(h, 1, 'active');
+  await waitForStoredStatus(store, 1, 'active');
   const [awsRuleId] = [...h.aws.rules.keys()];
   expect(h.aws.callsOf('AuthorizeSecurityGroupIngress')).toEqual([expect.objectContaining({ GroupId: TARGET_GROUP })]);
   expect(await queueSql('select id, state from job where id = \'revoke-1\'')).toEqual([{ id: 'revoke-1', state: 'delayed' }]);
 
-  await waitForStatus(h, 1, 'expired');
+  await waitForStoredStatus(store, 1, 'expired');
   expect(h.aws.callsOf('RevokeSecurityGroupIngress')).toEqual([{ GroupId: TARGET_GROUP, SecurityGroupRuleIds: [awsRuleId] }]);
   expect(h.aws.rules.size).toBe(0);
-  const [row] = h.query<{ expires_at: number; ended_at: number }>('select expires_at, ended_at from requests where id = 1');
-  expect(row!.ended_at).toBeGreaterThanOrEqual(row!.expires_at);
+  const expired = (await store.get(1))!;
+  expect(expired.endedAt!.getTime()).toBeGreaterThanOrEqual(expired.expiresAt!.getTime());
 
   const readyz = await fetch(`http://127.0.0.1:${h.bot.opsPort}/readyz`);
   expect(await readyz.json()).toEqual({ status: 'ready', checks: { database: 'ok', postgres: 'ok', slack: 'ok' } });
@@ -86,13 +92,13 @@ test('request, approve, rule added by the grant job, removed by id at expiry; re
 test('the reconcile scheduler runs from PostgreSQL and repairs a lost revoke job, so the rule still goes at expiry', async () => {
   await h.command(`orders-redis ${SOURCE_GROUP} 3s reconcile on postgres`, 'U0ALICE');
   await h.click('approve', 1, 'U0BOB');
-  await waitForStatus(h, 1, 'active');
+  await waitForStoredStatus(store, 1, 'active');
   expect(await queueSql('select queue, scheduler_id, every_ms from scheduler')).toEqual([{ queue: 'cache-access-maintenance', scheduler_id: 'reconcile', every_ms: String(RECONCILE_SECONDS * 1000) }]);
 
   // The job is lost (as after a database restore): the next pass finds the active grant without one.
   await queueSql("delete from job where id = 'revoke-1'");
   await waitUntil(() => passes.some((pass) => Number(pass.revokesEnsured) > 0), RECONCILE_SECONDS * 3_000, 'a pass that re-creates the revoke job');
-  await waitForStatus(h, 1, 'expired');
+  await waitForStoredStatus(store, 1, 'expired');
   expect(h.aws.rules.size).toBe(0);
   // The passes came from BullMQ's job scheduler: the watchdog never found it missing or PostgreSQL unreachable.
   expect(warnings.map((line) => line.msg)).toEqual([]);

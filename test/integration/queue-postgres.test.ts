@@ -62,7 +62,13 @@ function setup(options: { url?: string; connectTimeoutMs?: number } = {}) {
       prefix,
       concurrency,
       logger: pino({ level: 'silent' }),
-      handlers: { grant: handlers.grant ?? record('grant'), revoke: handlers.revoke ?? record('revoke'), remind: handlers.remind ?? record('remind') },
+      handlers: {
+        grant: handlers.grant ?? record('grant'),
+        revoke: handlers.revoke ?? record('revoke'),
+        remind: handlers.remind ?? record('remind'),
+        'end-sessions': handlers['end-sessions'] ?? record('end-sessions'),
+        audit: handlers.audit ?? record('audit'),
+      },
     });
     cleanups.push(() => workers.close(5_000));
     return workers;
@@ -103,6 +109,20 @@ test('a job added again with the same id is not duplicated and runs once; once f
 
   await scheduler.scheduleGrant(7);
   await vi.waitFor(() => expect(runs).toHaveLength(2), WAIT);
+});
+
+test('end-sessions and audit jobs run there too, once each, as end-sessions-<id> and audit-<id>', async () => {
+  const { scheduler, inspector, runs, work } = setup();
+  await scheduler.scheduleEndSessions(5);
+  await scheduler.scheduleEndSessions(5);
+  await scheduler.ensureAuditDelivery(5);
+  expect(await inspector.getJob('end-sessions-5')).toMatchObject({ name: 'end-sessions', data: { requestId: 5 } });
+  expect(await inspector.getJob('audit-5')).toMatchObject({ name: 'audit', data: { requestId: 5 } });
+
+  work();
+  await vi.waitFor(() => expect(runs.map((run) => `${run.name}-${run.requestId}`).sort()).toEqual(['audit-5', 'end-sessions-5']), WAIT);
+  await scheduler.scheduleAuditDelivery(5);
+  await vi.waitFor(() => expect(runs.filter((run) => run.name === 'audit')).toHaveLength(2), WAIT);
 });
 
 test('a delayed revoke runs once, on time to the millisecond, not before', async () => {

@@ -3,17 +3,10 @@ import { afterEach, beforeEach, expect, inject, test } from 'vitest';
 import { PostgresGrantStore } from '../../src/adapters/db/postgres/grant-store.js';
 import { openPostgres, type OpenedPostgres } from '../../src/adapters/db/postgres/open.js';
 import { startHarness, type BotHarness } from '../support/bot-harness.js';
+import { ORDERS_POLICY } from '../support/policies.js';
 import { freshPostgresDatabase, type PostgresDatabase } from '../support/postgres-database.js';
 import { addRedisClusters, SOURCE_GROUP, TARGET_GROUP } from '../support/redis-clusters.js';
-
-const POLICY = `
-defaults:
-  minDuration: 1s
-clusters:
-  - match: "orders-*"
-    approvers: [U0BOB]
-    channel: C0APPROVALS
-`;
+import { waitForStoredStatus as waitForStatus } from '../support/stored-status.js';
 
 let database: PostgresDatabase;
 let h: BotHarness;
@@ -21,7 +14,7 @@ let records: OpenedPostgres;
 
 beforeEach(async () => {
   database = await freshPostgresDatabase(inject('postgresUrl'));
-  h = await startHarness(POLICY, { env: { DATABASE_URL: database.url } });
+  h = await startHarness(ORDERS_POLICY, { env: { DATABASE_URL: database.url } });
   addRedisClusters(h.aws, ['orders-redis']);
   records = await openPostgres(database.url);
 });
@@ -31,13 +24,6 @@ afterEach(async () => {
   await h.stop();
   await database.drop();
 });
-
-async function waitForStatus(store: PostgresGrantStore, id: number, status: string): Promise<void> {
-  for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
-    if ((await store.get(id))?.status === status) return;
-  }
-  throw new Error(`#${id} did not become ${status} (is ${(await store.get(id))?.status})`);
-}
 
 test('a grant is approved, made active, expires and its rule is removed, all recorded in PostgreSQL', async () => {
   const store = new PostgresGrantStore(records.db);
