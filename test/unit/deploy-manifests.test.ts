@@ -28,12 +28,6 @@ import {
   type Container,
 } from '../support/kubernetes-manifests.js';
 
-/**
- * TEMPORARY (issue 14): settings the PostgreSQL store and the BullMQ 6 queue backend add to config.ts on
- * their branches. The last test fails once config.ts reads them: then delete this list.
- */
-const AWAITING_MERGE = ['DATABASE_URL', 'QUEUE_BACKEND'];
-
 /** The AWS SDK reads its own settings (AWS_REGION and the like) from the environment; config.ts does not. */
 const isAwsSdkSetting = (name: string) => /^AWS_[A-Z0-9_]+$/.test(name);
 
@@ -107,7 +101,7 @@ describe('deploy/ manifests', () => {
 
   test('every setting a pod gets is one the code reads, and the code accepts its value', () => {
     for (const { deployment, env } of pods) {
-      const unknown = Object.keys(env).filter((name) => !SETTING_NAMES.includes(name) && !isAwsSdkSetting(name) && !AWAITING_MERGE.includes(name));
+      const unknown = Object.keys(env).filter((name) => !SETTING_NAMES.includes(name) && !isAwsSdkSetting(name));
       expect(unknown, deployment.name).toEqual([]);
       expect(() => configOf(env), deployment.name).not.toThrow();
     }
@@ -209,9 +203,5 @@ describe('deploy/ manifests', () => {
       expect(minAvailable, deployment.name).toBeGreaterThanOrEqual(1);
       expect(minAvailable, `${deployment.name}: a drain must be able to move a pod`).toBeLessThan(deployment.body.spec.replicas);
     }
-  });
-
-  test('TEMPORARY: the allow-list of settings awaiting the issue-14 merge is deleted once config.ts reads them', () => {
-    expect(AWAITING_MERGE.filter((name) => SETTING_NAMES.includes(name))).toEqual([]);
   });
 });
