@@ -38,7 +38,7 @@ import { afterAll, beforeAll, expect, inject, test, vi } from 'vitest';
 import { SqliteGrantStore } from '../../src/adapters/db/grant-store.js';
 import { openDatabase, type OpenedDatabase } from '../../src/adapters/db/open.js';
 import { BullmqScheduler } from '../../src/adapters/queue/bullmq-scheduler.js';
-import { createProducerConnection, createWorkerConnection } from '../../src/adapters/queue/connection.js';
+import { createProducerConnection, createWorkerConnection, settled } from '../../src/adapters/queue/connection.js';
 import { QUEUE_NAME, type JobData, type JobName } from '../../src/adapters/queue/jobs.js';
 import { jobProcessor, WORKER_SETTINGS } from '../../src/adapters/queue/workers.js';
 import { activate } from '../../src/app/activate.js';
@@ -561,10 +561,14 @@ function count(run: Run): void {
   reached.set('rules removed', (reached.get('rules removed') ?? 0) + run.aws.removals.length);
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   redisUrl = redisDatabase(inject('redisUrl'), REDIS_DB);
   producer = createProducerConnection(redisUrl);
   workerConnection = createWorkerConnection(redisUrl);
+  // The producer has no offline queue: a 'flush' move made before its handshake ends would fail with
+  // "Stream isn't writeable" (it did, in CI, on a loaded machine). Sequences start on a connected Redis.
+  await settled(producer, 10_000);
+  expect(producer.status).toBe('ready');
   vi.useFakeTimers({ toFake: ['Date'] });
 });
 
