@@ -121,3 +121,21 @@ export const awsSchemaKeys = {
     });
   },
 };
+
+/**
+ * pino calls its lib/caller.js on every pino(): the files up the stack, used only to resolve transport
+ * targets relative to their caller (the bot has no transports, and a bundle could not load one). From
+ * Node 22.9 that is util.getCallSites(), which with --enable-source-maps maps every frame through its
+ * source map: the main chunk's whole map was parsed before the bot was ready, about 0.25 s of CPU on
+ * Node 24 here (BENCHMARKS.md, footprint). The bundle's caller.js names no callers; a stack printed later
+ * is still mapped (its first use parses the map then).
+ */
+export const pinoWithoutCallers = {
+  name: 'pino-without-callers',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]pino[\\/]lib[\\/]caller\.js$/ }, () => ({
+      contents: 'module.exports = function getCallers() { return []; };',
+      loader: 'js',
+    }));
+  },
+};
