@@ -14,7 +14,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { awsSchemaKeys, boltAsUsed, lazyPackages } from './bundle-plugins.mjs';
+import { awsSchemaKeys, boltAsUsed, lazyPackages, pinoWithoutCallers } from './bundle-plugins.mjs';
 
 const REPO = resolve(import.meta.dirname, '..');
 
@@ -41,7 +41,7 @@ rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   // Each entry lands at the top of the output folder under its own name: src/main.ts as main.js.
   entryPoints: [...entryPoints.map((path) => ({ in: path, out: basename(path, extname(path)) })), ...lazy.entryPoints],
-  plugins: [boltAsUsed(REPO), lazy.plugin, awsSchemaKeys],
+  plugins: [boltAsUsed(REPO), lazy.plugin, awsSchemaKeys, pinoWithoutCallers],
   outdir,
   bundle: true,
   // Code behind a dynamic import() (many AWS SDK credential providers) stays in a chunk that is never

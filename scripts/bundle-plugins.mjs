@@ -2,6 +2,7 @@
  * esbuild plugins for scripts/build.mjs, each keeping code the bot does not run out of what it loads at
  * start-up. The figures they were worth are in BENCHMARKS.md (footprint).
  */
+import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -47,10 +48,30 @@ export const LAZY_PACKAGES = [
   { name: 'iconv-lite', requiredBy: 'raw-body' },
 ];
 
+/**
+ * Modules an ES module package imports as it loads, though the bot calls them on some paths only. The
+ * importer gets a stand-in exporting the listed functions, each loading dist/<out>.js (a require of an ES
+ * module, as above) on its first call; a name src/ imports that is not listed fails the build ("No matching
+ * export"). The entry shares the other chunks as above.
+ */
+export const LAZY_FUNCTIONS = [
+  // BullMQ's index re-exports its PostgreSQL backend: 260 KB of SQL scripts, and node-postgres through its
+  // require('pg'), parsed at every start-up; only QUEUE_BACKEND=postgres calls createPostgresBackend.
+  {
+    importer: 'bullmq/dist/esm/index.js',
+    path: './postgres',
+    module: 'bullmq/dist/esm/postgres/index.js',
+    out: 'lazy-bullmq-postgres',
+    functions: ['createPostgresBackend'],
+  },
+];
+
 const entryName = (name) => `lazy-${name.split('/').at(-1)}`;
 
-export function lazyPackages(repo, packages = LAZY_PACKAGES) {
+export function lazyPackages(repo, packages = LAZY_PACKAGES, functions = LAZY_FUNCTIONS) {
   const resolveFromRepo = createRequire(join(repo, 'package.json')).resolve;
+  // The real path: esbuild knows a module by it, and the entry must be the module the package imports.
+  const moduleFile = (module) => realpathSync(join(repo, 'node_modules', module));
   const plugin = {
     name: 'lazy-packages',
     setup(build) {
@@ -63,10 +84,23 @@ export function lazyPackages(repo, packages = LAZY_PACKAGES) {
 module.exports = new Proxy({}, { get: (_, key) => (loaded ??= require('./${entryName(path)}.js').default)[key] });`,
         loader: 'js',
       }));
-      build.onResolve({ filter: /^\.\/lazy-[\w-]+\.js$/ }, ({ namespace, path }) => (namespace === 'lazy-package' ? { path, external: true } : undefined));
+      for (const { importer, path, out } of functions) {
+        const exact = new RegExp(`^${path.replace(/[/.]/g, '\\$&')}$`);
+        build.onResolve({ filter: exact }, (args) => (args.importer.endsWith(`/node_modules/${importer}`) ? { path: out, namespace: 'lazy-function' } : undefined));
+      }
+      build.onLoad({ filter: /.*/, namespace: 'lazy-function' }, ({ path }) => {
+        const { functions: names } = functions.find(({ out }) => out === path);
+        const standIns = names.map((name) => `export function ${name}(...args) { return require('./${path}.js').${name}(...args); }`);
+        return { contents: standIns.join('\n'), loader: 'js' };
+      });
+      const ours = ['lazy-package', 'lazy-function'];
+      build.onResolve({ filter: /^\.\/lazy-[\w-]+\.js$/ }, ({ namespace, path }) => (ours.includes(namespace) ? { path, external: true } : undefined));
     },
   };
-  const entryPoints = packages.map(({ name }) => ({ in: resolveFromRepo(name), out: entryName(name) }));
+  const entryPoints = [
+    ...packages.map(({ name }) => ({ in: resolveFromRepo(name), out: entryName(name) })),
+    ...functions.map(({ module, out }) => ({ in: moduleFile(module), out })),
+  ];
   return { plugin, entryPoints };
 }
 
@@ -85,5 +119,23 @@ export const awsSchemaKeys = {
       const contents = source.replace(/([{,]\s*)\[(_\w+)\]:/g, (key, before, name) => (strings.has(name) ? `${before}${strings.get(name)}:` : key));
       return { contents, loader: 'js' };
     });
+  },
+};
+
+/**
+ * pino calls its lib/caller.js on every pino(): the files up the stack, used only to resolve transport
+ * targets relative to their caller (the bot has no transports, and a bundle could not load one). From
+ * Node 22.9 that is util.getCallSites(), which with --enable-source-maps maps every frame through its
+ * source map: the main chunk's whole map was parsed before the bot was ready, about 0.25 s of CPU on
+ * Node 24 here (BENCHMARKS.md, footprint). The bundle's caller.js names no callers; a stack printed later
+ * is still mapped (its first use parses the map then).
+ */
+export const pinoWithoutCallers = {
+  name: 'pino-without-callers',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]pino[\\/]lib[\\/]caller\.js$/ }, () => ({
+      contents: 'module.exports = function getCallers() { return []; };',
+      loader: 'js',
+    }));
   },
 };

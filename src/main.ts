@@ -149,7 +149,6 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const app = role === 'worker' ? undefined : createSlackApp({ config, logger, routes: slackPortRoutes, servedWorkspaces });
   const postAck = new PostAckQueue(POST_ACK_CONCURRENCY, logger);
   if (app) registerListeners(app, deps, logger, postAck);
-  void checkPolicyClusters(policy, deps.directory, logger);
   // Each job logs with its request id; its duration (and a revocation's lag) is measured.
   const job = (name: string, run: (jobDeps: UseCaseDeps, requestId: number, attempt: JobAttempt) => Promise<void>) =>
     observedJob(name, (requestId, attempt, jobLogger) => run({ ...deps, logger: jobLogger }, requestId, attempt), { logger, metrics, store });
@@ -191,6 +190,8 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const opsPort = opsServer?.port ?? port;
   const mode = app ? (config.slack.appToken ? 'socket' : 'http') : 'none';
   logger.info({ port, opsPort, role, mode, clusters: policy.rules.length }, 'cache-access started');
+  // Once listening: it only logs, and its first AWS call loads the AWS SDK (src/wiring.ts), which readiness does not need.
+  void checkPolicyClusters(policy, deps.directory, logger);
 
   return {
     port,

@@ -2,20 +2,13 @@
  * The adapters behind the use cases, made the same way for the bot (src/main.ts) and the admin CLI
  * (src/cli/use-case-deps.ts): AWS clients and their pool, directory, paced firewall, scheduler,
  * Slack notifier and people directory, clock. What differs between the two comes in as options.
- * The CLI imports this module only when a command runs a use case: the AWS, Slack and BullMQ
- * libraries take seconds to import.
+ * The CLI imports this module only when a command runs a use case: the Slack and BullMQ libraries
+ * take seconds to import. The AWS adapters (src/adapters/aws/aws-adapters.ts) load on the first AWS call.
  */
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
-import { STSClient } from '@aws-sdk/client-sts';
 import type { Logger } from 'pino';
-import { AwsClientPool } from './adapters/aws/client-pool.js';
-import { AwsClusterNetwork } from './adapters/aws/cluster-network.js';
-import { AwsSessionCredentials } from './adapters/aws/session-credentials.js';
-import { stsAssumeRole } from './adapters/aws/credentials.js';
-import { Ec2Firewall } from './adapters/aws/ec2-firewall.js';
-import { ElastiCacheDirectory } from './adapters/aws/elasticache-directory.js';
+import type { AwsAdapters } from './adapters/aws/aws-adapters.js';
 import { meteredAws } from './adapters/aws/metered.js';
+import { deferredPort } from './adapters/deferred-port.js';
 import { RateLimitedFirewall } from './adapters/aws/rate-limited-firewall.js';
 import type { Metrics } from './adapters/metrics.js';
 import type { QueueTarget } from './adapters/queue/backend.js';
@@ -89,15 +82,11 @@ export function wireUseCases(
 export function wireUseCases(settings: WiringSettings, options: WiringOptions): WiredUseCases;
 export function wireUseCases(settings: WiringSettings, options: WiringOptions): WiredUseCases {
   const { logger, metrics } = options;
-  // The AWS SDK reads AWS_REGION, AWS_ENDPOINT_URL and credentials from its own default chain.
-  // A hung AWS call must fail (and be retried) rather than hold a job forever.
-  const requestHandler = { connectionTimeout: 5_000, requestTimeout: 20_000, throwOnRequestTimeout: true };
-  const ec2 = new EC2Client({ requestHandler });
-  const elasticache = new ElastiCacheClient({ requestHandler });
-  const sts = new STSClient({ requestHandler });
   const clock = options.clock ?? systemClock;
-  // Policy rules with `region` / `roleArn` reach other regions and accounts through this pool.
-  const clients = new AwsClientPool({ ec2, elasticache }, { assumeRole: stsAssumeRole(sts), clock });
+  // The AWS SDK and the adapters on it load on the first AWS call: nothing before ready calls AWS.
+  let aws: Promise<AwsAdapters> | undefined;
+  const loadAws = () => (aws ??= import('./adapters/aws/aws-adapters.js').then(({ createAwsAdapters }) => createAwsAdapters(clock)));
+  const fromAws = <T extends keyof Omit<AwsAdapters, 'destroy'>>(name: T) => async () => (await loadAws())[name];
   const metered = <T extends Firewall | ClusterDirectory>(port: T): T => (metrics ? meteredAws(port, metrics) : port);
   const scheduler = new BullmqScheduler({ ...queueTargetOf(settings), prefix: options.queuePrefix });
   // Our calls to Slack (notifications, look-ups) go through this client: bounded rate-limit waits, counted errors.
@@ -113,13 +102,17 @@ export function wireUseCases(settings: WiringSettings, options: WiringOptions): 
   };
   const deps: UseCaseDeps = {
     store: settings.audit ? announcingAppends(options.store, announce) : options.store,
-    directory: metered(options.adapters?.directory ?? new ElastiCacheDirectory({ elasticache, ec2, clients })),
+    directory: metered(
+      options.adapters?.directory ??
+        deferredPort(fromAws('directory'), { findCluster: true, findSecurityGroup: true, exposureOf: true, findPeering: true, clusterTags: true, listClusterIds: true }),
+    ),
     // One limiter for every mutating EC2 call, so a burst of grants, expiries or orphan removals never trips AWS throttling.
-    firewall: new RateLimitedFirewall(metered(options.adapters?.firewall ?? new Ec2Firewall({ ec2, clients })), {
-      perSecond: settings.ec2RateLimitPerSecond,
-    }),
-    network: options.adapters?.network ?? new AwsClusterNetwork(clients),
-    sessionCredentials: options.adapters?.sessionCredentials ?? new AwsSessionCredentials(clients, clock),
+    firewall: new RateLimitedFirewall(
+      metered(options.adapters?.firewall ?? deferredPort(fromAws('firewall'), { authorize: true, revoke: true, ruleExists: true, listTaggedRules: true })),
+      { perSecond: settings.ec2RateLimitPerSecond },
+    ),
+    network: options.adapters?.network ?? deferredPort(fromAws('network'), { nodes: true, groupAddresses: true, ingressSources: true }),
+    sessionCredentials: options.adapters?.sessionCredentials ?? deferredPort(fromAws('sessionCredentials'), { forCluster: true }),
     liveSessions: options.adapters?.liveSessions ?? new RedisLiveSessions(),
     people: slackClient ? new SlackPeopleDirectory({ client: slackClient }) : peopleWithoutSlack,
     notifier: slackClient ? new SlackNotifier({ client: slackClient, clock, logger }) : notifierWithoutSlack,
@@ -135,9 +128,7 @@ export function wireUseCases(settings: WiringSettings, options: WiringOptions): 
     async close() {
       await Promise.allSettled(announcements);
       await scheduler.close();
-      ec2.destroy();
-      elasticache.destroy();
-      sts.destroy();
+      await aws?.then((adapters) => adapters.destroy(), () => {});
     },
   };
 }

@@ -2,7 +2,8 @@
  * The bundled program serves Slack both ways, run as the image runs it (node dist/main.js): over HTTP
  * (Bolt's HTTP receiver, the request body read by raw-body, whose iconv-lite the bundle leaves out until
  * asked for) and in Socket Mode, whose client, with undici and ws, the bundle loads only when a
- * SLACK_APP_TOKEN asks for it (dist/lazy-socket-mode.js; scripts/bundle-plugins.mjs).
+ * SLACK_APP_TOKEN asks for it (dist/lazy-socket-mode.js; scripts/bundle-plugins.mjs). Jobs on PostgreSQL
+ * likewise: BullMQ's PostgreSQL backend is loaded from dist/lazy-bullmq-postgres.js when QUEUE_BACKEND asks.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -14,6 +15,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, inject, test } from
 import { buildProgram, inheritedEnv, type BuiltProgram } from '../fakes/built-program.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack-server.js';
 import { startFakeSocketMode, type FakeSocketMode } from '../fakes/fake-socket-mode-server.js';
+import { freshPostgresDatabase } from '../support/postgres-database.js';
 import { redisDatabase } from '../support/redis-database.js';
 import { postToSlackEndpoint, slashCommandBody } from '../support/slack-request.js';
 
@@ -99,5 +101,19 @@ test('Socket Mode: connects with the app token and acknowledges a slash command 
     expect(slack.callsTo('apps.connections.open')[0]?.token).toBe(APP_TOKEN);
   } finally {
     await socket.close();
+  }
+}, 60_000);
+
+test('jobs on PostgreSQL: the backend loaded on demand migrates its schema and the program is ready', async () => {
+  slack = await startFakeSlack();
+  const database = await freshPostgresDatabase(inject('postgresUrl'));
+  try {
+    const port = await startProgram({ SLACK_SIGNING_SECRET: SIGNING_SECRET, DATABASE_URL: database.url, QUEUE_BACKEND: 'postgres' });
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', postgres: 'ok', slack: 'ok' } });
+  } finally {
+    child?.kill('SIGTERM');
+    if (child && child.exitCode === null) await once(child, 'exit');
+    await database.drop();
   }
 }, 60_000);
