@@ -196,7 +196,9 @@ describe.each([
     const firstStart = Math.min(...started.slice(2).map((line) => Number(line.time)));
     const intervals = Math.ceil((endedAt - firstStart) / (RECONCILE_SECONDS * 1000));
     expect(passes.length - 2).toBeLessThanOrEqual(intervals + 1);
-    const warnings = [workerA, workerB].flatMap((running) => running.lines.filter((line) => Number(line.level) >= 40).map((line) => line.msg));
+    const warnings = [workerA, workerB].flatMap((running) =>
+      running.lines.filter((line) => Number(line.level) >= 40).map((line) => `${String(line.msg)}: ${(line.err as { message?: string } | undefined)?.message ?? ''}`),
+    );
     expect(warnings).toEqual([]);
   }, 180_000);
 });
