@@ -5,7 +5,7 @@
  * dist/, and node_modules/ holding only the packages dist/package-lock.json installs, so a package the
  * bundles load at run time but the runtime install leaves out fails here too.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -75,4 +75,62 @@ export async function runProgram(script: string, args: string[], env: Record<str
       done({ exitCode: code, stdout, stderr });
     });
   });
+}
+
+export interface RunningProgram {
+  child: ChildProcess;
+  /** Every JSON log line it has written so far. */
+  readonly lines: ReadonlyArray<Record<string, unknown>>;
+  /** Resolves with the first JSON log line whose msg is `msg`; rejects if the program exits first. */
+  logged(msg: string): Promise<Record<string, unknown>>;
+  /** Resolves with the exit code, or rejects after `ms`. */
+  exited(ms: number): Promise<number | null>;
+}
+
+/** Starts `node <script> ...args` with exactly `env` (plus what inheritedEnv passes on), reading its JSON log lines from stdout. */
+export function startProgram(script: string, args: string[], env: Record<string, string>): RunningProgram {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...inheritedEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ msg: string; resolve: (line: Record<string, unknown>) => void }> = [];
+  let buffered = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const complete = buffered.split('\n');
+    buffered = complete.pop()!;
+    for (const text of complete) {
+      const line = JSON.parse(text) as Record<string, unknown>;
+      lines.push(line);
+      for (const waiter of waiters.filter((w) => w.msg === line.msg)) waiter.resolve(line);
+    }
+  });
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    logged: (msg) =>
+      Promise.race([
+        new Promise<Record<string, unknown>>((resolve) => {
+          const seen = lines.find((line) => line.msg === msg);
+          if (seen) resolve(seen);
+          else waiters.push({ msg, resolve });
+        }),
+        exit.then(() => {
+          throw new Error(`the program exited before logging "${msg}"; stderr: ${stderr}`);
+        }),
+      ]),
+    exited: (ms) =>
+      Promise.race([
+        exit,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within ${ms} ms`)), ms).unref()),
+      ]),
+  };
+}
+
+/** SIGKILLs the programs still running (a test's clean-up: their databases are dropped or removed next). */
+export function killAll(programs: RunningProgram[]): void {
+  for (const running of programs.splice(0)) {
+    if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill('SIGKILL');
+  }
 }

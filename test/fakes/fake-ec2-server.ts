@@ -1,10 +1,13 @@
 /**
  * A small EC2 Query API over real HTTP, for tests that run the program as a child process with
  * AWS_ENDPOINT_URL pointing here (the in-process FakeAwsAccount cannot reach another process).
- * It knows security-group rules: Authorize (which a test can hold open, to catch a job in flight),
- * Revoke and DescribeSecurityGroupRules; and, for the replication groups a test gives it,
- * ElastiCache's DescribeReplicationGroups and ListTagsForResource. Anything else gets the error AWS
- * gives for an unknown action, in the caller's protocol.
+ * It knows security-group rules: Authorize (which a test can hold open, to catch a job in flight;
+ * identical rules are one rule, as in AWS, so a second Authorize of one is refused as a duplicate),
+ * Revoke and DescribeSecurityGroupRules; for the replication groups a test gives it, ElastiCache's
+ * DescribeReplicationGroups and ListTagsForResource; and for the cache clusters it gives, what a
+ * request looks up (DescribeCacheClusters, DescribeSecurityGroups of their groups,
+ * DescribeNetworkInterfaces). Anything else gets the error AWS gives for an unknown action, in the
+ * caller's protocol.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +19,8 @@ export interface FakeEc2Rule {
   ruleId: string;
   groupId: string;
   port: number;
+  /** The CIDR (IPv4 or IPv6) or the security group the rule lets in. */
+  source: { cidr: string } | { groupId: string };
   /** cache-access:grant-id and the other tags it set. */
   tags: Record<string, string>;
 }
@@ -23,41 +28,75 @@ export interface FakeEc2Rule {
 export interface FakeEc2 {
   /** For AWS_ENDPOINT_URL. */
   readonly url: string;
-  /** Every call, in order, as its Action and form parameters. */
-  readonly calls: Array<{ action: string; params: URLSearchParams }>;
+  /**
+   * Every call, in order, as its Action and form parameters, when it arrived (Date.now()), and the access
+   * key id it was signed with (processes given keys of their own can be told apart).
+   */
+  readonly calls: Array<{ action: string; params: URLSearchParams; at: number; caller: string }>;
+  /** The rules in place now, by rule id. */
   readonly rules: Map<string, FakeEc2Rule>;
+  /** Every rule ever added, in order (removed ones too). */
+  readonly added: FakeEc2Rule[];
+  /** The callers (access key ids) of the Authorize calls held open right now, one entry per call (see holdAuthorize). */
+  readonly heldAuthorizes: readonly string[];
   /** Holds AuthorizeSecurityGroupIngress calls until releaseAuthorize(); resolves when the first arrives. */
   holdAuthorize(): Promise<void>;
   releaseAuthorize(): void;
   close(): Promise<void>;
 }
 
+/** A single-node cache cluster, in one security group (which the fake knows too, in the cluster's VPC). */
+export interface FakeCacheCluster {
+  engine: 'redis' | 'valkey' | 'memcached';
+  port: number;
+  securityGroupId: string;
+  vpcId: string;
+}
+
 export interface FakeEc2Options {
   /** Replication groups ElastiCache knows, by id, with their tags. */
   replicationGroups?: Record<string, Record<string, string>>;
+  /** Cache clusters ElastiCache knows, by id. */
+  cacheClusters?: Record<string, FakeCacheCluster>;
 }
+
+/** The account the fake's security groups belong to. */
+export const FAKE_ACCOUNT_ID = '123456789012';
 
 export async function startFakeEc2(options: FakeEc2Options = {}): Promise<FakeEc2> {
   const replicationGroups = options.replicationGroups ?? {};
+  const cacheClusters = options.cacheClusters ?? {};
   const calls: FakeEc2['calls'] = [];
   const rules = new Map<string, FakeEc2Rule>();
+  const added: FakeEc2Rule[] = [];
   let nextRule = 1;
   let held: { arrived: () => void; release: Promise<void>; open: () => void } | undefined;
+  const heldAuthorizes: string[] = [];
 
-  const authorize = async (params: URLSearchParams): Promise<string> => {
+  const authorize = async (params: URLSearchParams, caller: string): Promise<{ status: number; xml: string }> => {
     if (held) {
       held.arrived();
+      heldAuthorizes.push(caller);
       await held.release;
+      heldAuthorizes.splice(heldAuthorizes.indexOf(caller), 1);
     }
-    const ruleId = `sgr-${String(nextRule++).padStart(17, '0')}`;
     const groupId = params.get('GroupId') ?? '';
     const port = Number(params.get('IpPermissions.1.FromPort'));
+    const source = sourceOf(params);
+    const same = [...rules.values()].find((rule) => rule.groupId === groupId && rule.port === port && sameSource(rule.source, source));
+    if (same) {
+      const message = `the specified rule "peer: ${JSON.stringify(source)}, TCP, from port: ${port}, to port: ${port}, ALLOW" already exists`;
+      return { status: 400, xml: ec2Error('InvalidPermission.Duplicate', message) };
+    }
+    const ruleId = `sgr-${String(nextRule++).padStart(17, '0')}`;
     const tags: Record<string, string> = {};
     for (let i = 1; params.has(`TagSpecification.1.Tag.${i}.Key`); i += 1) {
       tags[params.get(`TagSpecification.1.Tag.${i}.Key`)!] = params.get(`TagSpecification.1.Tag.${i}.Value`) ?? '';
     }
-    rules.set(ruleId, { ruleId, groupId, port, tags });
-    return ec2Response('AuthorizeSecurityGroupIngress', `<return>true</return><securityGroupRuleSet>${ruleXml(rules.get(ruleId)!)}</securityGroupRuleSet>`);
+    const rule = { ruleId, groupId, port, source, tags };
+    rules.set(ruleId, rule);
+    added.push(rule);
+    return { status: 200, xml: ec2Response('AuthorizeSecurityGroupIngress', `<return>true</return><securityGroupRuleSet>${ruleXml(rule)}</securityGroupRuleSet>`) };
   };
 
   const describe = (params: URLSearchParams): string => {
@@ -78,27 +117,39 @@ export async function startFakeEc2(options: FakeEc2Options = {}): Promise<FakeEc
     for await (const chunk of req) body += chunk;
     const params = new URLSearchParams(body);
     const action = params.get('Action') ?? '';
-    calls.push({ action, params });
+    // SigV4: "AWS4-HMAC-SHA256 Credential=<access key id>/<date>/<region>/<service>/aws4_request, …".
+    const caller = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    calls.push({ action, params, at: Date.now(), caller });
     const reply = (status: number, xml: string) => {
       res.writeHead(status, { 'content-type': 'text/xml' });
       res.end(xml);
     };
     if (params.get('Version') === ELASTICACHE_VERSION) {
-      const answer = elastiCacheAnswer(replicationGroups, action, params);
+      const answer = elastiCacheAnswer(replicationGroups, action, params) ?? cacheClusterAnswer(cacheClusters, action, params);
       if (answer) return reply(answer.status, answer.xml);
       return reply(400, elastiCacheError('InvalidAction', `${action} is not faked.`));
     }
     switch (action) {
-      case 'AuthorizeSecurityGroupIngress':
-        return reply(200, await authorize(params));
+      case 'AuthorizeSecurityGroupIngress': {
+        const answer = await authorize(params, caller);
+        return reply(answer.status, answer.xml);
+      }
       case 'RevokeSecurityGroupIngress': {
         const removed = valuesOf(params, 'SecurityGroupRuleId').filter((id) => rules.delete(id));
         return reply(200, ec2Response(action, `<return>${removed.length > 0}</return>`));
       }
       case 'DescribeSecurityGroupRules':
         return reply(200, describe(params));
+      case 'DescribeSecurityGroups': {
+        const groups = Object.values(cacheClusters).filter((cluster) => valuesOf(params, 'GroupId').includes(cluster.securityGroupId));
+        if (groups.length === 0) return reply(400, ec2Error('InvalidGroup.NotFound', `The security group '${valuesOf(params, 'GroupId').join(', ')}' does not exist`));
+        return reply(200, ec2Response(action, `<securityGroupInfo>${groups.map(securityGroupXml).join('')}</securityGroupInfo>`));
+      }
+      case 'DescribeNetworkInterfaces':
+        // The clusters' own interfaces only, which the exposure check leaves out anyway: none are listed.
+        return reply(200, ec2Response(action, '<networkInterfaceSet/>'));
       default:
-        return reply(400, `<Response><Errors><Error><Code>InvalidAction</Code><Message>${action} is not faked.</Message></Error></Errors><RequestID>r</RequestID></Response>`);
+        return reply(400, ec2Error('InvalidAction', `${action} is not faked.`));
     }
   };
 
@@ -112,6 +163,8 @@ export async function startFakeEc2(options: FakeEc2Options = {}): Promise<FakeEc
     url: `http://127.0.0.1:${port}`,
     calls,
     rules,
+    added,
+    heldAuthorizes,
     holdAuthorize() {
       let arrived!: () => void;
       let open!: () => void;
@@ -135,9 +188,33 @@ function ec2Response(action: string, inner: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?><${action}Response xmlns="${EC2_XMLNS}"><requestId>r</requestId>${inner}</${action}Response>`;
 }
 
+function ec2Error(code: string, message: string): string {
+  return `<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>r</RequestID></Response>`;
+}
+
 function ruleXml(rule: FakeEc2Rule): string {
   const tags = Object.entries(rule.tags).map(([key, value]) => `<item><key>${key}</key><value>${value}</value></item>`).join('');
-  return `<item><securityGroupRuleId>${rule.ruleId}</securityGroupRuleId><groupId>${rule.groupId}</groupId><isEgress>false</isEgress><ipProtocol>tcp</ipProtocol><fromPort>${rule.port}</fromPort><toPort>${rule.port}</toPort><tagSet>${tags}</tagSet></item>`;
+  const source =
+    'groupId' in rule.source
+      ? `<referencedGroupInfo><groupId>${rule.source.groupId}</groupId></referencedGroupInfo>`
+      : rule.source.cidr.includes(':')
+        ? `<cidrIpv6>${rule.source.cidr}</cidrIpv6>`
+        : `<cidrIpv4>${rule.source.cidr}</cidrIpv4>`;
+  return `<item><securityGroupRuleId>${rule.ruleId}</securityGroupRuleId><groupId>${rule.groupId}</groupId><isEgress>false</isEgress><ipProtocol>tcp</ipProtocol><fromPort>${rule.port}</fromPort><toPort>${rule.port}</toPort>${source}<tagSet>${tags}</tagSet></item>`;
+}
+
+/** The one source of an Authorize's first permission: an IPv4 or IPv6 range, or a security group. */
+function sourceOf(params: URLSearchParams): FakeEc2Rule['source'] {
+  const cidr = params.get('IpPermissions.1.IpRanges.1.CidrIp') ?? params.get('IpPermissions.1.Ipv6Ranges.1.CidrIpv6');
+  return cidr === null ? { groupId: params.get('IpPermissions.1.Groups.1.GroupId') ?? '' } : { cidr };
+}
+
+function sameSource(a: FakeEc2Rule['source'], b: FakeEc2Rule['source']): boolean {
+  return 'cidr' in a ? 'cidr' in b && a.cidr === b.cidr : 'groupId' in b && a.groupId === b.groupId;
+}
+
+function securityGroupXml(cluster: FakeCacheCluster): string {
+  return `<item><ownerId>${FAKE_ACCOUNT_ID}</ownerId><groupId>${cluster.securityGroupId}</groupId><groupName>${cluster.securityGroupId}-name</groupName><vpcId>${cluster.vpcId}</vpcId><tagSet/></item>`;
 }
 
 /** Values of a list parameter such as SecurityGroupRuleId.1, SecurityGroupRuleId.2, … */
@@ -177,6 +254,29 @@ function elastiCacheAnswer(
     return result(`<TagList>${Object.entries(tags).map(([key, value]) => `<Tag><Key>${key}</Key><Value>${value}</Value></Tag>`).join('')}</TagList>`);
   }
   return undefined;
+}
+
+/** DescribeCacheClusters (one by id, or all) for the given clusters; undefined for other actions. */
+function cacheClusterAnswer(
+  clusters: Record<string, FakeCacheCluster>,
+  action: string,
+  params: URLSearchParams,
+): { status: number; xml: string } | undefined {
+  if (action !== 'DescribeCacheClusters') return undefined;
+  const id = params.get('CacheClusterId');
+  if (id !== null && !(id in clusters)) return { status: 404, xml: elastiCacheError('CacheClusterNotFound', `CacheCluster ${id} not found.`) };
+  const listed = Object.entries(clusters).filter(([clusterId]) => id === null || clusterId === id);
+  const xml = listed.map(
+    ([clusterId, cluster]) =>
+      `<CacheCluster><CacheClusterId>${clusterId}</CacheClusterId><CacheClusterStatus>available</CacheClusterStatus><Engine>${cluster.engine}</Engine>` +
+      `<ARN>arn:aws:elasticache:eu-west-1:${FAKE_ACCOUNT_ID}:cluster:${clusterId}</ARN>` +
+      `<CacheNodes><CacheNode><CacheNodeId>0001</CacheNodeId><Endpoint><Address>${clusterId}.abc123.0001.euw1.cache.amazonaws.com</Address><Port>${cluster.port}</Port></Endpoint></CacheNode></CacheNodes>` +
+      `<SecurityGroups><member><SecurityGroupId>${cluster.securityGroupId}</SecurityGroupId><Status>active</Status></member></SecurityGroups></CacheCluster>`,
+  );
+  return {
+    status: 200,
+    xml: `<${action}Response xmlns="http://elasticache.amazonaws.com/doc/${ELASTICACHE_VERSION}/"><${action}Result><CacheClusters>${xml.join('')}</CacheClusters></${action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></${action}Response>`,
+  };
 }
 
 function elastiCacheError(code: string, message: string): string {

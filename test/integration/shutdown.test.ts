@@ -4,7 +4,6 @@
  * Real SQLite, real Redis (a database of its own: the program uses the default queue prefix), the
  * fake Slack Web API.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import { openDatabase } from '../../src/adapters/db/open.js';
 import { BullmqScheduler } from '../../src/adapters/queue/bullmq-scheduler.js';
 import { QUEUE_NAME } from '../../src/adapters/queue/jobs.js';
 import { transition } from '../../src/domain/lifecycle.js';
-import { buildProgram, inheritedEnv, type BuiltProgram } from '../fakes/built-program.js';
+import { buildProgram, startProgram, testAwsEnv, type BuiltProgram, type RunningProgram } from '../fakes/built-program.js';
 import { startFakeEc2, type FakeEc2 } from '../fakes/fake-ec2-server.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/fake-slack-server.js';
 import { redisDatabase } from '../support/redis-database.js';
@@ -28,14 +27,6 @@ const EXIT_BOUND_MS = DRAIN_BOUND_MS + 5_000;
 
 const POLICY = `clusters:\n  - match: "orders-*"\n    approvers: [U0APPROVER]\n`;
 const REQUESTER = 'U0REQUESTER';
-
-interface RunningProgram {
-  child: ChildProcess;
-  /** Resolves with the first JSON log line whose msg is `msg`. */
-  logged(msg: string): Promise<Record<string, unknown>>;
-  /** Resolves with the exit code, or rejects after `ms`. */
-  exited(ms: number): Promise<number | null>;
-}
 
 describe('shutdown with a job in flight', () => {
   let program: BuiltProgram;
@@ -93,62 +84,18 @@ describe('shutdown with a job in flight', () => {
   }
 
   function start(): RunningProgram {
-    const child = spawn(process.execPath, [join(program.dist, 'main.js')], {
-      env: {
-        ...inheritedEnv(),
-        SLACK_BOT_TOKEN: 'xoxb-shutdown-test',
-        SLACK_SIGNING_SECRET: 'shutdown-test-secret',
-        SLACK_API_URL: slack.apiUrl,
-        PORT: '0',
-        DATABASE_PATH: databasePath,
-        REDIS_URL: redisUrl,
-        POLICY_FILE: join(dir, 'policy.yml'),
-        LOG_LEVEL: 'info',
-        AWS_REGION: 'eu-west-1',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_ENDPOINT_URL: ec2.url,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
-        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    return startProgram(join(program.dist, 'main.js'), [], {
+      SLACK_BOT_TOKEN: 'xoxb-shutdown-test',
+      SLACK_SIGNING_SECRET: 'shutdown-test-secret',
+      SLACK_API_URL: slack.apiUrl,
+      PORT: '0',
+      DATABASE_PATH: databasePath,
+      REDIS_URL: redisUrl,
+      POLICY_FILE: join(dir, 'policy.yml'),
+      LOG_LEVEL: 'info',
+      ...testAwsEnv(dir),
+      AWS_ENDPOINT_URL: ec2.url,
     });
-    const lines: Array<Record<string, unknown>> = [];
-    const waiters: Array<{ msg: string; resolve: (line: Record<string, unknown>) => void }> = [];
-    let buffered = '';
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const complete = buffered.split('\n');
-      buffered = complete.pop()!;
-      for (const text of complete) {
-        const line = JSON.parse(text) as Record<string, unknown>;
-        lines.push(line);
-        for (const waiter of waiters.filter((w) => w.msg === line.msg)) waiter.resolve(line);
-      }
-    });
-    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    return {
-      child,
-      logged: (msg) =>
-        Promise.race([
-          new Promise<Record<string, unknown>>((resolve) => {
-            const seen = lines.find((line) => line.msg === msg);
-            if (seen) resolve(seen);
-            else waiters.push({ msg, resolve });
-          }),
-          exit.then(() => {
-            throw new Error(`the program exited before logging "${msg}"; stderr: ${stderr}`);
-          }),
-        ]),
-      exited: (ms) =>
-        Promise.race([
-          exit,
-          new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within ${ms} ms`)), ms).unref()),
-        ]),
-    };
   }
 
   async function readBack(requestId: number) {

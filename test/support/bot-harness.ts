@@ -27,6 +27,7 @@ import {
   type PostOptions,
   type ViewSubmissionInput,
 } from './slack-request.js';
+import { waitForApprovalMessage } from './stored-status.js';
 
 export const SIGNING_SECRET = 'test-signing-secret';
 
@@ -107,12 +108,7 @@ export async function startHarness(policyYaml: string, options: HarnessOptions =
         reader.prepare("select channel, ts from slack_messages where request_id = ? and kind = 'approval'").get(requestId) as { channel: string; ts: string } | undefined,
       );
     }
-    const store = new PostgresGrantStore(postgres!.db);
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 25))) {
-      const ref = (await store.messageRefs(requestId)).find((r) => r.kind === 'approval');
-      if (ref) return ref;
-    }
-    throw new Error(`timed out waiting for the approval message of #${requestId}`);
+    return waitForApprovalMessage(new PostgresGrantStore(postgres!.db), requestId);
   };
 
   const approvalMessage = (requestId: number) =>
