@@ -26,7 +26,9 @@ import { waitForApprovalMessage } from '../support/stored-status.js';
 const SIGNING_SECRET = 'several-hosts-secret';
 const GRANTS = 40;
 const GRANT_SECONDS = 3;
-const RECONCILE_SECONDS = 2;
+// Not shorter: the watchdog gives the queue min(interval, 5 s) to answer, and with eight processes on two
+// cores a 2 s limit was once missed (a warning, and a pass run in-process).
+const RECONCILE_SECONDS = 5;
 const TARGET_GROUP = 'sg-0aaaaaaaaaaaaaaaa';
 const POLICY = `
 defaults:
