@@ -38,17 +38,20 @@ export async function breakGlass(deps: UseCaseDeps, input: AccessRequestInput): 
   const { rule, draft, approverIds } = await prepareRequest(deps, input, (rule, clusterId) => admit(deps, rule, clusterId, input));
   const { notify, perDay } = rule.breakGlass!;
   const since = new Date(draft.createdAt.getTime() - BREAK_GLASS_WINDOW_MS);
-  const stored = await deps.store.createBreakGlass(draft, requestedEvent(draft), { perDay, since }, input.dedupeKey);
-  if ('refused' in stored) throw overLimit(deps, perDay, stored.refused);
-  const { request, created } = stored;
-  const outcome = { approverIds, channel: rule.channel, notify, created, delayed: false };
-  if (!created) return { ...outcome, request };
-
-  const now = deps.clock.now();
-  const { next, effects } = transition(request, { type: BREAK_GLASS, by: input.requesterId }, now);
-  await deps.store.save(next, [
+  // The opening is worked out on the draft as it would stand pending (its id is not known yet, nor needed),
+  // and stored in one step with the count, so no grant is ever left stored but not opened.
+  const now = draft.createdAt;
+  const { next: opened, effects } = transition({ ...draft, id: 0, status: 'pending', approvals: [], version: 0 }, { type: BREAK_GLASS, by: input.requesterId }, now);
+  const events = [
+    requestedEvent(draft),
     { at: now, actor: input.requesterId, type: BREAK_GLASS, detail: { policyMatch: rule.match, ...(notify ? { notify } : {}) } },
-  ]);
+  ];
+  const stored = await deps.store.createBreakGlass(opened, events, { perDay, since }, input.dedupeKey);
+  if ('refused' in stored) throw overLimit(deps, perDay, stored.refused);
+  const { request: next, created } = stored;
+  const outcome = { approverIds, channel: rule.channel, notify, created, delayed: false };
+  if (!created) return { ...outcome, request: next };
+
   // Posted before the grant job is enqueued, so activation finds the messages to update.
   await alert(deps, next, rule, approverIds);
   const delayed = (await applyEffects(deps, next, ['schedule-grant'])).length > 0;

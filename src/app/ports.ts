@@ -140,15 +140,16 @@ export interface GrantStore {
   history(id: number): Promise<HistoryEvent[]>;
   findByStatus(status: AccessRequest['status']): Promise<AccessRequest[]>;
   /**
-   * Stores a new request opened by break-glass, marked so from the start, with its first event, unless its
-   * requester already has `limit.perDay` break-glass requests made at or after `limit.since` (whatever became
-   * of them): then stores nothing and returns those, oldest first. Counting and storing are one atomic step,
-   * so attempts by one person at the same moment (two deliveries, two replicas) never pass the limit together.
-   * Idempotent on `dedupeKey` like create, which is looked up before the limit is counted.
+   * Stores a grant opened by break-glass (`opened`: already in the state the opening gives it) with its events,
+   * unless its requester already has `limit.perDay` break-glass grants made at or after `limit.since` (whatever
+   * became of them): then stores nothing and returns those, oldest first. Counting and storing are one atomic
+   * step, so attempts by one person at the same moment (two deliveries, two replicas) never pass the limit
+   * together, and no break-glass grant is ever stored half opened. Idempotent on `dedupeKey` like create,
+   * which is looked up before the limit is counted.
    */
   createBreakGlass(
-    draft: NewAccessRequest,
-    event: NewHistoryEvent,
+    opened: NewAccessRequest & { status: AccessRequest['status'] },
+    events: NewHistoryEvent[],
     limit: BreakGlassLimit,
     dedupeKey?: string,
   ): Promise<{ request: AccessRequest; created: boolean } | { refused: AccessRequest[] }>;

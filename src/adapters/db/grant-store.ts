@@ -37,12 +37,12 @@ export class SqliteGrantStore implements GrantStore {
     dedupeKey?: string,
   ): Promise<{ request: AccessRequest; created: boolean }> {
     // IMMEDIATE takes the write lock first, so no other process can slip in the same key between look-up and insert.
-    return this.db.transaction(() => this.stored(dedupeKey) ?? this.insertNow(draft, event, dedupeKey), { behavior: 'immediate' });
+    return this.db.transaction(() => this.stored(dedupeKey) ?? this.insertNow({ ...draft, status: 'pending' }, [event], dedupeKey), { behavior: 'immediate' });
   }
 
   async createBreakGlass(
-    draft: NewAccessRequest & { facts?: GrantFacts },
-    event: NewEvent,
+    opened: NewAccessRequest & { status: AccessRequest['status']; facts?: GrantFacts },
+    events: NewEvent[],
     limit: BreakGlassLimit,
     dedupeKey?: string,
   ): Promise<{ request: AccessRequest; created: boolean } | { refused: AccessRequest[] }> {
@@ -52,10 +52,10 @@ export class SqliteGrantStore implements GrantStore {
         const stored = this.stored(dedupeKey);
         if (stored) return stored;
         const recent = this.requestsWhere(
-          and(eq(requests.breakGlass, true), eq(requests.requesterId, draft.requesterId), gte(requests.createdAt, limit.since)),
+          and(eq(requests.breakGlass, true), eq(requests.requesterId, opened.requesterId), gte(requests.createdAt, limit.since)),
         );
         if (recent.length >= limit.perDay) return { refused: recent };
-        return this.insertNow({ ...draft, breakGlass: {} }, event, dedupeKey);
+        return this.insertNow(opened, events, dedupeKey);
       },
       { behavior: 'immediate' },
     );
@@ -68,9 +68,13 @@ export class SqliteGrantStore implements GrantStore {
     return existing && { request: this.requestById(existing.id)!, created: false };
   }
 
-  private insertNow(draft: NewAccessRequest & { facts?: GrantFacts }, event: NewEvent, dedupeKey: string | undefined): { request: AccessRequest; created: true } {
-    const row = this.requestWrites.insert({ ...toColumns({ ...draft, status: 'pending', approvals: [], version: 1 }), dedupeKey });
-    this.insertEvent(row.id, event);
+  private insertNow(
+    draft: NewAccessRequest & { status: AccessRequest['status']; facts?: GrantFacts },
+    events: NewEvent[],
+    dedupeKey: string | undefined,
+  ): { request: AccessRequest; created: true } {
+    const row = this.requestWrites.insert({ ...toColumns({ ...draft, approvals: [], version: 1 }), dedupeKey });
+    for (const event of events) this.insertEvent(row.id, event);
     return { request: toRequest(row, []), created: true };
   }
 

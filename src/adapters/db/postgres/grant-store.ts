@@ -25,18 +25,18 @@ export class PostgresGrantStore implements GrantStore {
     event: NewHistoryEvent,
     dedupeKey?: string,
   ): Promise<{ request: AccessRequest; created: boolean }> {
-    return this.db.transaction((tx) => insertOnce(tx, draft, event, dedupeKey));
+    return this.db.transaction((tx) => insertOnce(tx, { ...draft, status: 'pending' }, [event], dedupeKey));
   }
 
   async createBreakGlass(
-    draft: NewAccessRequest & { facts?: GrantFacts },
-    event: NewHistoryEvent,
+    opened: NewAccessRequest & { status: AccessRequest['status']; facts?: GrantFacts },
+    events: NewHistoryEvent[],
     limit: BreakGlassLimit,
     dedupeKey?: string,
   ): Promise<{ request: AccessRequest; created: boolean } | { refused: AccessRequest[] }> {
     return this.db.transaction(async (tx) => {
       // Held until commit: a second attempt by the same person waits here, then counts this one.
-      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${BREAK_GLASS_LOCK_PREFIX + draft.requesterId}, 0))`);
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${BREAK_GLASS_LOCK_PREFIX + opened.requesterId}, 0))`);
       if (dedupeKey !== undefined) {
         const stored = await tx.select().from(requests).where(eq(requests.dedupeKey, dedupeKey));
         if (stored.length > 0) return { request: (await withDecisions(tx, stored))[0]!, created: false };
@@ -44,10 +44,10 @@ export class PostgresGrantStore implements GrantStore {
       const recent = await tx
         .select()
         .from(requests)
-        .where(and(eq(requests.breakGlass, true), eq(requests.requesterId, draft.requesterId), gte(requests.createdAt, limit.since)))
+        .where(and(eq(requests.breakGlass, true), eq(requests.requesterId, opened.requesterId), gte(requests.createdAt, limit.since)))
         .orderBy(asc(requests.id));
       if (recent.length >= limit.perDay) return { refused: await withDecisions(tx, recent) };
-      return insertOnce(tx, { ...draft, breakGlass: {} }, event, dedupeKey);
+      return insertOnce(tx, opened, events, dedupeKey);
     });
   }
 
@@ -214,24 +214,24 @@ export class PostgresGrantStore implements GrantStore {
   }
 }
 
-/** Stores a new pending request and its first event; a redelivery (same `dedupeKey`) gets the stored request. */
+/** Stores a new request and its first events; a redelivery (same `dedupeKey`) gets the stored request. */
 async function insertOnce(
   tx: Runner,
-  draft: NewAccessRequest & { facts?: GrantFacts },
-  event: NewHistoryEvent,
+  draft: NewAccessRequest & { status: AccessRequest['status']; facts?: GrantFacts },
+  newEvents: NewHistoryEvent[],
   dedupeKey: string | undefined,
 ): Promise<{ request: AccessRequest; created: boolean }> {
   // A second insert with the key waits for the first to commit, then inserts nothing.
   const [row] = await tx
     .insert(requests)
-    .values({ ...toColumns({ ...draft, status: 'pending', approvals: [], version: 1 }), dedupeKey })
+    .values({ ...toColumns({ ...draft, approvals: [], version: 1 }), dedupeKey })
     .onConflictDoNothing({ target: requests.dedupeKey })
     .returning();
   if (!row) {
     const [existing] = await tx.select().from(requests).where(eq(requests.dedupeKey, dedupeKey!));
     return { request: (await withDecisions(tx, [existing!]))[0]!, created: false };
   }
-  await insertEvents(tx, row.id, [event]);
+  await insertEvents(tx, row.id, newEvents);
   return { request: toRequest(row, []), created: true };
 }
 
