@@ -504,29 +504,34 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('GrantStore on %s', (engine) 
 
   describe('break-glass grants', () => {
     const roomy = { perDay: 100, since: at(-1_000_000) };
+    const openedEvent = (when: Date) => ({ at: when, actor: 'U0REQUESTER', type: 'break-glass', detail: { policyMatch: 'orders-*' } }) as const;
+
+    /** A request as break-glass opens it: approved at once, unreviewed. */
+    const openedDraft = (overrides: Partial<NewAccessRequest> = {}) => {
+      const request = draft(overrides);
+      return { ...request, status: 'approved' as const, approvedAt: request.createdAt, breakGlass: {} };
+    };
 
     /** A request its requester opened by break-glass at `createdAt`. */
     async function brokenGlass(overrides: Partial<NewAccessRequest> = {}): Promise<AccessRequest> {
-      const stored = await store.createBreakGlass(draft(overrides), created, roomy);
+      const stored = await store.createBreakGlass(openedDraft(overrides), [created, openedEvent(at(0))], roomy);
       if ('refused' in stored) throw new Error('refused under a roomy limit');
-      const { request } = stored;
-      const { next } = transition(request, { type: 'break-glass', by: request.requesterId }, request.createdAt);
-      await store.save(next, [{ at: request.createdAt, actor: request.requesterId, type: 'break-glass', detail: { policyMatch: 'orders-*' } }]);
-      return next;
+      return stored.request;
     }
 
     /** The ids `requesterId`'s attempt is refused for, under `perDay` since `since`; undefined when it is stored. */
     async function refusedFor(requesterId: string, perDay: number, since: Date): Promise<number[] | undefined> {
-      const stored = await store.createBreakGlass(draft({ requesterId, createdAt: at(400) }), created, { perDay, since });
+      const stored = await store.createBreakGlass(openedDraft({ requesterId, createdAt: at(400) }), [created], { perDay, since });
       return 'refused' in stored ? stored.refused.map((r) => r.id) : undefined;
     }
 
-    it('stores the request pending and marked break-glass, with its first event', async () => {
-      const stored = await store.createBreakGlass(draft(), created, roomy, 'trigger-bg');
-      expect(stored).toMatchObject({ created: true, request: { status: 'pending', breakGlass: {}, version: 1 } });
+    it('stores the grant opened, with its events, in one step', async () => {
+      const stored = await store.createBreakGlass(openedDraft(), [created, openedEvent(T0)], roomy, 'trigger-bg');
+      expect(stored).toMatchObject({ created: true, request: { status: 'approved', approvedAt: T0, breakGlass: {}, version: 1 } });
       const { request } = stored as { request: AccessRequest };
       expect(await store.get(request.id)).toEqual(request);
-      expect((await store.history(request.id)).map((e) => e.type)).toEqual(['requested']);
+      expect((await store.history(request.id)).map((e) => e.type)).toEqual(['requested', 'break-glass']);
+      expect((await store.unreviewedBreakGlass()).map((r) => r.id)).toEqual([request.id]);
     });
 
     it("keeps the review, and counts one person's since a time, whatever became of them, and those still unreviewed", async () => {
@@ -551,12 +556,12 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('GrantStore on %s', (engine) 
       expect(await refusedFor('U0REQUESTER', 2, at(0))).toBeUndefined();
       expect(await refusedFor('U0REQUESTER', 2, at(0))).toEqual([first.id, first.id + 1]);
       expect(await count('requests')).toBe(3);
-      expect(await count('events')).toBe(4);
+      expect(await count('events')).toBe(4); // requested, requested and break-glass, requested
     });
 
     it('answers a redelivery with the stored request, even at the limit', async () => {
-      const first = await store.createBreakGlass(draft(), created, { perDay: 1, since: T0 }, 'trigger-bg');
-      const again = await store.createBreakGlass(draft(), created, { perDay: 1, since: T0 }, 'trigger-bg');
+      const first = await store.createBreakGlass(openedDraft(), [created], { perDay: 1, since: T0 }, 'trigger-bg');
+      const again = await store.createBreakGlass(openedDraft(), [created], { perDay: 1, since: T0 }, 'trigger-bg');
       expect(again).toEqual({ ...first, created: false });
       expect(await count('requests')).toBe(1);
     });
@@ -567,7 +572,7 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('GrantStore on %s', (engine) 
       for (let round = 0; round < 5; round++) {
         const requesterId = `U0RACER${round}`;
         const attempts = await Promise.all(
-          stores.map((each, i) => each.createBreakGlass(draft({ requesterId, createdAt: at(i) }), created, { perDay, since: at(-60) })),
+          stores.map((each, i) => each.createBreakGlass(openedDraft({ requesterId, createdAt: at(i) }), [created], { perDay, since: at(-60) })),
         );
         expect(attempts.filter((a) => 'created' in a && a.created)).toHaveLength(perDay);
         for (const refused of attempts.filter((a) => 'refused' in a)) expect((refused as { refused: AccessRequest[] }).refused).toHaveLength(perDay);
