@@ -56,7 +56,7 @@ import type { HistoryEvent } from '../../src/app/ports.js';
 import { reconcile } from '../../src/app/reconcile.js';
 import { endSessions } from '../../src/app/end-sessions.js';
 import { remind } from '../../src/app/remind.js';
-import { requestAccess } from '../../src/app/request-access.js';
+import { requestAccess, type AccessRequestInput } from '../../src/app/request-access.js';
 import { revokeExpired } from '../../src/app/revoke.js';
 import type { AccessRequest, Source } from '../../src/domain/request.js';
 import { parsePolicy, type ClusterPolicy, type Policy } from '../../src/policy.js';
@@ -376,36 +376,20 @@ async function outcomeOf(action: () => Promise<unknown>): Promise<void> {
   }
 }
 
+/** What a request or break-glass move asks for. */
+function inputOf(m: { user: string; cluster: number; source: number; minutes: number }, reason: string): AccessRequestInput {
+  const site = CLUSTERS[m.cluster]!;
+  return { requesterId: m.user, requesterName: m.user.toLowerCase(), clusterId: site.id, source: sourcesFor(site)[m.source]!, durationSeconds: m.minutes * 60, reason };
+}
+
 async function step(run: Run, m: Move): Promise<void> {
   advance(1); // every move at its own instant, so the policy in force at any event is known
   const deps = run.deps;
   switch (m.kind) {
-    case 'request': {
-      const site = CLUSTERS[m.cluster]!;
-      return outcomeOf(() =>
-        requestAccess(deps, {
-          requesterId: m.user,
-          requesterName: m.user.toLowerCase(),
-          clusterId: site.id,
-          source: sourcesFor(site)[m.source]!,
-          durationSeconds: m.minutes * 60,
-          reason: 'fault test',
-        }),
-      );
-    }
-    case 'break-glass': {
-      const site = CLUSTERS[m.cluster]!;
-      return outcomeOf(() =>
-        breakGlass(deps, {
-          requesterId: m.user,
-          requesterName: m.user.toLowerCase(),
-          clusterId: site.id,
-          source: sourcesFor(site)[m.source]!,
-          durationSeconds: m.minutes * 60,
-          reason: 'fault test, break-glass',
-        }),
-      );
-    }
+    case 'request':
+      return outcomeOf(() => requestAccess(deps, inputOf(m, 'fault test')));
+    case 'break-glass':
+      return outcomeOf(() => breakGlass(deps, inputOf(m, 'fault test, break-glass')));
     case 'review': {
       const requestId = await pickedUnreviewed(run, m.pick);
       return outcomeOf(async () => reviewBreakGlass(deps, { requestId, userId: await deciderOf(run, requestId, m.user) }));
