@@ -16,7 +16,7 @@ import { remind } from './app/remind.js';
 import { revokeExpired } from './app/revoke.js';
 import { openRecords } from './adapters/db/records.js';
 import { checkPolicyClusters } from './adapters/aws/startup-check.js';
-import { healthRoute, onceSucceeded, readyRoute } from './adapters/health.js';
+import { healthRoute, liveRoute, onceSucceeded, readyRoute } from './adapters/health.js';
 import { Metrics, metricsRoute } from './adapters/metrics.js';
 import { startOpsServer } from './adapters/ops-server.js';
 import { openQueue } from './adapters/queue/backend.js';
@@ -133,9 +133,10 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const servedWorkspaces = allowedTeams ? async () => allowedTeams : async () => workspacesOfToken(await slackAuth());
   // Named after the service the jobs are on (redis or postgres): with jobs on PostgreSQL, Redis is not checked.
   const queueProbe = { [healthQueue.service]: () => healthQueue.ping() };
-  const liveness = { database: () => reader.ping(), ...queueProbe };
+  const health = { database: () => reader.ping(), ...queueProbe };
   const opsRoutes = [
-    healthRoute(liveness),
+    healthRoute(health),
+    liveRoute(),
     // A receiver that is down does not make the bot unready (nothing here would fix it, and events wait
     // in the database): its backlog is shown beside the checks, and alerted on from /metrics.
     readyRoute(
@@ -145,7 +146,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     metricsRoute(metrics),
   ];
   // With OPS_PORT, the port Slack reaches keeps only a bare /healthz (for load balancers and Docker's HEALTHCHECK).
-  const slackPortRoutes = config.opsPort === undefined ? opsRoutes : [healthRoute(liveness, { showChecks: false })];
+  const slackPortRoutes = config.opsPort === undefined ? opsRoutes : [healthRoute(health, { showChecks: false })];
   const app = role === 'worker' ? undefined : createSlackApp({ config, logger, routes: slackPortRoutes, servedWorkspaces });
   const postAck = new PostAckQueue(POST_ACK_CONCURRENCY, logger);
   if (app) registerListeners(app, deps, logger, postAck);

@@ -13,6 +13,15 @@ export function healthRoute(probes: Record<string, Probe>, { showChecks = true, 
   return probeRoute('/healthz', probes, timeoutMs, { ok: 'ok', failed: 'unavailable' }, showChecks);
 }
 
+/**
+ * GET /livez: 200 with {"status":"alive"} whenever this process's event loop answers, touching neither the
+ * database nor the job queue: a liveness probe that restarts the process must not fire on their outage,
+ * which a restart would not fix.
+ */
+export function liveRoute(): CustomRoute {
+  return { path: '/livez', method: ['GET'], handler: (_req, res) => sendJson(res, 200, { status: 'alive' }) };
+}
+
 /** Something worth showing beside the checks that does not decide readiness (the audit backlog). */
 export type Detail = () => Promise<unknown>;
 

@@ -7,11 +7,11 @@ import { formatDuration } from '../domain/durations.js';
 import { InvalidInputError, NotAllowedError } from '../domain/errors.js';
 import { transition } from '../domain/lifecycle.js';
 import type { AccessRequest } from '../domain/request.js';
-import type { BreakGlassPolicy, ClusterPolicy } from '../policy.js';
+import type { ClusterPolicy } from '../policy.js';
 import { applyEffects } from './apply-effects.js';
 import { DELAYED_NOTE } from './decide.js';
 import type { UseCaseDeps } from './deps.js';
-import { prepareRequest, storeRequest, type AccessRequestInput } from './request-access.js';
+import { prepareRequest, requestedEvent, type AccessRequestInput } from './request-access.js';
 
 export const BREAK_GLASS = 'break-glass' as const;
 /** The window the policy's perDay counts in. */
@@ -31,21 +31,27 @@ export interface BreakGlassOutcome {
 
 /**
  * Opens access for `input.requesterId` at once, when the cluster's rule lets them break glass. Every
- * check (the policy's breakGlass, the daily limit, then those of any request) runs before anything is
- * stored, so a refusal leaves no trace.
+ * check (the policy's breakGlass, those of any request, then the daily limit as the request is stored)
+ * comes before anything is stored, so a refusal leaves no trace.
  */
 export async function breakGlass(deps: UseCaseDeps, input: AccessRequestInput): Promise<BreakGlassOutcome> {
   const { rule, draft, approverIds } = await prepareRequest(deps, input, (rule, clusterId) => admit(deps, rule, clusterId, input));
-  const { notify } = rule.breakGlass!;
-  const { request, created } = await storeRequest(deps, draft, input.dedupeKey);
-  const outcome = { approverIds, channel: rule.channel, notify, created, delayed: false };
-  if (!created) return { ...outcome, request };
-
-  const now = deps.clock.now();
-  const { next, effects } = transition(request, { type: BREAK_GLASS, by: input.requesterId }, now);
-  await deps.store.save(next, [
+  const { notify, perDay } = rule.breakGlass!;
+  const since = new Date(draft.createdAt.getTime() - BREAK_GLASS_WINDOW_MS);
+  // The opening is worked out on the draft as it would stand pending (its id is not known yet, nor needed),
+  // and stored in one step with the count, so no grant is ever left stored but not opened.
+  const now = draft.createdAt;
+  const { next: opened, effects } = transition({ ...draft, id: 0, status: 'pending', approvals: [], version: 0 }, { type: BREAK_GLASS, by: input.requesterId }, now);
+  const events = [
+    requestedEvent(draft),
     { at: now, actor: input.requesterId, type: BREAK_GLASS, detail: { policyMatch: rule.match, ...(notify ? { notify } : {}) } },
-  ]);
+  ];
+  const stored = await deps.store.createBreakGlass(opened, events, { perDay, since }, input.dedupeKey);
+  if ('refused' in stored) throw overLimit(deps, perDay, stored.refused);
+  const { request: next, created } = stored;
+  const outcome = { approverIds, channel: rule.channel, notify, created, delayed: false };
+  if (!created) return { ...outcome, request: next };
+
   // Posted before the grant job is enqueued, so activation finds the messages to update.
   await alert(deps, next, rule, approverIds);
   const delayed = (await applyEffects(deps, next, ['schedule-grant'])).length > 0;
@@ -73,20 +79,20 @@ async function admit(deps: UseCaseDeps, rule: ClusterPolicy, clusterId: string, 
   if (input.reason.trim() === '') {
     throw new InvalidInputError('Break-glass needs a reason: say why after the source (and duration), e.g. `… 30m checkout is down, INC-123`.');
   }
-  await checkDailyLimit(deps, policy, input.requesterId);
   return seconds;
 }
 
-/** Counted from the records, so every process and a restart agree. */
-async function checkDailyLimit(deps: UseCaseDeps, policy: BreakGlassPolicy, requesterId: string): Promise<void> {
+/**
+ * The refusal when `recent` (oldest first) already reaches the policy's perDay. The store counted them in the
+ * same step as it would have stored this one, so every process and a restart agree.
+ */
+function overLimit(deps: UseCaseDeps, perDay: number, recent: AccessRequest[]): NotAllowedError {
   const now = deps.clock.now();
-  const recent = await deps.store.breakGlassSince(requesterId, new Date(now.getTime() - BREAK_GLASS_WINDOW_MS));
-  if (recent.length < policy.perDay) return;
   // Possible again once enough of them are older than the window: the perDay-th newest leaves it last.
-  const next = new Date(recent[recent.length - policy.perDay]!.createdAt.getTime() + BREAK_GLASS_WINDOW_MS);
+  const next = new Date(recent[recent.length - perDay]!.createdAt.getTime() + BREAK_GLASS_WINDOW_MS);
   const wait = formatDuration(Math.max(1, Math.ceil((next.getTime() - now.getTime()) / 1000)));
-  throw new NotAllowedError(
-    `You have broken glass ${recent.length} time(s) in the last 24 hours, the most the policy allows (perDay: ${policy.perDay}). ` +
+  return new NotAllowedError(
+    `You have broken glass ${recent.length} time(s) in the last 24 hours, the most the policy allows (perDay: ${perDay}). ` +
       `The next is possible at ${next.toISOString()} (in ${wait}); until then, request access the usual way.`,
   );
 }

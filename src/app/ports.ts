@@ -111,6 +111,12 @@ export interface RuleRecord extends RuleSpec {
   removedAt?: Date;
 }
 
+/** How many break-glass requests one person may have made since when. */
+export interface BreakGlassLimit {
+  perDay: number;
+  since: Date;
+}
+
 /**
  * Where requests, rules and their history are kept (SQLite or PostgreSQL). Every method is asynchronous;
  * anything that must be exclusive across processes and hosts is done with the database's own locks.
@@ -133,8 +139,20 @@ export interface GrantStore {
   save(next: AccessRequest, events: NewHistoryEvent[]): Promise<void>;
   history(id: number): Promise<HistoryEvent[]>;
   findByStatus(status: AccessRequest['status']): Promise<AccessRequest[]>;
-  /** `requesterId`'s break-glass grants made at or after `since`, oldest first (whatever became of them). */
-  breakGlassSince(requesterId: string, since: Date): Promise<AccessRequest[]>;
+  /**
+   * Stores a grant opened by break-glass (`opened`: already in the state the opening gives it) with its events,
+   * unless its requester already has `limit.perDay` break-glass grants made at or after `limit.since` (whatever
+   * became of them): then stores nothing and returns those, oldest first. Counting and storing are one atomic
+   * step, so attempts by one person at the same moment (two deliveries, two replicas) never pass the limit
+   * together, and no break-glass grant is ever stored half opened. Idempotent on `dedupeKey` like create,
+   * which is looked up before the limit is counted.
+   */
+  createBreakGlass(
+    opened: NewAccessRequest & { status: AccessRequest['status'] },
+    events: NewHistoryEvent[],
+    limit: BreakGlassLimit,
+    dedupeKey?: string,
+  ): Promise<{ request: AccessRequest; created: boolean } | { refused: AccessRequest[] }>;
   /** Break-glass grants no approver has reviewed yet, oldest first. */
   unreviewedBreakGlass(): Promise<AccessRequest[]>;
 

@@ -9,7 +9,7 @@ import { applyEffects } from './apply-effects.js';
 import { approversFor, qualifiesForAutoApproval } from './approvers.js';
 import { DELAYED_NOTE } from './decide.js';
 import type { UseCaseDeps } from './deps.js';
-import type { AwsLocation, ClusterInfo, GrantFacts, GroupExposure, PeeredSource } from './ports.js';
+import type { AwsLocation, ClusterInfo, GrantFacts, GroupExposure, NewHistoryEvent, PeeredSource } from './ports.js';
 
 /** The tag that marks, among a cluster's security groups, the one cache-access adds rules to. */
 const MANAGED_TAG = 'cache-access:managed';
@@ -74,7 +74,7 @@ export async function requestAccess(deps: UseCaseDeps, input: AccessRequestInput
   const autoApproved = await qualifiesForAutoApproval(deps, rule, input.requesterId, draft.durationSeconds);
   // cache-access's own approval is the only one an auto-approved request needs.
   const approvalsRequired = autoApproved ? 1 : rule.approvals;
-  const { request, created } = await storeRequest(deps, { ...draft, approvalsRequired }, input.dedupeKey);
+  const { request, created } = await deps.store.create({ ...draft, approvalsRequired }, requestedEvent(draft), input.dedupeKey);
   const outcome = { request, channel: rule.channel, approverIds, created, autoApproved };
   if (!created) return { ...outcome, autoApproved: request.approvals.some((a) => a.userId === SYSTEM) };
   if (autoApproved) return { ...outcome, request: await approveAutomatically(deps, request, rule.channel, approverIds) };
@@ -159,15 +159,11 @@ export async function prepareRequest(
   return { rule, draft, approverIds };
 }
 
-/** Stores a checked request as pending, with its `requested` event; idempotent on `dedupeKey`. */
-export async function storeRequest(
-  deps: UseCaseDeps,
-  draft: PreparedRequest['draft'],
-  dedupeKey: string | undefined,
-): Promise<{ request: AccessRequest; created: boolean }> {
+/** The first event of every request. */
+export function requestedEvent(draft: PreparedRequest['draft']): NewHistoryEvent {
   const { durationSeconds, reason, createdAt, facts } = draft;
   const detail = { durationSeconds, reason, ...(facts.ticket ? { ticket: facts.ticket } : {}) };
-  return deps.store.create(draft, { at: createdAt, actor: draft.requesterId, type: 'requested', detail }, dedupeKey);
+  return { at: createdAt, actor: draft.requesterId, type: 'requested', detail };
 }
 
 const SYSTEM = 'system';

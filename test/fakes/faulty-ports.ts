@@ -15,6 +15,7 @@ export class InjectedDatabaseError extends Error {
 
 const WRITES = [
   'create',
+  'createBreakGlass',
   'save',
   'addMessageRefs',
   'recordEvent',

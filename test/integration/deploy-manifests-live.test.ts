@@ -1,8 +1,8 @@
 /**
  * The example Kubernetes Deployments (deploy/) started for real: the bot runs with each Deployment's
  * `--role` and the settings its ConfigMap and example Secret give it, and each probe's path answers 200 on
- * the port the probe names (as the kubelet would ask), and the Service's target port takes Slack's
- * requests. Only what points outside the test is replaced: the two ports (by free ones, mapped back),
+ * the port the probe names (as the kubelet would ask), liveness still answers once the database is gone
+ * (readiness no longer does), and the Service's target port takes Slack's requests. Only what points outside the test is replaced: the two ports (by free ones, mapped back),
  * Slack, the database and Redis (by the run's own) and the policy's path (a copy of the mounted ConfigMap).
  */
 import { randomUUID } from 'node:crypto';
@@ -33,6 +33,15 @@ async function probe(url: string): Promise<number> {
   for (let tries = 0; ; tries += 1) {
     const status = await fetch(url).then((response) => response.status, () => 0);
     if (status === 200 || status === 404 || tries === 100) return status;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The probe's answer once it is `expected`, or its last after 10 s. */
+async function answerOnce(url: string, expected: number): Promise<number> {
+  for (let tries = 0; ; tries += 1) {
+    const status = await fetch(url).then((response) => response.status, () => 0);
+    if (status === expected || tries === 100) return status;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -87,6 +96,12 @@ test.each(ofKind(manifests, 'Deployment').map((deployment) => [deployment.name, 
       expect(port, `${kind} probe's port ${httpGet!.port}`).toBeDefined();
       expect(await probe(`http://127.0.0.1:${port}${httpGet!.path}`), `${kind} probe ${httpGet!.path}`).toBe(200);
     }
+
+    // An outage of the database makes the pod unready, never dead: a restart would not bring the database back.
+    await database.drop();
+    const at = (probe: Probe | undefined) => `http://127.0.0.1:${local(containerPort(container, probe!.httpGet!.port))}${probe!.httpGet!.path}`;
+    expect(await answerOnce(at(container.readinessProbe), 503), 'readiness without the database').toBe(503);
+    expect((await fetch(at(container.livenessProbe))).status, 'liveness without the database').toBe(200);
 
     // Slack's requests reach the web pods through the Service: an unsigned one is refused there (401), not unknown (404).
     const services = ofKind(manifests, 'Service').filter((service) => selectsPodsOf(service.body.spec.selector, deployment));

@@ -503,27 +503,81 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('GrantStore on %s', (engine) 
   });
 
   describe('break-glass grants', () => {
+    const roomy = { perDay: 100, since: at(-1_000_000) };
+    const openedEvent = (when: Date) => ({ at: when, actor: 'U0REQUESTER', type: 'break-glass', detail: { policyMatch: 'orders-*' } }) as const;
+
+    /** A request as break-glass opens it: approved at once, unreviewed. */
+    const openedDraft = (overrides: Partial<NewAccessRequest> = {}) => {
+      const request = draft(overrides);
+      return { ...request, status: 'approved' as const, approvedAt: request.createdAt, breakGlass: {} };
+    };
+
     /** A request its requester opened by break-glass at `createdAt`. */
     async function brokenGlass(overrides: Partial<NewAccessRequest> = {}): Promise<AccessRequest> {
-      const { request } = await store.create(draft(overrides), created);
-      const { next } = transition(request, { type: 'break-glass', by: request.requesterId }, request.createdAt);
-      await store.save(next, [{ at: request.createdAt, actor: request.requesterId, type: 'break-glass', detail: { policyMatch: 'orders-*' } }]);
-      return next;
+      const stored = await store.createBreakGlass(openedDraft(overrides), [created, openedEvent(at(0))], roomy);
+      if ('refused' in stored) throw new Error('refused under a roomy limit');
+      return stored.request;
     }
 
-    it('keeps the review, and finds one person\'s since a time and those still unreviewed', async () => {
+    /** The ids `requesterId`'s attempt is refused for, under `perDay` since `since`; undefined when it is stored. */
+    async function refusedFor(requesterId: string, perDay: number, since: Date): Promise<number[] | undefined> {
+      const stored = await store.createBreakGlass(openedDraft({ requesterId, createdAt: at(400) }), [created], { perDay, since });
+      return 'refused' in stored ? stored.refused.map((r) => r.id) : undefined;
+    }
+
+    it('stores the grant opened, with its events, in one step', async () => {
+      const stored = await store.createBreakGlass(openedDraft(), [created, openedEvent(T0)], roomy, 'trigger-bg');
+      expect(stored).toMatchObject({ created: true, request: { status: 'approved', approvedAt: T0, breakGlass: {}, version: 1 } });
+      const { request } = stored as { request: AccessRequest };
+      expect(await store.get(request.id)).toEqual(request);
+      expect((await store.history(request.id)).map((e) => e.type)).toEqual(['requested', 'break-glass']);
+      expect((await store.unreviewedBreakGlass()).map((r) => r.id)).toEqual([request.id]);
+    });
+
+    it("keeps the review, and counts one person's since a time, whatever became of them, and those still unreviewed", async () => {
       await approvedRequest();
       const old = await brokenGlass({ createdAt: at(-90_000) });
       const recent = await brokenGlass({ createdAt: at(100) });
       const others = await brokenGlass({ requesterId: 'U0OTHER', createdAt: at(200) });
       const { next: reviewed } = transition(recent, { type: 'review', by: 'U0APPROVER' }, at(300));
       await store.save(reviewed, [{ at: at(300), actor: 'U0APPROVER', type: 'break-glass-reviewed' }]);
+      await end(reviewed, { type: 'cancel', by: 'U0REQUESTER' });
 
       expect((await store.get(recent.id))?.breakGlass).toEqual({ reviewedBy: { userId: 'U0APPROVER', at: at(300) } });
       expect((await store.get(old.id))?.breakGlass).toEqual({});
-      expect((await store.breakGlassSince('U0REQUESTER', at(0))).map((r) => r.id)).toEqual([recent.id]);
-      expect((await store.breakGlassSince('U0REQUESTER', at(-100_000))).map((r) => r.id)).toEqual([old.id, recent.id]);
-      expect((await store.unreviewedBreakGlass()).map((r) => r.id)).toEqual([old.id, others.id]);
+      expect(await refusedFor('U0REQUESTER', 1, at(0))).toEqual([recent.id]);
+      expect(await refusedFor('U0REQUESTER', 2, at(-100_000))).toEqual([old.id, recent.id]);
+      expect(await store.unreviewedBreakGlass()).toMatchObject([{ id: old.id }, { id: others.id }]);
+    });
+
+    it('stores the attempt under the limit, and nothing when refused', async () => {
+      await approvedRequest();
+      const first = await brokenGlass({ createdAt: at(100) });
+      expect(await refusedFor('U0REQUESTER', 2, at(0))).toBeUndefined();
+      expect(await refusedFor('U0REQUESTER', 2, at(0))).toEqual([first.id, first.id + 1]);
+      expect(await count('requests')).toBe(3);
+      expect(await count('events')).toBe(4); // requested, requested and break-glass, requested
+    });
+
+    it('answers a redelivery with the stored request, even at the limit', async () => {
+      const first = await store.createBreakGlass(openedDraft(), [created], { perDay: 1, since: T0 }, 'trigger-bg');
+      const again = await store.createBreakGlass(openedDraft(), [created], { perDay: 1, since: T0 }, 'trigger-bg');
+      expect(again).toEqual({ ...first, created: false });
+      expect(await count('requests')).toBe(1);
+    });
+
+    it('lets exactly perDay of many attempts at the same moment through, each from its own connection', async () => {
+      const perDay = 2;
+      const stores = [store, ...(await Promise.all(Array.from({ length: 7 }, () => opened.another())))];
+      for (let round = 0; round < 5; round++) {
+        const requesterId = `U0RACER${round}`;
+        const attempts = await Promise.all(
+          stores.map((each, i) => each.createBreakGlass(openedDraft({ requesterId, createdAt: at(i) }), [created], { perDay, since: at(-60) })),
+        );
+        expect(attempts.filter((a) => 'created' in a && a.created)).toHaveLength(perDay);
+        for (const refused of attempts.filter((a) => 'refused' in a)) expect((refused as { refused: AccessRequest[] }).refused).toHaveLength(perDay);
+      }
+      expect(await count('requests')).toBe(5 * perDay);
     });
   });
 

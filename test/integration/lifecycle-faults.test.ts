@@ -17,12 +17,15 @@
  * tagged by hand (revocation-safety), records older than the location columns, and a Redis outage
  * seen by BullMQ's own connection (queue-outage): an outage here is the scheduler failing as it does.
  *
+ * Break-glass grants (Bob on orders, Mallory and approver 3 on search) and their reviews are moves too.
+ *
  * Invariants, after every move: a rule the records call removed is gone from AWS where it was made; no
  * rule made by hand was ever removed. After settling (faults cleared, the clock past every expiry by a
  * reconcile interval, one reconcile pass, due jobs run): no rule cache-access made is in AWS unless an
  * active grant not yet overdue holds it, and, settled further, none at all; every approval, denial and
  * extension came from approvers the policy then named, the requester only under selfApproval, and as
- * many distinct ones as the request needed.
+ * many distinct ones as the request needed, except a break-glass grant, which the policy alone lets its
+ * requester open (within maxDuration and perDay), reviewed afterwards by someone else.
  *
  * FAULT_RUNS sets the number of sequences (default 200); FAULT_SEED (and FAULT_PATH, from a failure
  * report) replays one run.
@@ -42,6 +45,8 @@ import { createProducerConnection, createWorkerConnection, settled } from '../..
 import { QUEUE_NAME, type JobData, type JobName } from '../../src/adapters/queue/jobs.js';
 import { jobProcessor, WORKER_SETTINGS } from '../../src/adapters/queue/workers.js';
 import { activate } from '../../src/app/activate.js';
+import { BREAK_GLASS, BREAK_GLASS_WINDOW_MS, breakGlass } from '../../src/app/break-glass.js';
+import { REVIEW_REMINDED, REVIEWED, reviewBreakGlass } from '../../src/app/break-glass-review.js';
 import { decide } from '../../src/app/decide.js';
 import type { UseCaseDeps } from '../../src/app/deps.js';
 import { endAccess } from '../../src/app/end-access.js';
@@ -51,7 +56,7 @@ import type { HistoryEvent } from '../../src/app/ports.js';
 import { reconcile } from '../../src/app/reconcile.js';
 import { endSessions } from '../../src/app/end-sessions.js';
 import { remind } from '../../src/app/remind.js';
-import { requestAccess } from '../../src/app/request-access.js';
+import { requestAccess, type AccessRequestInput } from '../../src/app/request-access.js';
 import { revokeExpired } from '../../src/app/revoke.js';
 import type { AccessRequest, Source } from '../../src/domain/request.js';
 import { parsePolicy, type ClusterPolicy, type Policy } from '../../src/policy.js';
@@ -136,7 +141,8 @@ const ORDERS = `
   - match: "orders-*"
     approvers: [U0APPROVER1, U0APPROVER2]
     allowedCidrs: [10.1.0.0/16]
-    autoApprove: { maxDuration: 30m, requesters: [U0ALICE] }`;
+    autoApprove: { maxDuration: 30m, requesters: [U0ALICE] }
+    breakGlass: { maxDuration: 1h, requesters: [U0BOB], perDay: 2 }`;
 const billing = (region: string, role: string, approvers = '[U0APPROVER2, U0APPROVER3, U0ALICE]', selfApproval = true) => `
   - match: "billing-*"
     approvers: ${approvers}
@@ -147,10 +153,11 @@ const billing = (region: string, role: string, approvers = '[U0APPROVER2, U0APPR
     roleArn: ${role}`;
 const search = (region: string, role: string) => `
   - match: "search-*"
-    approvers: [U0APPROVER3]
+    approvers: [U0APPROVER3, U0APPROVER1]
     allowedCidrs: [10.1.0.0/16]
     region: ${region}
-    roleArn: ${role}`;
+    roleArn: ${role}
+    breakGlass: { maxDuration: 30m, requesters: [U0MALLORY, U0APPROVER3], perDay: 1 }`;
 
 /** The policy files a reload may switch between. */
 const POLICIES = {
@@ -177,6 +184,8 @@ const PARSED = Object.fromEntries(Object.entries(POLICIES).map(([name, text]) =>
 
 type Move =
   | { kind: 'request'; user: string; cluster: number; source: number; minutes: number }
+  | { kind: 'break-glass'; user: string; cluster: number; source: number; minutes: number }
+  | { kind: 'review'; user: string | number; pick: number }
   | { kind: 'decide'; user: string | number; pick: number; approve: boolean }
   | { kind: 'extend'; asRequester: boolean; user: string; pick: number; minutes: number }
   | { kind: 'decide-extension'; user: string | number; pick: number; approve: boolean }
@@ -202,8 +211,21 @@ const approve = fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 
 /** Which request a move is about, counted back from the newest: moves gather on the last few. */
 const pick = fc.nat(5);
 const requestMove = fc.record({ kind: fc.constant('request' as const), user, cluster: fc.nat(2), source: fc.nat(4), minutes: fc.constantFrom(1, 10, 30, 90) });
+/** Mostly by a requester on a cluster whose rule lets them break glass (Bob on orders, Mallory and approver 3 on search). */
+const breakGlassMove = fc
+  .record({
+    who: fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom({ user: 'U0BOB', cluster: 0 }, { user: 'U0MALLORY', cluster: 2 }, { user: 'U0APPROVER3', cluster: 2 }) },
+      { weight: 1, arbitrary: fc.record({ user: user as fc.Arbitrary<string>, cluster: fc.nat(2) }) },
+    ),
+    source: fc.nat(4),
+    minutes: fc.constantFrom(1, 10, 30, 90),
+  })
+  .map(({ who, source, minutes }) => ({ kind: 'break-glass' as const, ...who, source, minutes }));
 const move: fc.Arbitrary<Move> = fc.oneof(
   { weight: 5, arbitrary: requestMove },
+  { weight: 3, arbitrary: breakGlassMove },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('review' as const), user: decider, pick }) },
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('decide' as const), user: decider, pick, approve }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('extend' as const), asRequester: approve, user, pick, minutes: fc.constantFrom(10, 60) }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('decide-extension' as const), user: decider, pick, approve }) },
@@ -222,7 +244,7 @@ const move: fc.Arbitrary<Move> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('db-fault' as const), nth: fc.integer({ min: 1, max: 4 }) }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('clock' as const), seconds: fc.constantFrom(1, 30, 61, 600, 1_800, 7_200) }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('clock' as const), seconds: fc.constantFrom(1, 30, 61, 600, 1_800, 7_200, 90_000) }) },
   { weight: 3, arbitrary: fc.constant({ kind: 'reconcile' as const }) },
   { weight: 5, arbitrary: fc.constant({ kind: 'run-jobs' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('hand-made' as const), cluster: fc.nat(2), source: fc.nat(3) }) },
@@ -327,6 +349,12 @@ async function pickedActive(run: Run, index: number): Promise<number> {
   return active.length > 0 ? active[index % active.length]!.id : picked(run, index);
 }
 
+/** Reviews are about break-glass grants: one still unreviewed when there are any. */
+async function pickedUnreviewed(run: Run, index: number): Promise<number> {
+  const unreviewed = await run.store.unreviewedBreakGlass();
+  return unreviewed.length > 0 ? unreviewed[index % unreviewed.length]!.id : picked(run, index);
+}
+
 /** A user id as is; a number picks among the approvers the policy in force names for the request's cluster. */
 async function deciderOf(run: Run, requestId: number, who: string | number): Promise<string> {
   if (typeof who === 'string') return who;
@@ -348,22 +376,23 @@ async function outcomeOf(action: () => Promise<unknown>): Promise<void> {
   }
 }
 
+/** What a request or break-glass move asks for. */
+function inputOf(m: { user: string; cluster: number; source: number; minutes: number }, reason: string): AccessRequestInput {
+  const site = CLUSTERS[m.cluster]!;
+  return { requesterId: m.user, requesterName: m.user.toLowerCase(), clusterId: site.id, source: sourcesFor(site)[m.source]!, durationSeconds: m.minutes * 60, reason };
+}
+
 async function step(run: Run, m: Move): Promise<void> {
   advance(1); // every move at its own instant, so the policy in force at any event is known
   const deps = run.deps;
   switch (m.kind) {
-    case 'request': {
-      const site = CLUSTERS[m.cluster]!;
-      return outcomeOf(() =>
-        requestAccess(deps, {
-          requesterId: m.user,
-          requesterName: m.user.toLowerCase(),
-          clusterId: site.id,
-          source: sourcesFor(site)[m.source]!,
-          durationSeconds: m.minutes * 60,
-          reason: 'fault test',
-        }),
-      );
+    case 'request':
+      return outcomeOf(() => requestAccess(deps, inputOf(m, 'fault test')));
+    case 'break-glass':
+      return outcomeOf(() => breakGlass(deps, inputOf(m, 'fault test, break-glass')));
+    case 'review': {
+      const requestId = await pickedUnreviewed(run, m.pick);
+      return outcomeOf(async () => reviewBreakGlass(deps, { requestId, userId: await deciderOf(run, requestId, m.user) }));
     }
     case 'decide': {
       const requestId = picked(run, m.pick);
@@ -511,6 +540,8 @@ async function checkDecisions(run: Run): Promise<void> {
     const history = await run.store.history(id);
     const createdUnder = ruleAt(request.createdAt, request.clusterId)!;
     const auto = history.some((e) => e.type === 'auto-approved');
+    const opened = history.find((e) => e.type === BREAK_GLASS);
+    if (request.breakGlass) await checkBreakGlass(run, request, history, createdUnder);
     if (auto) {
       expect(createdUnder.autoApprove?.requesters, `#${id} auto-approved`).toContain(request.requesterId);
       expect(request.durationSeconds).toBeLessThanOrEqual(createdUnder.autoApprove!.maxDuration);
@@ -528,6 +559,7 @@ async function checkDecisions(run: Run): Promise<void> {
     let extensionNeeds = 0;
     for (const event of history) {
       if (event.type === 'approved' || event.type === 'denied') mayDecide(event, event.type === 'approved');
+      if (event.type === REVIEWED) mayDecide(event, false);
       if (event.type === 'approved') approvers.add(event.actor);
       if (event.type === EXTENSION_EVENTS.requested) {
         extensionApprovers = new Set();
@@ -543,17 +575,49 @@ async function checkDecisions(run: Run): Promise<void> {
         expect(extensionApprovers.size, `#${id} extension approved by ${[...extensionApprovers].join(', ')}`).toBeGreaterThanOrEqual(extensionNeeds);
       }
     }
-    if (request.approvedAt && !auto) {
+    // A break-glass grant is approved by the policy alone; an approver reviews it afterwards instead.
+    if (request.approvedAt && !auto && !opened) {
       expect(approvers.size, `#${id} approved by ${[...approvers].join(', ')}`).toBeGreaterThanOrEqual(request.approvalsRequired);
     }
   }
+}
+
+/**
+ * A break-glass grant was opened by its requester, whom the rule then in force lets break glass, for no longer
+ * than its maxDuration, within its perDay (counting every break-glass request of theirs in the 24 h before,
+ * whatever became of them), without approvals; it was reviewed at most once, by someone else (mayDecide checks
+ * the reviewer was an approver then).
+ */
+async function checkBreakGlass(run: Run, request: AccessRequest, history: HistoryEvent[], createdUnder: ClusterPolicy): Promise<void> {
+  const what = `#${request.id} by break-glass (${request.requesterId} on ${request.clusterId})`;
+  const policy = createdUnder.breakGlass;
+  expect(policy?.requesters, `${what}: not a break-glass requester then`).toContain(request.requesterId);
+  expect(request.durationSeconds, `${what}: duration`).toBeLessThanOrEqual(policy!.maxDuration);
+  const all = await Promise.all(Array.from({ length: requestCount(run) }, (_, i) => run.store.get(i + 1)));
+  const sameWindow = all.filter(
+    (other): other is AccessRequest =>
+      other !== undefined &&
+      other.breakGlass !== undefined &&
+      other.requesterId === request.requesterId &&
+      other.createdAt.getTime() >= request.createdAt.getTime() - BREAK_GLASS_WINDOW_MS &&
+      other.createdAt <= request.createdAt,
+  );
+  expect(sameWindow.length, `${what}: break-glass requests in the 24 h up to it`).toBeLessThanOrEqual(policy!.perDay);
+  const opened = history.filter((e) => e.type === BREAK_GLASS);
+  // Opened once, by its requester: never stored without its opening (a write failing half way through).
+  expect(opened.map((e) => e.actor), `${what}: opened`).toEqual([request.requesterId]);
+  expect(history.filter((e) => e.type === 'approved').map((e) => e.actor), `${what}: approvals`).toEqual([]);
+  const reviews = history.filter((e) => e.type === REVIEWED);
+  expect(reviews.length, `${what}: reviews`).toBeLessThanOrEqual(1);
+  for (const review of reviews) expect(review.actor, `${what}: reviewed by its requester`).not.toBe(request.requesterId);
+  expect(request.breakGlass?.reviewedBy?.userId, `${what}: reviewer recorded`).toBe(reviews[0]?.actor);
 }
 
 // ---------- the property ----------
 
 /** How often each outcome was reached over all sequences, so a run shows it exercised them. */
 const reached = new Map<string, number>();
-const OUTCOMES = ['activated', 'expired', 'revoked', 'revoked-externally', 'failed', 'auto-approved', 'timed-out', EXTENSION_EVENTS.approved, 'orphan-rule-revoked'];
+const OUTCOMES = [BREAK_GLASS, REVIEWED, REVIEW_REMINDED, 'activated', 'expired', 'revoked', 'revoked-externally', 'failed', 'auto-approved', 'timed-out', EXTENSION_EVENTS.approved, 'orphan-rule-revoked'];
 
 function count(run: Run): void {
   const rows = run.database.sqlite.prepare('select type, count(*) as n from events group by type').all() as Array<{ type: string; n: number }>;

@@ -1,6 +1,7 @@
 /**
  * OPS_PORT: readiness and metrics leave the port Slack reaches (and with it anyone who can reach
  * Slack's request URL); that port keeps /slack/events and a /healthz that says only ok or not.
+ * And /livez, the liveness probe's route, which answers while the process does, whatever its dependencies do.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -84,4 +85,21 @@ test('a worker serves its ops routes on OPS_PORT instead of PORT', async () => {
   expect(worker.opsPort).not.toBe(port);
   expect((await get(worker.opsPort, '/metrics')).status).toBe(200);
   await expect(get(port, '/metrics')).rejects.toThrow();
+});
+
+test('/livez answers alive on OPS_PORT while Redis does not answer, when /healthz and /readyz fail', async () => {
+  const nobodyListens = await freePort();
+  const h: BotHarness = await startHarness(POLICY, { env: { OPS_PORT: '0', REDIS_URL: `redis://127.0.0.1:${nobodyListens}` } });
+  cleanups.push(() => h.stop());
+  const { port, opsPort } = h.bot;
+
+  const live = await get(opsPort, '/livez');
+  expect(live.status).toBe(200);
+  expect(live.headers.get('content-type')).toBe('application/json');
+  expect(await live.json()).toEqual({ status: 'alive' });
+  expect((await get(opsPort, '/healthz')).status).toBe(503);
+  expect((await get(opsPort, '/readyz')).status).toBe(503);
+  // Only the probes' port serves it; a POST is not a probe.
+  expect((await get(port, '/livez')).status).toBe(404);
+  expect((await fetch(`http://127.0.0.1:${opsPort}/livez`, { method: 'POST' })).status).toBe(405);
 });

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { healthRoute, readyRoute } from '../../src/adapters/health.js';
+import { liveRoute, readyRoute } from '../../src/adapters/health.js';
 import { loadConfig, SETTING_NAMES } from '../../src/config.js';
 import { ROLES, SHUTDOWN_TIMEOUT_MS } from '../../src/main.js';
 import { parsePolicy } from '../../src/policy.js';
@@ -115,8 +115,9 @@ describe('deploy/ manifests', () => {
     }
   });
 
-  test('every Deployment probes liveness on /healthz and readiness on /readyz, on a port its settings bind', () => {
-    const livenessPath = healthRoute({}).path;
+  test('every Deployment probes liveness on /livez and readiness on /readyz, on a port its settings bind', () => {
+    // /livez, not /healthz: an outage of the database or Redis must make pods unready, never restart them.
+    const livenessPath = liveRoute().path;
     const readinessPath = readyRoute({}).path;
     for (const { deployment, container, env } of pods) {
       const config = configOf(env);

@@ -1,5 +1,6 @@
 import { and, asc, eq, gte, inArray, isNull, ne, type SQL } from 'drizzle-orm';
 import type {
+  BreakGlassLimit,
   GrantFacts,
   GrantStore,
   HistoryEvent,
@@ -36,18 +37,45 @@ export class SqliteGrantStore implements GrantStore {
     dedupeKey?: string,
   ): Promise<{ request: AccessRequest; created: boolean }> {
     // IMMEDIATE takes the write lock first, so no other process can slip in the same key between look-up and insert.
+    return this.db.transaction(() => this.stored(dedupeKey) ?? this.insertNow({ ...draft, status: 'pending' }, [event], dedupeKey), { behavior: 'immediate' });
+  }
+
+  async createBreakGlass(
+    opened: NewAccessRequest & { status: AccessRequest['status']; facts?: GrantFacts },
+    events: NewEvent[],
+    limit: BreakGlassLimit,
+    dedupeKey?: string,
+  ): Promise<{ request: AccessRequest; created: boolean } | { refused: AccessRequest[] }> {
+    // IMMEDIATE: the write lock is held from the count to the insert, so a second attempt counts this one.
     return this.db.transaction(
       () => {
-        if (dedupeKey !== undefined) {
-          const existing = this.statements.requestIdByDedupeKey.get({ dedupeKey });
-          if (existing) return { request: this.requestById(existing.id)!, created: false };
-        }
-        const row = this.requestWrites.insert({ ...toColumns({ ...draft, status: 'pending', approvals: [], version: 1 }), dedupeKey });
-        this.insertEvent(row.id, event);
-        return { request: toRequest(row, []), created: true };
+        const stored = this.stored(dedupeKey);
+        if (stored) return stored;
+        const recent = this.requestsWhere(
+          and(eq(requests.breakGlass, true), eq(requests.requesterId, opened.requesterId), gte(requests.createdAt, limit.since)),
+        );
+        if (recent.length >= limit.perDay) return { refused: recent };
+        return this.insertNow(opened, events, dedupeKey);
       },
       { behavior: 'immediate' },
     );
+  }
+
+  /** The request stored under `dedupeKey`, as create answers a redelivery. */
+  private stored(dedupeKey: string | undefined): { request: AccessRequest; created: false } | undefined {
+    if (dedupeKey === undefined) return undefined;
+    const existing = this.statements.requestIdByDedupeKey.get({ dedupeKey });
+    return existing && { request: this.requestById(existing.id)!, created: false };
+  }
+
+  private insertNow(
+    draft: NewAccessRequest & { status: AccessRequest['status']; facts?: GrantFacts },
+    events: NewEvent[],
+    dedupeKey: string | undefined,
+  ): { request: AccessRequest; created: true } {
+    const row = this.requestWrites.insert({ ...toColumns({ ...draft, approvals: [], version: 1 }), dedupeKey });
+    for (const event of events) this.insertEvent(row.id, event);
+    return { request: toRequest(row, []), created: true };
   }
 
   async get(id: number): Promise<AccessRequest | undefined> {
@@ -101,10 +129,6 @@ export class SqliteGrantStore implements GrantStore {
 
   async findByStatus(status: AccessRequest['status']): Promise<AccessRequest[]> {
     return this.requestsWhere(eq(requests.status, status));
-  }
-
-  async breakGlassSince(requesterId: string, since: Date): Promise<AccessRequest[]> {
-    return this.requestsWhere(and(eq(requests.breakGlass, true), eq(requests.requesterId, requesterId), gte(requests.createdAt, since)));
   }
 
   async unreviewedBreakGlass(): Promise<AccessRequest[]> {

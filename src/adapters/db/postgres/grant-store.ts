@@ -1,18 +1,21 @@
-import { and, asc, eq, gte, inArray, isNull, ne, type SQL } from 'drizzle-orm';
-import type { GrantFacts, GrantStore, HistoryEvent, MessageRef, NewHistoryEvent, RuleRecord, RuleSpec } from '../../../app/ports.js';
+import { and, asc, eq, gte, inArray, isNull, ne, sql, type SQL } from 'drizzle-orm';
+import type { BreakGlassLimit, GrantFacts, GrantStore, HistoryEvent, MessageRef, NewHistoryEvent, RuleRecord, RuleSpec } from '../../../app/ports.js';
 import { ConflictError, NotFoundError } from '../../../domain/errors.js';
 import type { AccessRequest, Decision, GrantLocation, NewAccessRequest } from '../../../domain/request.js';
 import { intendedRuleColumns, LIVE_STATUSES, toColumns, toLocation, toRequest, toRule, toSourceColumns, type RequestRow } from '../rows.js';
 import type { PostgresDatabase } from './open.js';
 import { approvals, events, ingressRules, requests, slackMessages } from './schema.js';
 
+/** Namespaces the per-requester advisory lock that serializes break-glass attempts. */
+const BREAK_GLASS_LOCK_PREFIX = 'cache-access:break-glass:';
+
 /** The database, or a transaction on it: what one step of a method runs on. */
 type Runner = Pick<PostgresDatabase, 'select' | 'insert' | 'update' | 'selectDistinct'>;
 
 /**
  * GrantStore on PostgreSQL, for several processes on several hosts. Saves are versioned (a stale one throws
- * ConflictError); what must be exclusive takes the database's locks: a unique key for create's dedupe, and
- * SELECT … FOR UPDATE on the rule in releaseRule.
+ * ConflictError); what must be exclusive takes the database's locks: a unique key for create's dedupe,
+ * SELECT … FOR UPDATE on the rule in releaseRule, and a transaction advisory lock per requester in createBreakGlass.
  */
 export class PostgresGrantStore implements GrantStore {
   constructor(private readonly db: PostgresDatabase) {}
@@ -22,19 +25,29 @@ export class PostgresGrantStore implements GrantStore {
     event: NewHistoryEvent,
     dedupeKey?: string,
   ): Promise<{ request: AccessRequest; created: boolean }> {
+    return this.db.transaction((tx) => insertOnce(tx, { ...draft, status: 'pending' }, [event], dedupeKey));
+  }
+
+  async createBreakGlass(
+    opened: NewAccessRequest & { status: AccessRequest['status']; facts?: GrantFacts },
+    events: NewHistoryEvent[],
+    limit: BreakGlassLimit,
+    dedupeKey?: string,
+  ): Promise<{ request: AccessRequest; created: boolean } | { refused: AccessRequest[] }> {
     return this.db.transaction(async (tx) => {
-      // A second insert with the key waits for the first to commit, then inserts nothing.
-      const [row] = await tx
-        .insert(requests)
-        .values({ ...toColumns({ ...draft, status: 'pending', approvals: [], version: 1 }), dedupeKey })
-        .onConflictDoNothing({ target: requests.dedupeKey })
-        .returning();
-      if (!row) {
-        const [existing] = await tx.select().from(requests).where(eq(requests.dedupeKey, dedupeKey!));
-        return { request: (await withDecisions(tx, [existing!]))[0]!, created: false };
+      // Held until commit: a second attempt by the same person waits here, then counts this one.
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${BREAK_GLASS_LOCK_PREFIX + opened.requesterId}, 0))`);
+      if (dedupeKey !== undefined) {
+        const stored = await tx.select().from(requests).where(eq(requests.dedupeKey, dedupeKey));
+        if (stored.length > 0) return { request: (await withDecisions(tx, stored))[0]!, created: false };
       }
-      await insertEvents(tx, row.id, [event]);
-      return { request: toRequest(row, []), created: true };
+      const recent = await tx
+        .select()
+        .from(requests)
+        .where(and(eq(requests.breakGlass, true), eq(requests.requesterId, opened.requesterId), gte(requests.createdAt, limit.since)))
+        .orderBy(asc(requests.id));
+      if (recent.length >= limit.perDay) return { refused: await withDecisions(tx, recent) };
+      return insertOnce(tx, opened, events, dedupeKey);
     });
   }
 
@@ -54,10 +67,6 @@ export class PostgresGrantStore implements GrantStore {
 
   async findByStatus(status: AccessRequest['status']): Promise<AccessRequest[]> {
     return this.requestsWhere(eq(requests.status, status));
-  }
-
-  async breakGlassSince(requesterId: string, since: Date): Promise<AccessRequest[]> {
-    return this.requestsWhere(and(eq(requests.breakGlass, true), eq(requests.requesterId, requesterId), gte(requests.createdAt, since)));
   }
 
   async unreviewedBreakGlass(): Promise<AccessRequest[]> {
@@ -203,6 +212,27 @@ export class PostgresGrantStore implements GrantStore {
       return location ? { securityGroupId, clusterId, location } : { securityGroupId, clusterId };
     });
   }
+}
+
+/** Stores a new request and its first events; a redelivery (same `dedupeKey`) gets the stored request. */
+async function insertOnce(
+  tx: Runner,
+  draft: NewAccessRequest & { status: AccessRequest['status']; facts?: GrantFacts },
+  newEvents: NewHistoryEvent[],
+  dedupeKey: string | undefined,
+): Promise<{ request: AccessRequest; created: boolean }> {
+  // A second insert with the key waits for the first to commit, then inserts nothing.
+  const [row] = await tx
+    .insert(requests)
+    .values({ ...toColumns({ ...draft, approvals: [], version: 1 }), dedupeKey })
+    .onConflictDoNothing({ target: requests.dedupeKey })
+    .returning();
+  if (!row) {
+    const [existing] = await tx.select().from(requests).where(eq(requests.dedupeKey, dedupeKey!));
+    return { request: (await withDecisions(tx, [existing!]))[0]!, created: false };
+  }
+  await insertEvents(tx, row.id, newEvents);
+  return { request: toRequest(row, []), created: true };
 }
 
 async function saveIn(tx: Runner, next: AccessRequest, newEvents: NewHistoryEvent[]): Promise<void> {
