@@ -2,7 +2,6 @@
  * copy-records: every record of a SQLite file into an empty PostgreSQL database, ids kept, in one
  * PostgreSQL transaction that commits only when each table's row count matches the file's.
  */
-import { getTableColumns } from 'drizzle-orm';
 import { UpstreamError } from '../../../domain/errors.js';
 import { openPostgres } from '../postgres/open.js';
 import { RECORD_TABLES, type RecordTable } from './record-tables.js';
@@ -20,9 +19,8 @@ export type CopyOutcome =
   /** The counts differed after the copy: it was rolled back, the target is as it was. */
   | { copied: false; counts: TableCount[] };
 
-/** PostgreSQL takes at most 65,535 parameters a statement; a row takes one per column. */
-const MAX_PARAMETERS = 65_535;
-const MAX_BATCH_ROWS = 1_000;
+/** Rows read and inserted at a time: a few MB of JSON for the widest table. */
+const BATCH_ROWS = 2_000;
 
 export async function copyRecords(sqlitePath: string, postgresUrl: string): Promise<CopyOutcome> {
   const snapshot = openSqliteSnapshot(sqlitePath);
@@ -43,7 +41,7 @@ export async function copyRecords(sqlitePath: string, postgresUrl: string): Prom
 
 async function copyAll(snapshot: SqliteSnapshot, into: PostgresTarget): Promise<CopyOutcome> {
   for (const table of RECORD_TABLES) {
-    for (const rows of snapshot.pages(table, batchRows(table))) await insertBatch(into, table, rows);
+    for (const rows of snapshot.pages(table, BATCH_ROWS)) await insertBatch(into, table, rows);
   }
   const counts: TableCount[] = [];
   for (const table of RECORD_TABLES) counts.push({ table: table.name, sqlite: snapshot.count(table), postgres: await into.count(table) });
@@ -55,18 +53,16 @@ async function copyAll(snapshot: SqliteSnapshot, into: PostgresTarget): Promise<
   return { copied: true, counts, nextRequestId: snapshot.highestIdIssued(requests) + 1 };
 }
 
-function batchRows(table: RecordTable): number {
-  return Math.min(MAX_BATCH_ROWS, Math.floor(MAX_PARAMETERS / Object.keys(getTableColumns(table.postgres)).length));
-}
-
-/** Names the rows PostgreSQL refused, with its own reason (drizzle's message would quote every parameter). */
+/** Names the rows PostgreSQL refused, with its own reason (drizzle's message would quote the whole batch). */
 async function insertBatch(into: PostgresTarget, table: RecordTable, rows: Array<Record<string, unknown>>): Promise<void> {
   try {
     await into.insert(table, rows);
   } catch (error) {
-    const cause = (error as { cause?: { message?: string; code?: string } }).cause ?? (error as { message?: string; code?: string });
+    type PgError = { message?: string; code?: string; detail?: string };
+    const cause = (error as { cause?: PgError }).cause ?? (error as PgError);
     const ids = `${String(rows[0]!.id)}–${String(rows.at(-1)!.id)}`;
-    throw new UpstreamError('postgres', cause.code ?? 'unknown', `PostgreSQL refused ${table.name} rows with ids ${ids}: ${cause.message}`, false);
+    const reason = cause.detail ? `${cause.message} (${cause.detail})` : cause.message;
+    throw new UpstreamError('postgres', cause.code ?? 'unknown', `PostgreSQL refused ${table.name} rows with ids ${ids}: ${reason}`, false);
   }
 }
 

@@ -1,5 +1,5 @@
 /** The PostgreSQL side of copy-records: one transaction that takes the rows, or leaves the database as it was. */
-import { sql } from 'drizzle-orm';
+import { getTableColumns, sql } from 'drizzle-orm';
 import { ConflictError } from '../../../domain/errors.js';
 import type { PostgresDatabase } from '../postgres/open.js';
 import type { RecordTable } from './record-tables.js';
@@ -32,7 +32,13 @@ export async function intoEmptyPostgres<T>(db: PostgresDatabase, tables: readonl
 function targetIn(tx: Transaction): PostgresTarget {
   return {
     async insert(table, rows) {
-      await tx.insert(table.postgres).values(rows);
+      // The batch as one JSON parameter that PostgreSQL turns into rows of the table's types: drizzle's insert
+      // builder spends about a millisecond a row on a thousand-row statement, this a few microseconds.
+      // Dates become ISO strings with their milliseconds, JSON columns nested values, nulls nulls.
+      const columns = Object.entries(getTableColumns(table.postgres));
+      const records = rows.map((row) => Object.fromEntries(columns.map(([key, column]) => [column.name, row[key]])));
+      const names = sql.raw(columns.map(([, column]) => `"${column.name}"`).join(', '));
+      await tx.execute(sql`INSERT INTO ${table.postgres} (${names}) SELECT ${names} FROM json_populate_recordset(NULL::${table.postgres}, ${JSON.stringify(records)}::json)`);
     },
     async count(table) {
       const { rows } = await tx.execute(sql.raw(`SELECT count(*)::int AS n FROM "${table.name}"`));
