@@ -1,5 +1,6 @@
 /** Renders the benchmark results as Markdown, each figure next to its target. */
 import { BUNDLED_NODE_ARGS } from './bot-process.js';
+import type { CopyRecordsResult } from './copy-records.js';
 import type { EndSessionsResult } from './end-sessions.js';
 import type { BurstResult, FlowResult, FootprintResult, ScaleResult, Spread, SteadyResult, Summary } from './scenarios.js';
 
@@ -15,6 +16,8 @@ export interface Results {
   footprint: FootprintResult[];
   /** Absent from reports made before the part existed. */
   endSessions?: EndSessionsResult;
+  /** Absent from reports made before the part existed. */
+  copyRecords?: CopyRecordsResult;
 }
 
 const ms = (value: number) => `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`;
@@ -144,6 +147,7 @@ export function renderReport(results: Results): string {
     ...footprintTargets(footprint.find((f) => f.build === 'bundled')),
     '',
     ...(results.endSessions ? endSessionsSection(results.endSessions) : []),
+    ...(results.copyRecords ? copyRecordsSection(results.copyRecords) : []),
   );
   return lines.join('\n');
 }
@@ -161,6 +165,20 @@ function endSessionsSection(r: EndSessionsResult): string[] {
     row([r.sessions, r.nodes, ...triple(r.closing), r.wronglyClosed]),
     '',
     `Target: p99 ≤ 1 s (${ms(r.closing.p99)}: ${verdict(r.closing.p99 <= 1000)}).`,
+    '',
+  ];
+}
+
+function copyRecordsSection(r: CopyRecordsResult): string[] {
+  const rows = r.counts.reduce((sum, count) => sum + count.postgres, 0);
+  return [
+    '## Moving the records to PostgreSQL (copy-records)',
+    '',
+    `A SQLite file of ${r.grants} ended grants (${r.counts.map((count) => `${count.postgres} ${count.table}`).join(', ')}) copied into`,
+    `an empty PostgreSQL database ${r.copyMs.count} times: opening both, migrating, copying in one transaction, counting, committing.`,
+    '',
+    ...header(['rows', 'p50', 'p99', 'max']),
+    row([rows, ...triple(r.copyMs)]),
     '',
   ];
 }

@@ -15,10 +15,11 @@ cpSync(fileURLToPath(new URL('../../../migrations', import.meta.url)), fileURLTo
 const { botNodeArgs } = await import('./bot-process.js');
 const { burstRun, flowRun, footprintRun, scaleRun, steadyRun } = await import('./scenarios.js');
 const { endSessionsRun } = await import('./end-sessions.js');
+const { copyRecordsRun } = await import('./copy-records.js');
 
 // `npm run bench -- steady lag` runs only the named parts and prints them as JSON; the full run also writes
 // BENCHMARKS.md. `--bot-node-arg=--cpu-prof` passes a Node option to each bot process (profiling).
-const PARTS = ['steady', 'burst', 'lag', 'throughput', 'scale', 'footprint', 'end-sessions'] as const;
+const PARTS = ['steady', 'burst', 'lag', 'throughput', 'scale', 'footprint', 'end-sessions', 'copy-records'] as const;
 type Part = (typeof PARTS)[number];
 const BOT_NODE_ARG = '--bot-node-arg=';
 const asked = process.argv.slice(2).filter((arg) => !arg.startsWith(BOT_NODE_ARG));
@@ -76,6 +77,10 @@ try {
   if (runs('end-sessions')) {
     step('ending 300 open sessions over 3 nodes after the rule is removed, 20 rounds');
     results.endSessions = await endSessionsRun(redis.url, 20, 300);
+  }
+  if (runs('copy-records')) {
+    step('copy-records: a SQLite file of 10,000 ended grants into an empty PostgreSQL database, 5 times');
+    results.copyRecords = await copyRecordsRun(10_000, 5);
   }
 
   const cpu = cpus();

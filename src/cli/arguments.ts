@@ -16,7 +16,8 @@ export type CliCommand =
   | { kind: 'reconcile' }
   | { kind: 'audit'; sinceSeconds: number; format: AuditFormat; unreviewed: boolean }
   | { kind: 'policy-check'; file?: string; strict: boolean }
-  | { kind: 'policy-explain'; clusterId: string; requesterId?: string };
+  | { kind: 'policy-explain'; clusterId: string; requesterId?: string }
+  | { kind: 'copy-records'; to: string };
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -28,8 +29,9 @@ const OPTIONS: Record<CommandName, Options> = {
   reconcile: HELP,
   audit: { ...HELP, since: { type: 'string' }, format: { type: 'string', default: 'csv' }, unreviewed: { type: 'boolean' } },
   policy: { ...HELP, strict: { type: 'boolean' }, requester: { type: 'string' } },
+  'copy-records': { ...HELP, to: { type: 'string' } },
 };
-const POSITIONALS: Record<Exclude<CommandName, 'policy'>, number> = { grants: 0, show: 1, revoke: 1, reconcile: 0, audit: 0 };
+const POSITIONALS: Record<Exclude<CommandName, 'policy'>, number> = { grants: 0, show: 1, revoke: 1, reconcile: 0, audit: 0, 'copy-records': 0 };
 
 const REQUEST_ID = /^#?(\d{1,15})$/;
 
@@ -70,7 +72,19 @@ export function parseCliArgs(argv: string[], user: string | undefined): CliComma
       if (since === undefined) throw new InvalidInputError('audit needs --since <duration>, e.g. --since 7d.');
       return { kind: 'audit', sinceSeconds: parseDuration(since), format: formatOf(values.format), unreviewed: values.unreviewed === true };
     }
+    case 'copy-records':
+      return { kind: 'copy-records', to: postgresUrlOf(values.to) };
   }
+}
+
+/** --to: where copy-records copies to. The message never repeats the value: it may hold a password. */
+function postgresUrlOf(value: string | boolean | undefined): string {
+  const url = nonEmpty(value, '--to');
+  if (url === undefined) throw new InvalidInputError('copy-records needs --to postgres://…, the empty PostgreSQL database to copy to.');
+  if (!/^postgres(ql)?:\/\//.test(url) || !URL.canParse(url)) {
+    throw new InvalidInputError('--to must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@host:5432/cache_access.');
+  }
+  return url;
 }
 
 /** `policy check [file] [--strict]` or `policy explain <cluster> [--requester U…]`. */

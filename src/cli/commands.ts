@@ -6,6 +6,7 @@ import { NotFoundError } from '../domain/errors.js';
 import { STATUSES, formatId, isUnreviewedBreakGlass } from '../domain/request.js';
 import type { CliCommand } from './arguments.js';
 import { exportAudit } from './audit-export.js';
+import { copyRecordsReport } from './copy-records-report.js';
 import type { CliServices } from './composition.js';
 import { EXIT } from './exit-codes.js';
 import { grantsTable } from './grants-table.js';
@@ -14,6 +15,7 @@ import { checkPolicy } from './policy-check.js';
 import { policyCheckText } from './policy-check-text.js';
 import { ruleExplanationText } from './rule-explanation.js';
 import { reconcileSummary } from './reconcile-summary.js';
+import { redactedUrl, withoutPassword } from './redacted-url.js';
 import { requestReport } from './request-report.js';
 
 export interface CommandResult {
@@ -63,6 +65,13 @@ export async function runCommand(command: RunnableCommand, services: CliServices
     case 'policy-explain': {
       const explanation = await explainRule(await services.useCaseDeps(), command);
       return { output: ruleExplanationText(explanation), exitCode: explanation.decided ? EXIT.ok : EXIT.notFoundOrConflict };
+    }
+    case 'copy-records': {
+      const outcome = await services.copyRecordsTo(command.to).catch((error: unknown) => {
+        throw withoutPassword(error, command.to);
+      });
+      const output = copyRecordsReport(outcome, services.databasePath, redactedUrl(command.to));
+      return { output, exitCode: outcome.copied ? EXIT.ok : EXIT.failure };
     }
   }
 }

@@ -3,6 +3,7 @@
  * command opens only what it needs (`show` never touches Redis or AWS).
  */
 import type { Logger } from 'pino';
+import type { CopyOutcome } from '../adapters/db/copy/copy-records.js';
 import { openRecords, type Records } from '../adapters/db/records.js';
 import type { UseCaseDeps } from '../app/deps.js';
 import type { AuditEntry, AuditFilter, GrantStore } from '../app/ports.js';
@@ -12,6 +13,10 @@ import type { WiredUseCases } from '../wiring.js';
 export interface CliServices {
   /** POLICY_FILE. */
   policyFile: string;
+  /** DATABASE_PATH: the SQLite file copy-records reads. */
+  databasePath: string;
+  /** Copies every record from the SQLite file to the empty PostgreSQL database at `url`. */
+  copyRecordsTo(url: string): Promise<CopyOutcome>;
   store(): Promise<GrantStore>;
   eventsSince(since: Date, filter?: AuditFilter): Promise<AuditEntry[]>;
   /** Everything a use case may reach; Redis, AWS and the policy file are touched only when used. */
@@ -28,6 +33,11 @@ export function composeCli(config: CliConfig, logger: Logger): CliServices {
 
   return {
     policyFile: config.policyFile,
+    databasePath: config.databasePath,
+    async copyRecordsTo(url) {
+      const { copyRecords } = await import('../adapters/db/copy/copy-records.js');
+      return copyRecords(config.databasePath, url);
+    },
     store: async () => (await opened()).store,
     eventsSince: async (since, filter) => (await opened()).reader.eventsSince(since, filter),
     async useCaseDeps() {

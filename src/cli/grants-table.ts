@@ -1,5 +1,6 @@
-/** Requests as a plain-text table, one row each, columns padded to their widest cell. */
+/** Requests as a plain-text table, one row each. */
 import { describeSource, formatId, type AccessRequest } from '../domain/request.js';
+import { textTable } from './text-table.js';
 import { formatTime } from './timestamps.js';
 
 const HEADER = ['ID', 'STATUS', 'CLUSTER', 'SOURCE', 'REQUESTER', 'CREATED', 'EXPIRES'];
@@ -15,6 +16,5 @@ export function grantsTable(requests: AccessRequest[]): string {
     formatTime(r.createdAt),
     formatTime(r.expiresAt),
   ]);
-  const widths = HEADER.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  return [HEADER, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return textTable(HEADER, rows);
 }

@@ -1,15 +1,17 @@
 /** The --help texts of the admin CLI and of each of its commands. */
 import { STATUSES } from '../domain/request.js';
 
-export const COMMAND_NAMES = ['grants', 'show', 'revoke', 'reconcile', 'audit', 'policy'] as const;
+export const COMMAND_NAMES = ['grants', 'show', 'revoke', 'reconcile', 'audit', 'policy', 'copy-records'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 const EXIT_CODES = [
   'Exit codes:',
   '  0  done',
-  '  1  failed (database, Redis or AWS unreachable; a reconcile step that could not run; policy check --strict with warnings)',
+  '  1  failed (database, Redis or AWS unreachable; a reconcile step that could not run; policy check --strict with warnings;',
+  '     copy-records refused by PostgreSQL or counting different rows, and so rolled back)',
   '  2  usage error (unknown command or option, bad value, invalid settings)',
-  '  3  not found (a request, or a policy rule for the cluster), or the request is in a state that forbids the command',
+  '  3  not found (a request, a policy rule for the cluster, the SQLite file), or the request is in a state that forbids',
+  '     the command, or copy-records\' target database is not empty',
 ].join('\n');
 
 export const PROGRAM_HELP = [
@@ -28,6 +30,7 @@ export const PROGRAM_HELP = [
   '                                      the event log since then, as csv or json',
   '  policy check [file] [--strict]      validate a policy as start-up does, and warn about what cannot work',
   '  policy explain <cluster> [--requester U…]   which rule decides a cluster, who approves, what is allowed',
+  '  copy-records --to postgres://…      copy every record from the SQLite file to an empty PostgreSQL database',
   '',
   'Run cache-access <command> --help for a command\'s options.',
   '',
@@ -90,6 +93,17 @@ export const COMMAND_HELP: Record<CommandName, string> = {
     'up is said), approvals needed, where the approval request goes, durations, reason and ticket rules,',
     'self-approval, auto-approval and break-glass. Exits 3 when no rule covers the cluster.',
     '  --requester  also say whether this user is an approver, may approve their own request, is auto-approved, may break glass',
+  ].join('\n'),
+  'copy-records': [
+    'Usage: cache-access copy-records --to postgres://user:password@host:5432/database',
+    '',
+    'Copies every record (requests, rules, approvals, Slack message references, events with their audit',
+    'delivery state) from the SQLite file at DATABASE_PATH (whatever DATABASE_URL says) to the PostgreSQL',
+    'database at --to, keeping every id, so the bot can move to PostgreSQL (README, "Moving between them").',
+    'Stop the bot first. The target gets the schema as the bot makes it at start-up and must hold no record',
+    '(exit 3 otherwise). Everything goes in one transaction that commits only when each table counts as',
+    "many rows as the file; the counts are printed. Each id sequence continues after the file's highest id.",
+    '  --to  the PostgreSQL database to copy to (required); its password is never printed',
   ].join('\n'),
 };
 
