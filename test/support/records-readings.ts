@@ -13,7 +13,6 @@ export async function readingsOf(records: Records, requestIds: number[], ruleIds
     rules: await each(ruleIds, (id) => store.getRule(id)),
     byStatus: await Promise.all(STATUSES.map((status) => store.findByStatus(status))),
     unreviewedBreakGlass: await store.unreviewedBreakGlass(),
-    breakGlassSince: await store.breakGlassSince('U0REQUESTER', new Date(0)),
     liveRules: await store.liveRules(),
     targetGroups: await store.targetGroups(),
     auditLog: await reader.eventsSince(new Date(0)),
