@@ -54,40 +54,61 @@ export const LAG_RATE_LIMIT = 50;
 
 export interface BackendResult {
   backend: BackendName;
-  /** `uptime`'s load averages (1, 5, 15 min) before the backend's first run and after its last. */
-  loadAverage: { start: number[]; end: number[] };
+  /** `uptime`'s 1-minute load average at the start and the end of each of the backend's runs. */
+  load: Record<RunName, { start: number; end: number }>;
   steady: SteadyResult;
   lag: FlowResult;
   throughput: Array<{ workers: number; result: FlowResult }>;
   reconcile: ReconcileResult;
 }
 
+export type RunName = 'steady' | 'lag' | 'throughput-1' | 'throughput-2' | 'reconcile';
+
 export interface BackendsResult {
   scale: BackendsScale;
   results: BackendResult[];
 }
 
+/**
+ * Figure by figure, each over every backend in turn, so the backends of one figure see about the same
+ * machine (the cores are shared and the load moves over minutes). Each run's figures are also logged as
+ * it ends, so an interrupted bench still leaves them.
+ */
 export async function backendsRun(backends: BenchBackend[], scale: BackendsScale, step: (what: string) => void): Promise<BackendsResult> {
-  const results: BackendResult[] = [];
+  type Partly = Partial<Omit<BackendResult, 'load'>> & { load: Partial<BackendResult['load']> };
+  const partial = new Map(backends.map((b): [BackendName, Partly] => [b.name, { backend: b.name, load: {}, throughput: [] }]));
+  const timed = async <T>(backend: BenchBackend, run: RunName, what: string, measure: () => Promise<T>): Promise<T> => {
+    const start = loadAverage()[0];
+    step(`${backend.name}: ${what} (load ${loadAverage().join(' ')})`);
+    const result = await measure();
+    partial.get(backend.name)!.load[run] = { start, end: loadAverage()[0] };
+    step(`${backend.name}: ${run} done: ${JSON.stringify(result)}`);
+    return result;
+  };
   for (const backend of backends) {
-    const start = loadAverage();
-    step(`${backend.name}: ack at 50 concurrent and approve → Authorize (load ${start.join(' ')})`);
-    const steady = await steadyRun(backend, 0, { levels: scale.ackLevels, approvals: scale.approvals });
-    step(`${backend.name}: revocation lag, ${scale.lagGrants} grants expiring over ${scale.lagSpreadSeconds} s (load ${loadAverage().join(' ')})`);
-    const spread = (i: number) => 10 + (i % scale.lagSpreadSeconds);
-    const lag = await flowRun(backend, { latencyMs: 0, rateLimit: LAG_RATE_LIMIT, grants: scale.lagGrants, durationOf: spread });
-    const throughput = [];
-    for (const workers of WORKER_COUNTS) {
-      step(`${backend.name}: throughput, one web and ${workers} worker process(es) (load ${loadAverage().join(' ')})`);
-      throughput.push({ workers, result: await flowRun(backend, { latencyMs: 0, rateLimit: 1000, grants: scale.throughputGrants, durationOf: () => 1, workers }) });
-    }
-    step(`${backend.name}: reconcile passes over ${scale.reconcileGrants} recorded grants (load ${loadAverage().join(' ')})`);
-    const reconcile = await reconcileOn(backend, scale);
-    results.push({ backend: backend.name, loadAverage: { start, end: loadAverage() }, steady, lag, throughput, reconcile });
+    partial.get(backend.name)!.steady = await timed(backend, 'steady', 'ack at 50 concurrent and approve → Authorize', () =>
+      steadyRun(backend, 0, { levels: scale.ackLevels, approvals: scale.approvals }),
+    );
   }
-  return { scale, results };
+  const spread = (i: number) => 10 + (i % scale.lagSpreadSeconds);
+  for (const backend of backends) {
+    partial.get(backend.name)!.lag = await timed(backend, 'lag', `revocation lag, ${scale.lagGrants} grants expiring over ${scale.lagSpreadSeconds} s`, () =>
+      flowRun(backend, { latencyMs: 0, rateLimit: LAG_RATE_LIMIT, grants: scale.lagGrants, durationOf: spread }),
+    );
+  }
+  for (const workers of WORKER_COUNTS) {
+    for (const backend of backends) {
+      const result = await timed(backend, `throughput-${workers}`, `throughput, one web and ${workers} worker process(es)`, () =>
+        flowRun(backend, { latencyMs: 0, rateLimit: 1000, grants: scale.throughputGrants, durationOf: () => 1, workers }),
+      );
+      partial.get(backend.name)!.throughput!.push({ workers, result });
+    }
+  }
+  for (const backend of backends) {
+    partial.get(backend.name)!.reconcile = await timed(backend, 'reconcile', `reconcile passes over ${scale.reconcileGrants} recorded grants`, () => reconcileOn(backend, scale));
+  }
+  return { scale, results: backends.map((b) => partial.get(b.name) as BackendResult) };
 }
-
 async function reconcileOn(backend: BenchBackend, scale: BackendsScale): Promise<ReconcileResult> {
   const dir = mkdtempSync(join(tmpdir(), 'cache-access-bench-'));
   const prepared = await backend.prepare(dir);

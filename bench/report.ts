@@ -1,5 +1,5 @@
 /** Renders the benchmark results as Markdown, each figure next to its target. */
-import { LAG_RATE_LIMIT, type BackendResult, type BackendsResult } from './backend-runs.js';
+import { LAG_RATE_LIMIT, type BackendResult, type BackendsResult, type RunName } from './backend-runs.js';
 import { BACKEND_LABELS } from './backends.js';
 import { BUNDLED_NODE_ARGS } from './bot-process.js';
 import type { EndSessionsResult } from './end-sessions.js';
@@ -194,7 +194,6 @@ export function backendsSection(backends: BackendsResult, machine: Results['mach
   const rate = (r: BackendResult, workers: number) => r.throughput.find((t) => t.workers === workers)?.result.endToEndPerSecond ?? NaN;
   const speedUp = (r: BackendResult) => rate(r, 2) / rate(r, 1);
   const onPostgres = (r: BackendResult) => r.backend !== 'sqlite-redis';
-  const load = (values: number[]) => values.map((v) => v.toFixed(2)).join(' ');
   const lines = [
     '## Backends side by side',
     '',
@@ -222,7 +221,7 @@ export function backendsSection(backends: BackendsResult, machine: Results['mach
     ]),
     row(['reconcile pass, first / steady', '≤ 2 s', ...cells((r) => withVerdict(`${ms(r.reconcile.reconcileFirstMs)} / ${ms(r.reconcile.reconcileSteadyMs)}`, Math.max(r.reconcile.reconcileFirstMs, r.reconcile.reconcileSteadyMs) <= 2000))]),
     row(['seeding the grants (not a target)', '', ...cells((r) => `${r.reconcile.seedSeconds.toFixed(1)} s`)]),
-    row(['load average (1, 5, 15 min) before → after', '', ...cells((r) => `${load(r.loadAverage.start)} → ${load(r.loadAverage.end)}`)]),
+    row(['load average (1 min) at start → end: ack, lag, throughput 1 / 2 workers, reconcile', '', ...cells((r) => RUN_NAMES.map((run) => `${r.load[run].start.toFixed(1)}→${r.load[run].end.toFixed(1)}`).join(', '))]),
     '',
     'What the throughput runs spent: wall-clock seconds, how busy the whole machine was (all processes, all cores, from',
     "/proc/stat: 100 % is both cores), and each bot process's CPU seconds (user + system) over the run.",
@@ -251,4 +250,5 @@ export function backendsSection(backends: BackendsResult, machine: Results['mach
   return lines;
 }
 
+const RUN_NAMES: RunName[] = ['steady', 'lag', 'throughput-1', 'throughput-2', 'reconcile'];
 const withVerdict = (figure: string, ok: boolean) => `${figure}: ${verdict(ok)}`;
