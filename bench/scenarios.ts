@@ -44,7 +44,7 @@ interface Session {
   close(): Promise<void>;
 }
 
-export interface SessionOptions {
+interface SessionOptions {
   latencyMs: number;
   rateLimit: number;
   dir?: string;
@@ -97,7 +97,7 @@ async function openSession(backend: BenchBackend, options: SessionOptions): Prom
     async close() {
       driver.close();
       await records.close();
-      for (const process of [bot, ...workers]) await process.stop();
+      for (const running of [bot, ...workers]) await running.stop();
       await sharedAws?.close();
       await slack.close();
       await prepared.drop();
