@@ -53,10 +53,13 @@ export type BotBuild = keyof typeof BOT_BUILDS;
 /** Node options for every bot process, e.g. `--cpu-prof` from `npm run bench -- --bot-node-arg=--cpu-prof`. */
 export const botNodeArgs: string[] = [];
 
+/** The bots' log level (`npm run bench -- --bot-log-level=warn`); they log to stderr, which the bench passes on. */
+export const botLogging: { level: NonNullable<BotArguments['logLevel']> } = { level: 'silent' };
+
 export async function startBotProcess(args: BotArguments, build: BotBuild = 'unbundled'): Promise<BotProcess> {
   const { entry, nodeArgs } = BOT_BUILDS[build];
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, ...botNodeArgs, entry.pathname, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, ...botNodeArgs, entry.pathname, JSON.stringify({ logLevel: botLogging.level, ...args })], { stdio: ['ignore', 'pipe', 'inherit'] });
   const awsCalls = new CallLog();
   let port: number | undefined;
   let modulesLoadedMs = NaN;

@@ -19,6 +19,8 @@ export interface BotArguments {
   role?: Role;
   /** A shared in-memory AWS (bench/aws-process.ts) instead of one of its own; it reports the calls then. */
   awsUrl?: string;
+  /** Logged to stderr (stdout carries the calls); default silent. */
+  logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
 }
 
 // Every static import above has loaded and run by now: the process's own clock since it started.
@@ -30,7 +32,7 @@ const config = loadConfig(args.settings);
 if (args.adoptRecordedRules) await adoptRecordedRules();
 const { firewall, directory } = args.awsUrl ? remoteAws(args.awsUrl) : aws;
 const bot = await startBot(config, {
-  logger: pino({ level: 'silent' }),
+  logger: pino({ level: args.logLevel ?? 'silent' }, pino.destination(2)),
   queuePrefix: args.queuePrefix,
   shutdownTimeoutMs: 2_000,
   role: args.role,

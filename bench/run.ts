@@ -16,13 +16,14 @@ import { backendsSection, NOTES_HEADING, renderReport, type Results } from './re
 cpSync(fileURLToPath(new URL('../../../migrations', import.meta.url)), fileURLToPath(new URL('../migrations', import.meta.url)), {
   recursive: true,
 });
-const { botNodeArgs } = await import('./bot-process.js');
+const { botLogging, botNodeArgs } = await import('./bot-process.js');
 const { burstRun, flowRun, footprintRun, scaleRun, steadyRun } = await import('./scenarios.js');
 const { endSessionsRun } = await import('./end-sessions.js');
 const { BACKENDS_SCALES, backendsRun } = await import('./backend-runs.js');
 
 // `npm run bench -- steady lag` runs only the named parts and prints them as JSON; the full run also writes
-// BENCHMARKS.md. `--bot-node-arg=--cpu-prof` passes a Node option to each bot process (profiling).
+// BENCHMARKS.md. `--bot-node-arg=--cpu-prof` passes a Node option to each bot process (profiling);
+// `--bot-log-level=warn` shows what the bots log (job failures and retries, for instance).
 // `--backend sqlite-redis,pg` chooses the backends of the backends part (default all three), `--quick`
 // runs it small, to check the harness; either alone runs only that part. Its section is printed as
 // Markdown after the JSON, ready for BENCHMARKS.md.
@@ -31,9 +32,20 @@ type Part = (typeof PARTS)[number];
 const { values, positionals: named } = parseArgs({
   args: process.argv.slice(2),
   allowPositionals: true,
-  options: { 'bot-node-arg': { type: 'string', multiple: true, default: [] }, backend: { type: 'string' }, quick: { type: 'boolean', default: false } },
+  options: {
+    'bot-node-arg': { type: 'string', multiple: true, default: [] },
+    'bot-log-level': { type: 'string', default: 'silent' },
+    backend: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+  },
 });
 botNodeArgs.push(...values['bot-node-arg']);
+const LOG_LEVELS = ['silent', 'error', 'warn', 'info', 'debug'] as const;
+if (!(LOG_LEVELS as readonly string[]).includes(values['bot-log-level'])) {
+  console.error(`--bot-log-level takes one of ${LOG_LEVELS.join(', ')}`);
+  process.exit(2);
+}
+botLogging.level = values['bot-log-level'] as (typeof LOG_LEVELS)[number];
 const unknown = named.filter((part) => !(PARTS as readonly string[]).includes(part));
 const backendNames = (values.backend ?? BACKEND_NAMES.join(',')).split(',').filter((name) => name !== '');
 const unknownBackends = backendNames.filter((name) => !(BACKEND_NAMES as readonly string[]).includes(name));
