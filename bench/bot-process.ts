@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BotArguments } from './bot.js';
+import { CallLog } from './call-log.js';
 import type { AwsCall } from './in-memory-aws.js';
 
 export interface BotProcess {
@@ -22,9 +23,10 @@ export interface BotProcess {
   startupCpuMs: number;
   /** When the bot's modules had all loaded and run, by its own clock (from the process's start). */
   modulesLoadedMs: number;
-  calls: AwsCall[];
-  /** Resolves once `count` calls of `type` for distinct grants have been reported. */
-  waitForCalls(type: AwsCall['type'], count: number, timeoutMs: number): Promise<void>;
+  /** The calls of its own in-memory AWS (none when it was given a shared one, BotArguments.awsUrl). */
+  awsCalls: CallLog;
+  /** CPU time (user + system) the process has used so far. */
+  cpuMs(): number;
   memory(): { rssMb: number; peakRssMb: number };
   stop(): Promise<void>;
 }
@@ -51,18 +53,21 @@ export type BotBuild = keyof typeof BOT_BUILDS;
 /** Node options for every bot process, e.g. `--cpu-prof` from `npm run bench -- --bot-node-arg=--cpu-prof`. */
 export const botNodeArgs: string[] = [];
 
+/** The bots' log level (`npm run bench -- --bot-log-level=warn`); they log to stderr, which the bench passes on. */
+export const botLogging: { level: NonNullable<BotArguments['logLevel']> } = { level: 'silent' };
+
 export async function startBotProcess(args: BotArguments, build: BotBuild = 'unbundled'): Promise<BotProcess> {
   const { entry, nodeArgs } = BOT_BUILDS[build];
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, ...botNodeArgs, entry.pathname, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const calls: AwsCall[] = [];
+  const child = spawn(process.execPath, [...nodeArgs, ...botNodeArgs, entry.pathname, JSON.stringify({ logLevel: botLogging.level, ...args })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const awsCalls = new CallLog();
   let port: number | undefined;
   let modulesLoadedMs = NaN;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   createInterface({ input: child.stdout! }).on('line', (line) => {
     const message = JSON.parse(line) as AwsCall | { type: 'started'; port: number; modulesLoadedMs: number };
     if (message.type === 'started') ({ port, modulesLoadedMs } = message);
-    else calls.push(message);
+    else awsCalls.add(message);
   });
 
   const deadline = Date.now() + 30_000;
@@ -85,16 +90,8 @@ export async function startBotProcess(args: BotArguments, build: BotBuild = 'unb
     startupMs,
     startupCpuMs,
     modulesLoadedMs,
-    calls,
-    async waitForCalls(type, count, timeoutMs) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const grants = new Set(calls.filter((c) => c.type === type).map((c) => c.grantId));
-        if (grants.size >= count) return;
-        if (Date.now() > until) throw new Error(`only ${grants.size} of ${count} ${type} calls within ${timeoutMs} ms`);
-        await sleep(20);
-      }
-    },
+    awsCalls,
+    cpuMs: () => cpuTimeOf(child.pid!),
     memory: () => memoryOf(child.pid!),
     async stop() {
       child.kill('SIGTERM');
@@ -123,7 +120,7 @@ async function isReady(port: number): Promise<boolean> {
  * User plus system CPU time of the process so far, from /proc/<pid>/stat (fields 14 and 15, after the
  * parenthesised command name), in clock ticks of 10 ms (USER_HZ is 100 on Linux).
  */
-function cpuTimeOf(pid: number): number {
+export function cpuTimeOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;

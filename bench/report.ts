@@ -1,4 +1,6 @@
 /** Renders the benchmark results as Markdown, each figure next to its target. */
+import { LAG_RATE_LIMIT, type BackendResult, type BackendsResult, type RunName } from './backend-runs.js';
+import { BACKEND_LABELS } from './backends.js';
 import { BUNDLED_NODE_ARGS } from './bot-process.js';
 import type { CopyRecordsResult } from './copy-records.js';
 import type { EndSessionsResult } from './end-sessions.js';
@@ -18,6 +20,7 @@ export interface Results {
   endSessions?: EndSessionsResult;
   /** Absent from reports made before the part existed. */
   copyRecords?: CopyRecordsResult;
+  backends?: BackendsResult;
 }
 
 const ms = (value: number) => `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`;
@@ -148,6 +151,7 @@ export function renderReport(results: Results): string {
     '',
     ...(results.endSessions ? endSessionsSection(results.endSessions) : []),
     ...(results.copyRecords ? copyRecordsSection(results.copyRecords) : []),
+    ...(results.backends ? backendsSection(results.backends, machine) : []),
   );
   return lines.join('\n');
 }
@@ -194,3 +198,75 @@ function footprintTargets(bundled: FootprintResult | undefined): string[] {
 function flowRow(name: string, r: FlowResult): string {
   return row([name, r.grants, perSecond(r.requestedPerSecond), perSecond(r.approvedPerSecond), perSecond(r.activatedPerSecond), perSecond(r.revokedPerSecond), perSecond(r.endToEndPerSecond)]);
 }
+
+/** Two workers should carry this much more than one on PostgreSQL (issue 14). */
+export const TWO_WORKER_SPEED_UP = 1.6;
+
+/** "Backends side by side": each figure per backend, with its target and verdict, and what bounded the throughput runs. */
+export function backendsSection(backends: BackendsResult, machine: Results['machine']): string[] {
+  const { scale, results } = backends;
+  const cells = (of: (r: BackendResult) => string) => results.map(of);
+  const lagTarget = 500;
+  const ack50 = (r: BackendResult) => r.steady.ack.find((a) => a.concurrency === 50)?.summary;
+  const rate = (r: BackendResult, workers: number) => r.throughput.find((t) => t.workers === workers)?.result.endToEndPerSecond ?? NaN;
+  const speedUp = (r: BackendResult) => rate(r, 2) / rate(r, 1);
+  const onPostgres = (r: BackendResult) => r.backend !== 'sqlite-redis';
+  const lines = [
+    '## Backends side by side',
+    '',
+    `\`npm run bench -- backends${scale.name === 'quick' ? ' --quick' : ''} --backend ${results.map((r) => r.backend).join(',')}\`` +
+      ` (${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date}). Records and jobs on: SQLite + Redis`,
+    '(`DATABASE_PATH`, `REDIS_URL`), PostgreSQL + Redis (`DATABASE_URL`, `REDIS_URL`), PostgreSQL only (`DATABASE_URL`,',
+    '`QUEUE_BACKEND=postgres`); a throwaway PostgreSQL cluster and redis-server on this machine, a fresh database and',
+    'queue namespace per run, AWS 0 ms. Ack, approve → Authorize and revocation lag run one bot process (role all);',
+    'the throughput runs one `--role web` process and one or two `--role worker` processes on the same records and',
+    `queue, sharing one in-memory AWS in a process of its own; ${scale.throughputGrants.toLocaleString('en')} one-second grants, EC2_RATE_LIMIT=1000 per`,
+    `process. Revocation lag: ${scale.lagGrants.toLocaleString('en')} grants expiring over ${scale.lagSpreadSeconds} s, EC2_RATE_LIMIT=${LAG_RATE_LIMIT}. Reconcile: the bench's own pass over`,
+    `${scale.reconcileGrants.toLocaleString('en')} grants (${scale.reconcileActive.toLocaleString('en')} active) seeded through the backend's GrantStore. The bench runs figure by`,
+    "figure, each over the backends in turn, so one figure's backends see about the same load (listed below).",
+    '',
+    ...header(['figure', 'target', ...results.map((r) => BACKEND_LABELS[r.backend])]),
+    row([`ack p99 at 50 concurrent (${ack50(results[0]!)?.count ?? 0} requests)`, '≤ 25 ms', ...cells((r) => withVerdict(ms(ack50(r)?.p99 ?? NaN), (ack50(r)?.p99 ?? NaN) <= 25))]),
+    row([`approve → Authorize p50 / p99 (${scale.approvals} clicks, one at a time)`, '', ...cells((r) => `${ms(r.steady.approveToAuthorize.p50)} / ${ms(r.steady.approveToAuthorize.p99)}`)]),
+    row(['revocation lag p50 / p99 / max', `p99 ≤ ${lagTarget} ms`, ...cells((r) => withVerdict(triple(r.lag.revocationLag).join(' / '), r.lag.revocationLag.p99 <= lagTarget))]),
+    row(['revocation lag p99 after the last grant (revocations)', '', ...cells((r) => `${ms(r.lag.revocationLagAfterGrants.p99)} (${r.lag.revocationLagAfterGrants.count})`)]),
+    row(['end-to-end throughput, 1 worker', '', ...cells((r) => perSecond(rate(r, 1)))]),
+    row(['end-to-end throughput, 2 workers', '', ...cells((r) => perSecond(rate(r, 2)))]),
+    row([
+      'two workers ÷ one',
+      `≥ ${TWO_WORKER_SPEED_UP}× on PostgreSQL`,
+      ...cells((r) => (onPostgres(r) ? withVerdict(`${speedUp(r).toFixed(2)}×`, speedUp(r) >= TWO_WORKER_SPEED_UP) : `${speedUp(r).toFixed(2)}× (not a target)`)),
+    ]),
+    row(['reconcile pass, first / steady', '≤ 2 s', ...cells((r) => withVerdict(`${ms(r.reconcile.reconcileFirstMs)} / ${ms(r.reconcile.reconcileSteadyMs)}`, Math.max(r.reconcile.reconcileFirstMs, r.reconcile.reconcileSteadyMs) <= 2000))]),
+    row(['seeding the grants (not a target)', '', ...cells((r) => `${r.reconcile.seedSeconds.toFixed(1)} s`)]),
+    row(['load average (1 min) at start → end: ack, lag, throughput 1 / 2 workers, reconcile', '', ...cells((r) => RUN_NAMES.map((run) => `${r.load[run].start.toFixed(1)}→${r.load[run].end.toFixed(1)}`).join(', '))]),
+    '',
+    'What the throughput runs spent: wall-clock seconds, how busy the whole machine was (all processes, all cores, from',
+    "/proc/stat: 100 % is both cores), and each bot process's CPU seconds (user + system) over the run.",
+    '',
+    ...header(['backend', 'workers', 'end-to-end', 'seconds', 'machine busy', 'load (1 min) start → end', 'CPU s: web', 'CPU s: workers']),
+  ];
+  for (const r of results) {
+    for (const { workers, result } of r.throughput) {
+      const m = result.machine;
+      const cpu = (role: string) => m?.processes.filter((p) => p.role === role).map((p) => p.cpuSeconds.toFixed(1)).join(' + ') ?? '';
+      lines.push(
+        row([
+          BACKEND_LABELS[r.backend],
+          workers,
+          perSecond(result.endToEndPerSecond),
+          m ? m.seconds.toFixed(1) : '',
+          m ? `${Math.round(m.busy * 100)} %` : '',
+          m ? `${m.loadAverage.start.toFixed(2)} → ${m.loadAverage.end.toFixed(2)}` : '',
+          cpu('web'),
+          cpu('worker'),
+        ]),
+      );
+    }
+  }
+  lines.push('');
+  return lines;
+}
+
+const RUN_NAMES: RunName[] = ['steady', 'lag', 'throughput-1', 'throughput-2', 'reconcile'];
+const withVerdict = (figure: string, ok: boolean) => `${figure}: ${verdict(ok)}`;

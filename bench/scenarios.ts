@@ -7,13 +7,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { SqliteGrantStore } from '../src/adapters/db/grant-store.js';
 import { openDatabase } from '../src/adapters/db/open.js';
+import { openRecords } from '../src/adapters/db/records.js';
 import { BullmqScheduler } from '../src/adapters/queue/bullmq-scheduler.js';
 import type { UseCaseDeps } from '../src/app/deps.js';
 import type { ClusterNetwork, LiveSessions, Notifier, PeopleDirectory, SessionCredentials } from '../src/app/ports.js';
 import { reconcile } from '../src/app/reconcile.js';
 import { loadPolicy } from '../src/policy.js';
+import { startAwsProcess } from './aws-process.js';
+import { benchBackend, type BenchBackend, type PreparedBackend } from './backends.js';
 import { startBotProcess, type BotBuild, type BotProcess } from './bot-process.js';
+import type { CallLog } from './call-log.js';
 import { InMemoryAws } from './in-memory-aws.js';
+import { cpuWindow, loadAverage } from './machine.js';
+import { openRecordsView, type RecordsView } from './records-view.js';
 import { seedGrants } from './seed.js';
 import { startFloorServer } from './floor-server.js';
 import { SignedPoster } from './signed-poster.js';
@@ -25,31 +31,46 @@ export type Summary = ReturnType<typeof summary>;
 
 interface Session {
   dir: string;
-  databasePath: string;
   policyFile: string;
   slack: SlackProcess;
+  /** The process Slack's requests go to: role all, or the web process when there are workers. */
   bot: BotProcess;
+  /** Every bot process of the run. */
+  bots: BotProcess[];
+  /** The mutating AWS calls of the run, from the bot's own AWS or the shared one. */
+  aws: CallLog;
+  records: RecordsView;
   driver: SlackDriver;
   close(): Promise<void>;
 }
 
-async function openSession(
-  redisUrl: string,
-  options: { latencyMs: number; rateLimit: number; dir?: string; adoptRecordedRules?: boolean; build?: BotBuild },
-): Promise<Session> {
+interface SessionOptions {
+  latencyMs: number;
+  rateLimit: number;
+  dir?: string;
+  adoptRecordedRules?: boolean;
+  build?: BotBuild;
+  /**
+   * Run Slack traffic in a `--role web` process and the jobs in this many `--role worker` processes, all
+   * on one shared in-memory AWS (bench/aws-process.ts); without it, one process runs everything.
+   */
+  workers?: number;
+}
+
+async function openSession(backend: BenchBackend, options: SessionOptions): Promise<Session> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'cache-access-bench-'));
   const policyFile = join(dir, 'policy.yml');
   writeFileSync(policyFile, BENCH_POLICY);
-  const databasePath = join(dir, 'cache-access.db');
+  const prepared = await backend.prepare(dir);
   const slack = await startSlackProcess();
-  const bot = await startBotProcess({
+  const sharedAws = options.workers === undefined ? undefined : await startAwsProcess(options.latencyMs);
+  const common = {
     settings: {
       SLACK_BOT_TOKEN: 'xoxb-bench',
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: slack.apiUrl,
       PORT: '0',
-      DATABASE_PATH: databasePath,
-      REDIS_URL: redisUrl,
+      ...prepared.settings,
       POLICY_FILE: policyFile,
       LOG_LEVEL: 'silent',
       EC2_RATE_LIMIT: String(options.rateLimit),
@@ -57,19 +78,29 @@ async function openSession(
     awsLatencyMs: options.latencyMs,
     queuePrefix: `bench-${randomUUID()}`,
     adoptRecordedRules: options.adoptRecordedRules,
-  }, options.build);
-  const driver = new SlackDriver(slack, bot.eventsUrl, databasePath);
+    awsUrl: sharedAws?.url,
+  };
+  const bot = await startBotProcess({ ...common, role: sharedAws ? 'web' : 'all' }, options.build);
+  const workers: BotProcess[] = [];
+  for (let i = 0; i < (options.workers ?? 0); i++) workers.push(await startBotProcess({ ...common, role: 'worker' }, options.build));
+  const records = openRecordsView(prepared.records);
+  const driver = new SlackDriver(slack, bot.eventsUrl, records);
   return {
     dir,
-    databasePath,
     policyFile,
     slack,
     bot,
+    bots: [bot, ...workers],
+    aws: sharedAws?.calls ?? bot.awsCalls,
+    records,
     driver,
     async close() {
       driver.close();
-      await bot.stop();
+      await records.close();
+      for (const running of [bot, ...workers]) await running.stop();
+      await sharedAws?.close();
       await slack.close();
+      await prepared.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -85,11 +116,16 @@ export interface SteadyResult {
   peakRssMb: number;
 }
 
+export interface AckLevel {
+  concurrency: number;
+  rounds: number;
+}
+
 /**
  * `concurrency` commands sent at once, in rounds, each round after the previous one's work is done:
  * Slack delivers bursts of simultaneous commands, and each must be acknowledged within 3 s.
  */
-const ACK_LEVELS = [
+export const ACK_LEVELS: readonly AckLevel[] = [
   { concurrency: 1, rounds: 200 },
   { concurrency: 10, rounds: 30 },
   { concurrency: 50, rounds: 4 },
@@ -102,11 +138,12 @@ const ACK_LEVELS = [
  * a sender that keeps connections alive would already have them.
  */
 async function ackBursts(
+  ackLevels: readonly AckLevel[],
   send: () => Promise<number>,
   afterRound: () => Promise<void> = async () => {},
 ): Promise<Array<{ concurrency: number; summary: Summary }>> {
   const levels = [];
-  for (const level of ACK_LEVELS) {
+  for (const level of ackLevels) {
     const samples: number[] = [];
     for (let round = -1; round < level.rounds; round++) {
       const times = await Promise.all(Array.from({ length: level.concurrency }, send));
@@ -120,28 +157,33 @@ async function ackBursts(
 
 /**
  * Start-up, idle memory, acknowledgement latency per concurrency level, and approve → Authorize one at
- * a time.
+ * a time (`approvals` grants).
  */
-export async function steadyRun(redisUrl: string, latencyMs: number): Promise<SteadyResult> {
+export async function steadyRun(
+  backend: BenchBackend,
+  latencyMs: number,
+  options: { levels?: readonly AckLevel[]; approvals?: number } = {},
+): Promise<SteadyResult> {
   const rateLimit = 10;
-  const session = await openSession(redisUrl, { latencyMs, rateLimit });
-  const { bot, driver } = session;
+  const levels = options.levels ?? ACK_LEVELS;
+  const session = await openSession(backend, { latencyMs, rateLimit });
+  const { bot, aws, driver } = session;
   try {
     await sleep(2_000);
     const idleRssMb = bot.memory().rssMb;
 
     const pending: Submitted[] = [];
-    const ack = await ackBursts(async () => {
+    const ack = await ackBursts(levels, async () => {
       const submitted = await driver.command('1h');
       pending.push(submitted);
       return submitted.ackMs;
     }, () => driver.drain(pending.length)); // the work after each ack must not spill into the next round
 
     const oneAtATime: number[] = [];
-    for (const submitted of pending.splice(0, 100)) {
+    for (const submitted of pending.splice(0, options.approvals ?? 100)) {
       const [requestId, click] = [...(await driver.approveAll([submitted], 1))][0]!;
-      await bot.waitForCalls('authorize', oneAtATime.length + 1, 10_000);
-      const call = bot.calls.find((c) => c.type === 'authorize' && c.grantId === requestId)!;
+      await aws.waitForCalls('authorize', oneAtATime.length + 1, 10_000);
+      const call = aws.calls.find((c) => c.type === 'authorize' && c.grantId === requestId)!;
       oneAtATime.push(call.at - click.clickedAt);
       // Leave the limiter's token to refill, so this measures the bot rather than the queue behind it.
       await sleep(1000 / rateLimit + 10);
@@ -151,7 +193,7 @@ export async function steadyRun(redisUrl: string, latencyMs: number): Promise<St
       startupMs: bot.startupMs,
       idleRssMb,
       ack,
-      floor: await floorRun(),
+      floor: await floorRun(levels),
       approveToAuthorize: summary(oneAtATime),
       peakRssMb: bot.memory().peakRssMb,
     };
@@ -161,11 +203,11 @@ export async function steadyRun(redisUrl: string, latencyMs: number): Promise<St
 }
 
 /** The ack bursts, same client and sizes, against a server that answers at once. */
-async function floorRun(): Promise<SteadyResult['floor']> {
+async function floorRun(levels: readonly AckLevel[]): Promise<SteadyResult['floor']> {
   const server = await startFloorServer();
   const poster = new SignedPoster(server.url, SIGNING_SECRET);
   try {
-    return await ackBursts(async () => (await poster.post('text=floor')).ms);
+    return await ackBursts(levels, async () => (await poster.post('text=floor')).ms);
   } finally {
     poster.close();
     await server.stop();
@@ -180,16 +222,16 @@ export interface BurstResult {
 }
 
 /** `grants` grants requested and approved 50 at a time against the default EC2 rate limit. */
-export async function burstRun(redisUrl: string, grants: number): Promise<BurstResult> {
+export async function burstRun(backend: BenchBackend, grants: number): Promise<BurstResult> {
   const rateLimit = 10;
-  const session = await openSession(redisUrl, { latencyMs: 0, rateLimit });
-  const { bot, driver } = session;
+  const session = await openSession(backend, { latencyMs: 0, rateLimit });
+  const { aws, driver } = session;
   try {
     await runPool(grants, 50, async () => {
       await driver.approveWhenPosted(await driver.command('1h'));
     });
-    await bot.waitForCalls('authorize', grants, 300_000);
-    const times = bot.calls.filter((c) => c.type === 'authorize').map((c) => c.at);
+    await aws.waitForCalls('authorize', grants, 300_000);
+    const times = aws.calls.filter((c) => c.type === 'authorize').map((c) => c.at);
     return { grants, rateLimit, busiestSecond: busiestWindow(times, 1000), activatedPerSecond: ratePerSecond(times) };
   } finally {
     await session.close();
@@ -211,6 +253,19 @@ export interface FlowResult {
   revocationLagAfterGrants: Summary;
   busiestSecond: number;
   peakRssMb: number;
+  /** Absent from results made before they were recorded. */
+  machine?: RunMachine;
+}
+
+/** What the run's processes and the whole machine spent, to tell what bounded it. */
+export interface RunMachine {
+  /** 1-minute load average when the run started and when it ended. */
+  loadAverage: { start: number; end: number };
+  /** Share of all cores' time that was busy during the run (every process on the machine), 0–1. */
+  busy: number;
+  /** CPU seconds each bot process used during the run. */
+  processes: Array<{ role: 'all' | 'web' | 'worker'; cpuSeconds: number }>;
+  seconds: number;
 }
 
 /**
@@ -218,12 +273,15 @@ export interface FlowResult {
  * `durationOf(i)` seconds each. Revocation lag = Revoke issued minus the stored expiry.
  */
 export async function flowRun(
-  redisUrl: string,
-  options: { latencyMs: number; rateLimit: number; grants: number; durationOf: (i: number) => number },
+  backend: BenchBackend,
+  options: { latencyMs: number; rateLimit: number; grants: number; durationOf: (i: number) => number; workers?: number },
 ): Promise<FlowResult> {
-  const session = await openSession(redisUrl, options);
-  const { bot, driver } = session;
+  const session = await openSession(backend, options);
+  const { bots, aws, driver } = session;
   try {
+    const loadAtStart = loadAverage()[0];
+    const machineBusy = cpuWindow();
+    const cpuAtStart = bots.map((bot) => bot.cpuMs());
     const clicks = new Map<number, { clickedAt: number; ackMs: number }>();
     const firstSent = Date.now();
     // Each lane requests a grant and approves it as soon as its approval message is posted, as a busy
@@ -233,28 +291,35 @@ export async function flowRun(
       clicks.set(requestId, click);
     });
     const requestedSpan = (Date.now() - firstSent) / 1000;
-    await bot.waitForCalls('revoke', options.grants, 300_000);
+    await aws.waitForCalls('revoke', options.grants, 300_000);
+    const machine: RunMachine = {
+      loadAverage: { start: loadAtStart, end: loadAverage()[0] },
+      busy: machineBusy(),
+      processes: bots.map((bot, i) => ({ role: options.workers === undefined ? 'all' : i === 0 ? 'web' : 'worker', cpuSeconds: (bot.cpuMs() - cpuAtStart[i]!) / 1000 })),
+      seconds: (Date.now() - firstSent) / 1000,
+    };
 
     const requestIds = [...clicks.keys()];
-    const expiries = driver.expiries(requestIds);
-    const revokes = new Map(bot.calls.filter((c) => c.type === 'revoke').map((c) => [c.grantId!, c.at]));
+    const expiries = await driver.expiries(requestIds);
+    const revokes = new Map(aws.calls.filter((c) => c.type === 'revoke').map((c) => [c.grantId!, c.at]));
     const lags = requestIds.map((id) => revokes.get(id)! - expiries.get(id)!);
-    const lastAuthorize = Math.max(...bot.calls.filter((c) => c.type === 'authorize').map((c) => c.at));
+    const lastAuthorize = Math.max(...aws.calls.filter((c) => c.type === 'authorize').map((c) => c.at));
     const lagsAfterGrants = requestIds.filter((id) => revokes.get(id)! > lastAuthorize).map((id) => revokes.get(id)! - expiries.get(id)!);
-    const mutating = bot.calls.map((c) => c.at);
+    const mutating = aws.calls.map((c) => c.at);
     const clickTimes = [...clicks.values()].map((c) => c.clickedAt + c.ackMs);
     return {
       grants: options.grants,
       rateLimit: options.rateLimit,
       requestedPerSecond: options.grants / requestedSpan,
       approvedPerSecond: ratePerSecond(clickTimes),
-      activatedPerSecond: ratePerSecond(bot.calls.filter((c) => c.type === 'authorize').map((c) => c.at)),
+      activatedPerSecond: ratePerSecond(aws.calls.filter((c) => c.type === 'authorize').map((c) => c.at)),
       revokedPerSecond: ratePerSecond([...revokes.values()]),
       endToEndPerSecond: options.grants / ((Math.max(...revokes.values()) - firstSent) / 1000),
       revocationLag: summary(lags),
       revocationLagAfterGrants: summary(lagsAfterGrants),
       busiestSecond: busiestWindow(mutating, 1000),
-      peakRssMb: bot.memory().peakRssMb,
+      peakRssMb: Math.max(...bots.map((bot) => bot.memory().peakRssMb)),
+      machine,
     };
   } finally {
     await session.close();
@@ -273,20 +338,47 @@ export interface ScaleResult {
   startupMs: number;
 }
 
-/** Reconciler pass time over a database of `grants` grants, and the bot's memory running on it. */
+/** Reconciler pass time over a database of `grants` grants, and the bot's memory running on it (SQLite + Redis). */
 export async function scaleRun(redisUrl: string, grants: number, active: number): Promise<ScaleResult> {
   const dir = mkdtempSync(join(tmpdir(), 'cache-access-bench-'));
-  const databasePath = join(dir, 'cache-access.db');
+  const backend = benchBackend('sqlite-redis', { redisUrl });
+  const { reconcileFirstMs, reconcileSteadyMs, seedSeconds } = await reconcilePasses(await backend.prepare(dir), dir, grants, active);
+  const session = await openSession(backend, { latencyMs: 0, rateLimit: 10, dir, adoptRecordedRules: true });
+  try {
+    // Let the start-up reconcile pass over the recorded grants finish.
+    await sleep(5_000);
+    const { rssMb, peakRssMb } = session.bot.memory();
+    return { grants, active, seedSeconds, reconcileFirstMs, reconcileSteadyMs, rssMb, peakRssMb, startupMs: session.bot.startupMs };
+  } finally {
+    await session.close();
+  }
+}
+
+export interface ReconcileResult {
+  grants: number;
+  active: number;
+  seedSeconds: number;
+  /** First pass (creates the revoke and remind jobs of the active grants) and a second, steady one. */
+  reconcileFirstMs: number;
+  reconcileSteadyMs: number;
+}
+
+/**
+ * Seeds `grants` grants (`active` of them active) through the GrantStore of a fresh database (`prepared`
+ * in `dir`), and times two reconcile passes over them with the real BullMQ scheduler on its queue. The
+ * records stay, for a bot to start on.
+ */
+export async function reconcilePasses(prepared: PreparedBackend, dir: string, grants: number, active: number): Promise<ReconcileResult> {
   const policyFile = join(dir, 'policy.yml');
   writeFileSync(policyFile, BENCH_POLICY);
-  const database = openDatabase(databasePath);
-  const store = new SqliteGrantStore(database.db);
+  const records = await openRecords({ databasePath: join(dir, 'cache-access.db'), ...prepared.records });
+  const { store } = records;
   const aws = new InMemoryAws({ latencyMs: 0 });
   const seedStarted = performance.now();
   await seedGrants(store, aws, grants, active);
   const seedSeconds = (performance.now() - seedStarted) / 1000;
 
-  const scheduler = new BullmqScheduler({ url: redisUrl, prefix: `bench-${randomUUID()}` });
+  const scheduler = new BullmqScheduler({ ...prepared.queue, prefix: `bench-${randomUUID()}` });
   // A clean pass over consistent data tells no one anything: any Slack call fails the run.
   const refuse = () => () => Promise.reject(new Error('a clean reconcile pass talks to no one'));
   const policy = loadPolicy(policyFile);
@@ -314,19 +406,13 @@ export async function scaleRun(redisUrl: string, grants: number, active: number)
     }
     return performance.now() - started;
   };
-  const reconcileFirstMs = await timedPass();
-  const reconcileSteadyMs = await timedPass();
-  await scheduler.close();
-  database.close();
-
-  const session = await openSession(redisUrl, { latencyMs: 0, rateLimit: 10, dir, adoptRecordedRules: true });
   try {
-    // Let the start-up reconcile pass over the recorded grants finish.
-    await sleep(5_000);
-    const { rssMb, peakRssMb } = session.bot.memory();
-    return { grants, active, seedSeconds, reconcileFirstMs, reconcileSteadyMs, rssMb, peakRssMb, startupMs: session.bot.startupMs };
+    const reconcileFirstMs = await timedPass();
+    const reconcileSteadyMs = await timedPass();
+    return { grants, active, seedSeconds, reconcileFirstMs, reconcileSteadyMs };
   } finally {
-    await session.close();
+    await scheduler.close();
+    await records.close();
   }
 }
 
@@ -406,7 +492,8 @@ export async function footprintRun(redisUrl: string, grants: number, active: num
 }
 
 async function footprintSample(redisUrl: string, seeded: string, build: BotBuild): Promise<FootprintSample> {
-  const empty = await openSession(redisUrl, { latencyMs: 0, rateLimit: 10, build });
+  const backend = benchBackend('sqlite-redis', { redisUrl });
+  const empty = await openSession(backend, { latencyMs: 0, rateLimit: 10, build });
   let idle: Omit<FootprintSample, 'grantsRssMb' | 'grantsStartupMs'>;
   try {
     await sleep(2_000);
@@ -418,7 +505,7 @@ async function footprintSample(redisUrl: string, seeded: string, build: BotBuild
   }
   const dir = mkdtempSync(join(tmpdir(), 'cache-access-bench-'));
   copyFileSync(join(seeded, 'cache-access.db'), join(dir, 'cache-access.db'));
-  const recorded = await openSession(redisUrl, { latencyMs: 0, rateLimit: 10, dir, adoptRecordedRules: true, build });
+  const recorded = await openSession(backend, { latencyMs: 0, rateLimit: 10, dir, adoptRecordedRules: true, build });
   try {
     // Let the start-up reconcile pass over the recorded grants finish.
     await sleep(5_000);

@@ -1,15 +1,20 @@
 /**
  * Records grants straight through the GrantStore (no Slack): a history of ended grants and a number of
- * active ones whose rules are in place, as a long-running installation would have.
+ * active ones whose rules are in place, as a long-running installation would have. Grants are recorded
+ * SEED_LANES at a time: on PostgreSQL each step is a round trip, and one at a time 10,000 grants took minutes.
  */
 import type { GrantStore, RuleSpec } from '../src/app/ports.js';
 import type { AccessRequest } from '../src/domain/request.js';
 import { clusterName, groupOf, type InMemoryAws } from './in-memory-aws.js';
 import { APPROVER } from './slack-driver.js';
+import { runPool } from './stats.js';
+
+/** Below the PostgreSQL store's pool of 10 connections. */
+const SEED_LANES = 8;
 
 export async function seedGrants(store: GrantStore, aws: InMemoryAws, total: number, active: number): Promise<void> {
   const now = Date.now();
-  for (let i = 0; i < total; i++) {
+  await runPool(total, SEED_LANES, async (i) => {
     const clusterId = clusterName(i);
     const cidr = `10.200.${(i >> 8) & 255}.${i & 255}/32`;
     const createdAt = new Date(now - (total - i) * 60_000);
@@ -51,11 +56,11 @@ export async function seedGrants(store: GrantStore, aws: InMemoryAws, total: num
     await store.save(activeGrant, [
       { at: activatedAt, actor: 'system', type: 'activated', detail: { awsRuleId, origin: 'cache-access', sharedWith: [], expiresAt: expiresAt.toISOString() } },
     ]);
-    if (isActive) continue;
+    if (isActive) return;
     await store.releaseRule(rule.id, request.id);
     await store.markRuleRemoved(rule.id, expiresAt);
     await store.save({ ...activeGrant, status: 'expired', endedAt: expiresAt, endedBy: 'system', version: 5 }, [
       { at: expiresAt, actor: 'system', type: 'expired', detail: { outcome: 'removed' } },
     ]);
-  }
+  });
 }

@@ -1,11 +1,11 @@
 /**
  * Drives the bot as Slack does (signed slash commands and button clicks to /slack/events) and reads
- * its SQLite file, read-only, to find the request and approval message each command produced.
+ * its records, read-only, to find the request and approval message each command produced.
  */
-import Database from 'better-sqlite3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { blockActionBody, slashCommandBody } from '../test/support/slack-request.js';
 import { clusterName } from './in-memory-aws.js';
+import type { ApprovalMessage, RecordsView } from './records-view.js';
 import { SignedPoster, type Posted } from './signed-poster.js';
 import type { SlackProcess } from './slack-process.js';
 import { runPool } from './stats.js';
@@ -36,15 +36,16 @@ export interface Submitted {
 }
 
 export class SlackDriver {
-  private readonly reader: Database.Database;
   private readonly poster: SignedPoster;
+  /** Lanes waiting for their command's approval message, by dedupe key; one poll serves them all. */
+  private readonly waiting = new Map<string, (message: ApprovalMessage) => void>();
+  private polling = false;
 
   constructor(
     private readonly slack: SlackProcess,
     eventsUrl: string,
-    databasePath: string,
+    private readonly records: RecordsView,
   ) {
-    this.reader = new Database(databasePath, { readonly: true, fileMustExist: true });
     this.poster = new SignedPoster(eventsUrl, SIGNING_SECRET);
   }
 
@@ -81,7 +82,7 @@ export class SlackDriver {
         const last = await this.slack.lastResponse();
         throw new Error(`only ${clicked.size} of ${wanted.size} approval messages appeared; last reply: ${JSON.stringify(last)}`);
       }
-      const ready = this.approvalMessages().filter((m) => wanted.has(m.dedupeKey) && !clicked.has(m.requestId));
+      const ready = (await this.records.pendingApprovalMessages()).filter((m) => wanted.has(m.dedupeKey) && !clicked.has(m.requestId));
       await runPool(ready.length, concurrency, async (i) => {
         const message = ready[i]!;
         clicked.set(message.requestId, await this.approve(message));
@@ -91,46 +92,49 @@ export class SlackDriver {
     return clicked;
   }
 
-  /** Clicks Approve on one command's approval message once it is posted. */
+  /**
+   * Clicks Approve on one command's approval message once it is posted. The lanes share one query of the
+   * pending approval messages every 10 ms: a query per lane would load the database the bot is using.
+   */
   async approveWhenPosted(submitted: Submitted, timeoutMs = 60_000): Promise<{ requestId: number; clickedAt: number; ackMs: number }> {
-    const deadline = Date.now() + timeoutMs;
-    const lookup = this.reader.prepare(
-      `select r.id as requestId, m.channel, m.ts from requests r
-       join slack_messages m on m.request_id = r.id and m.kind = 'approval' where r.dedupe_key = ?`,
-    );
-    for (;;) {
-      const message = lookup.get(`slash:${submitted.triggerId}`) as { requestId: number; channel: string; ts: string } | undefined;
-      if (message) return { requestId: message.requestId, ...(await this.approve(message)) };
-      if (Date.now() > deadline) throw new Error(`no approval message for ${submitted.triggerId} within ${timeoutMs} ms`);
-      await sleep(10);
+    const key = `slash:${submitted.triggerId}`;
+    const posted = new Promise<ApprovalMessage>((resolve) => this.waiting.set(key, resolve));
+    void this.pollApprovalMessages();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.waiting.delete(key);
+        reject(new Error(`no approval message for ${submitted.triggerId} within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    const message = await Promise.race([posted, expired]).finally(() => clearTimeout(timer));
+    return { requestId: message.requestId, ...(await this.approve(message)) };
+  }
+
+  private async pollApprovalMessages(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      while (this.waiting.size > 0) {
+        for (const message of await this.records.pendingApprovalMessages()) {
+          const resolve = this.waiting.get(message.dedupeKey);
+          this.waiting.delete(message.dedupeKey);
+          resolve?.(message);
+        }
+        await sleep(10);
+      }
+    } finally {
+      this.polling = false;
     }
   }
 
   /** Stored expiry (ms) of each request. */
-  expiries(requestIds: number[]): Map<number, number> {
-    const rows = this.reader
-      .prepare(`select id, expires_at as expiresAt from requests where id in (${requestIds.map(() => '?').join(',')})`)
-      .all(...requestIds) as Array<{ id: number; expiresAt: number | null }>;
-    return new Map(rows.filter((r) => r.expiresAt !== null).map((r) => [r.id, r.expiresAt!]));
-  }
-
-  /** How many requests the bot has stored and posted an approval message for. */
-  countApprovalMessages(): number {
-    return (this.reader.prepare("select count(*) as n from slack_messages where kind = 'approval'").get() as { n: number }).n;
+  expiries(requestIds: number[]): Promise<Map<number, number>> {
+    return this.records.expiries(requestIds);
   }
 
   close(): void {
-    this.reader.close();
     this.poster.close();
-  }
-
-  private approvalMessages(): Array<{ requestId: number; dedupeKey: string; channel: string; ts: string }> {
-    return this.reader
-      .prepare(
-        `select r.id as requestId, r.dedupe_key as dedupeKey, m.channel, m.ts from requests r
-         join slack_messages m on m.request_id = r.id and m.kind = 'approval' where r.status = 'pending'`,
-      )
-      .all() as Array<{ requestId: number; dedupeKey: string; channel: string; ts: string }>;
   }
 
   private async approve(message: { requestId: number; channel: string; ts: string }) {
@@ -164,10 +168,10 @@ export class SlackDriver {
   /** Waits until the bot has posted `count` approval messages in all (the work after each ack is done). */
   async drain(count: number, timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.countApprovalMessages() < count) {
+    while ((await this.records.countApprovalMessages()) < count) {
       if (Date.now() > deadline) {
         const last = await this.slack.lastResponse();
-        throw new Error(`only ${this.countApprovalMessages()} of ${count} requests processed; last reply: ${JSON.stringify(last)}`);
+        throw new Error(`only ${await this.records.countApprovalMessages()} of ${count} requests processed; last reply: ${JSON.stringify(last)}`);
       }
       await sleep(20);
     }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 export interface PostgresDatabase {
+  name: string;
   url: string;
   /** Drops the database (closing whatever connections are left). */
   drop(): Promise<void>;
@@ -18,12 +19,14 @@ async function asAdmin<T>(serverUrl: string, work: (client: pg.Client) => Promis
   }
 }
 
-export async function freshPostgresDatabase(serverUrl: string): Promise<PostgresDatabase> {
+/** `template`: another database's name, to start from a copy of it (nothing may be connected to it). */
+export async function freshPostgresDatabase(serverUrl: string, options: { template?: string } = {}): Promise<PostgresDatabase> {
   const name = `cache_access_test_${randomBytes(6).toString('hex')}`;
-  await asAdmin(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  await asAdmin(serverUrl, (client) => client.query(`CREATE DATABASE ${name}${options.template ? ` TEMPLATE ${options.template}` : ''}`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
+    name,
     url: url.toString(),
     drop: () => asAdmin(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };

@@ -1,5 +1,7 @@
 /** The published verdicts: each figure is compared with its target as the issue states it. */
 import { expect, test } from 'vitest';
+import { BACKENDS_SCALES, type BackendResult } from '../../bench/backend-runs.js';
+import type { BackendName } from '../../bench/backends.js';
 import { renderReport, type Results } from '../../bench/report.js';
 import type { FlowResult, FootprintResult, Spread, SteadyResult, Summary } from '../../bench/scenarios.js';
 
@@ -95,4 +97,33 @@ test('a figure past its target is reported as missed', () => {
   expect(report).toContain('in any one-second window (**missed**)');
   expect(report).toContain('| 201 MB | ≤ 200 MB: **missed** |');
   expect(report).toContain('idle RSS ≤ 110 MB (111 MB: **missed**); RSS with the grants ≤ 140 MB\n(141 MB: **missed**); start-up to ready ≤ 0.8 s (801 ms: **missed**).');
+});
+
+const backendResult = (backend: BackendName, figures: { lagP99: number; one: number; two: number; reconcileMs?: number }): BackendResult => {
+  const load = { start: 3, end: 4 };
+  const throughput = (workers: number, rate: number) => ({ workers, result: { ...flow(100), endToEndPerSecond: rate } });
+  return {
+    backend,
+    load: { steady: load, lag: load, 'throughput-1': load, 'throughput-2': load, reconcile: load },
+    steady: steady(20, 100),
+    lag: flow(figures.lagP99),
+    throughput: [throughput(1, figures.one), throughput(2, figures.two)],
+    reconcile: { grants: 10_000, active: 1000, seedSeconds: 30, reconcileFirstMs: figures.reconcileMs ?? 900, reconcileSteadyMs: 500 },
+  };
+};
+const withBackends = (backendResults: BackendResult[]): Results => ({ ...results({}), backends: { scale: BACKENDS_SCALES.full, results: backendResults } });
+
+test('backends side by side: revocation lag against 500 ms on every backend, two workers against 1.6× one on PostgreSQL only', () => {
+  const report = renderReport(
+    withBackends([
+      backendResult('sqlite-redis', { lagP99: 500, one: 50, two: 40 }),
+      backendResult('pg-redis', { lagP99: 501, one: 20, two: 32 }),
+      backendResult('pg', { lagP99: 120, one: 20, two: 31.8, reconcileMs: 2001 }),
+    ]),
+  );
+  expect(report).toContain('| figure | target | SQLite + Redis | PostgreSQL + Redis | PostgreSQL only |');
+  expect(report).toContain('| revocation lag p50 / p99 / max | p99 ≤ 500 ms | 50 ms / 500 ms / 500 ms: met | 50 ms / 501 ms / 501 ms: **missed** | 50 ms / 120 ms / 120 ms: met |');
+  expect(report).toContain('| two workers ÷ one | ≥ 1.6× on PostgreSQL | 0.80× (not a target) | 1.60×: met | 1.59×: **missed** |');
+  expect(report).toContain('| reconcile pass, first / steady | ≤ 2 s | 900 ms / 500 ms: met | 900 ms / 500 ms: met | 2001 ms / 500 ms: **missed** |');
+  expect(report).toContain('`npm run bench -- backends --backend sqlite-redis,pg-redis,pg`');
 });
