@@ -170,8 +170,11 @@ describe.each([
       ec2.calls.filter((call) => call.action === 'AuthorizeSecurityGroupIngress' && grantIdTag(call.params) === String(grant.id)).map((call) => call.caller);
     const takenOver = grants.filter((grant) => authorizers(grant).includes('worker-a'));
     expect(takenOver.length).toBeGreaterThan(0);
+    // Which workers called, in order: the AWS SDK may send a refused call again by itself (it retries an error
+    // once it has corrected for clock skew, as under `npm run test:clock-ahead`), and a refused call adds nothing.
+    const callers = (grant: AccessRequest) => authorizers(grant).filter((caller, i, all) => caller !== all[i - 1]);
     for (const grant of grants) {
-      expect(authorizers(grant), `#${grant.id}`).toEqual(takenOver.includes(grant) ? ['worker-a', 'worker-b'] : ['worker-b']);
+      expect(callers(grant), `#${grant.id}`).toEqual(takenOver.includes(grant) ? ['worker-a', 'worker-b'] : ['worker-b']);
     }
     expect(ec2.added.map((rule) => rule.tags['cache-access:grant-id']).sort()).toEqual(grants.map((grant) => String(grant.id)).sort());
 
