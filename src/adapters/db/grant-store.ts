@@ -174,17 +174,20 @@ export class SqliteGrantStore implements GrantStore {
   }
 
   private ruleById(id: number): RuleRecord | undefined {
-    const row = this.db.select().from(ingressRules).where(eq(ingressRules.id, id)).get();
-    return row && toRule(row);
+    return this.ruleWhere(eq(ingressRules.id, id));
   }
 
   async findRuleByAwsId(awsRuleId: string): Promise<RuleRecord | undefined> {
-    const row = this.db.select().from(ingressRules).where(ruleByAwsIdWhere(ingressRules, awsRuleId)).get();
-    return row && toRule(row);
+    return this.ruleWhere(ruleByAwsIdWhere(ingressRules, awsRuleId));
   }
 
   async findLiveRule(spec: RuleSpec): Promise<RuleRecord | undefined> {
-    const row = this.db.select().from(ingressRules).where(liveRuleWhere(ingressRules, spec)).get();
+    return this.ruleWhere(liveRuleWhere(ingressRules, spec));
+  }
+
+  /** The rule matching `condition`; of several, whichever SQLite reads first. */
+  private ruleWhere(condition: SQL | undefined): RuleRecord | undefined {
+    const row = this.db.select().from(ingressRules).where(condition).get();
     return row && toRule(row);
   }
 

@@ -134,22 +134,16 @@ export class PostgresGrantStore implements GrantStore {
   }
 
   async findRuleByAwsId(awsRuleId: string): Promise<RuleRecord | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(ingressRules)
-      .where(ruleByAwsIdWhere(ingressRules, awsRuleId))
-      .orderBy(asc(ingressRules.id))
-      .limit(1);
-    return row && toRule(row);
+    return this.firstRule(ruleByAwsIdWhere(ingressRules, awsRuleId));
   }
 
   async findLiveRule(spec: RuleSpec): Promise<RuleRecord | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(ingressRules)
-      .where(liveRuleWhere(ingressRules, spec))
-      .orderBy(asc(ingressRules.id))
-      .limit(1);
+    return this.firstRule(liveRuleWhere(ingressRules, spec));
+  }
+
+  /** The oldest rule matching `condition`. */
+  private async firstRule(condition: SQL | undefined): Promise<RuleRecord | undefined> {
+    const [row] = await this.db.select().from(ingressRules).where(condition).orderBy(asc(ingressRules.id)).limit(1);
     return row && toRule(row);
   }
 
