@@ -87,9 +87,12 @@ export interface RunningProgram {
   exited(ms: number): Promise<number | null>;
 }
 
-/** Starts `node <script> ...args` with exactly `env` (plus what inheritedEnv passes on), reading its JSON log lines from stdout. */
-export function startProgram(script: string, args: string[], env: Record<string, string>): RunningProgram {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...inheritedEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `node <script> ...args` with exactly `env` (plus what inheritedEnv passes on), reading its JSON log lines from stdout.
+ * With `stdin: 'pipe'` the test writes to child.stdin (a child that waits for a word from the test); it is empty otherwise.
+ */
+export function startProgram(script: string, args: string[], env: Record<string, string>, { stdin = 'ignore' }: { stdin?: 'ignore' | 'pipe' } = {}): RunningProgram {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...inheritedEnv(), ...env }, stdio: [stdin, 'pipe', 'pipe'] });
   const lines: Array<Record<string, unknown>> = [];
   const waiters: Array<{ msg: string; resolve: (line: Record<string, unknown>) => void }> = [];
   let buffered = '';

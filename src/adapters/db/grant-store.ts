@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, isNull, ne, type SQL } from 'drizzle-orm';
+import { asc, eq, inArray, type SQL } from 'drizzle-orm';
 import type {
   BreakGlassLimit,
   GrantFacts,
@@ -9,12 +9,22 @@ import type {
   RuleRecord,
   RuleSpec,
 } from '../../app/ports.js';
-import { ConflictError, NotFoundError } from '../../domain/errors.js';
-import type { AccessRequest, Decision, GrantLocation, NewAccessRequest } from '../../domain/request.js';
+import type { AccessRequest, GrantLocation, NewAccessRequest } from '../../domain/request.js';
 import type { AppDatabase } from './open.js';
 import { prepareStatements, RequestWrites, type PreparedStatements } from './prepared-statements.js';
-import { intendedRuleColumns, LIVE_STATUSES, toColumns, toLocation, toRequest, toRule, toSourceColumns } from './rows.js';
+import {
+  breakGlassSinceWhere,
+  holdersWhere,
+  liveRulesWhere,
+  liveRuleWhere,
+  ruleByAwsIdWhere,
+  targetGroupFields,
+  unremovedRuleWhere,
+  unreviewedBreakGlassWhere,
+} from './query-parts.js';
+import { intendedRuleColumns, toApprovalColumns, toColumns, toHistoryEvent, toRequest, toRequests, toRule, toTargetGroup } from './rows.js';
 import { approvals, ingressRules, requests, slackMessages } from './schema.js';
+import { missingRule, refusedSave } from './store-errors.js';
 
 type NewEvent = NewHistoryEvent;
 
@@ -51,9 +61,7 @@ export class SqliteGrantStore implements GrantStore {
       () => {
         const stored = this.stored(dedupeKey);
         if (stored) return stored;
-        const recent = this.requestsWhere(
-          and(eq(requests.breakGlass, true), eq(requests.requesterId, opened.requesterId), gte(requests.createdAt, limit.since)),
-        );
+        const recent = this.requestsWhere(breakGlassSinceWhere(requests, opened.requesterId, limit.since));
         if (recent.length >= limit.perDay) return { refused: recent };
         return this.insertNow(opened, events, dedupeKey);
       },
@@ -96,16 +104,10 @@ export class SqliteGrantStore implements GrantStore {
       (tx) => {
         if (this.requestWrites.update(next.id, next.version - 1, toColumns(next)) === 0) {
           const stored = tx.select({ id: requests.id }).from(requests).where(eq(requests.id, next.id)).get();
-          if (!stored) throw new NotFoundError(`Request #${next.id} does not exist.`);
-          throw new ConflictError(`#${next.id} was changed by someone else at the same time; try again.`);
+          throw refusedSave(next.id, stored !== undefined);
         }
-        if (next.approvals.length > 0) {
-          // Approvals already stored hit the unique (request, user) key and are skipped.
-          tx.insert(approvals)
-            .values(next.approvals.map((a) => ({ requestId: next.id, userId: a.userId, at: a.at })))
-            .onConflictDoNothing()
-            .run();
-        }
+        // Approvals already stored hit the unique (request, user) key and are skipped.
+        if (next.approvals.length > 0) tx.insert(approvals).values(toApprovalColumns(next)).onConflictDoNothing().run();
         for (const event of newEvents) this.insertEvent(next.id, event);
       },
       { behavior: 'immediate' },
@@ -113,18 +115,7 @@ export class SqliteGrantStore implements GrantStore {
   }
 
   async history(id: number): Promise<HistoryEvent[]> {
-    // Rows are as this or another version wrote them: a kind this version knows carries its payload
-    // (EventDetails); any other kind is read as an UnrecognisedKind, detail and all.
-    return this.statements.eventsOf.all({ id }).map(
-      (row) =>
-        ({
-          requestId: row.requestId,
-          at: row.at,
-          actor: row.actor,
-          type: row.type,
-          detail: row.detail ?? undefined,
-        }) as HistoryEvent,
-    );
+    return this.statements.eventsOf.all({ id }).map(toHistoryEvent);
   }
 
   async findByStatus(status: AccessRequest['status']): Promise<AccessRequest[]> {
@@ -132,24 +123,20 @@ export class SqliteGrantStore implements GrantStore {
   }
 
   async unreviewedBreakGlass(): Promise<AccessRequest[]> {
-    return this.requestsWhere(and(eq(requests.breakGlass, true), isNull(requests.reviewedBy)));
+    return this.requestsWhere(unreviewedBreakGlassWhere(requests));
   }
 
   /** The requests matching `condition`, oldest first, with their approvals. */
   private requestsWhere(condition: SQL | undefined): AccessRequest[] {
     const rows = this.db.select().from(requests).where(condition).orderBy(asc(requests.id)).all();
     if (rows.length === 0) return [];
-    const byRequest = new Map<number, Decision[]>();
-    const approvalRows = this.db
+    const decisions = this.db
       .select()
       .from(approvals)
       .where(inArray(approvals.requestId, rows.map((r) => r.id)))
       .orderBy(asc(approvals.id))
       .all();
-    for (const a of approvalRows) {
-      byRequest.set(a.requestId, [...(byRequest.get(a.requestId) ?? []), { userId: a.userId, at: a.at }]);
-    }
-    return rows.map((row) => toRequest(row, byRequest.get(row.id) ?? []));
+    return toRequests(rows, decisions);
   }
 
   async addMessageRefs(refs: MessageRef[]): Promise<void> {
@@ -187,35 +174,20 @@ export class SqliteGrantStore implements GrantStore {
   }
 
   private ruleById(id: number): RuleRecord | undefined {
-    const row = this.db.select().from(ingressRules).where(eq(ingressRules.id, id)).get();
-    return row && toRule(row);
+    return this.ruleWhere(eq(ingressRules.id, id));
   }
 
   async findRuleByAwsId(awsRuleId: string): Promise<RuleRecord | undefined> {
-    const row = this.db
-      .select()
-      .from(ingressRules)
-      .where(and(eq(ingressRules.awsRuleId, awsRuleId), ne(ingressRules.state, 'removed')))
-      .get();
-    return row && toRule(row);
+    return this.ruleWhere(ruleByAwsIdWhere(ingressRules, awsRuleId));
   }
 
   async findLiveRule(spec: RuleSpec): Promise<RuleRecord | undefined> {
-    const source = toSourceColumns(spec.source);
-    const row = this.db
-      .select()
-      .from(ingressRules)
-      .where(
-        and(
-          eq(ingressRules.securityGroupId, spec.securityGroupId),
-          eq(ingressRules.protocol, spec.protocol),
-          eq(ingressRules.port, spec.port),
-          eq(ingressRules.sourceKind, source.sourceKind),
-          eq(ingressRules.source, source.source),
-          eq(ingressRules.state, 'in-place'),
-        ),
-      )
-      .get();
+    return this.ruleWhere(liveRuleWhere(ingressRules, spec));
+  }
+
+  /** The rule matching `condition`; of several, whichever SQLite reads first. */
+  private ruleWhere(condition: SQL | undefined): RuleRecord | undefined {
+    const row = this.db.select().from(ingressRules).where(condition).get();
     return row && toRule(row);
   }
 
@@ -225,26 +197,16 @@ export class SqliteGrantStore implements GrantStore {
       .set({ state: 'in-place', awsRuleId, origin })
       .where(eq(ingressRules.id, id))
       .run();
-    if (changes === 0) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
+    if (changes === 0) throw missingRule(id);
   }
 
   async releaseRule(id: number, requestId?: number): Promise<'shared' | 'keep' | 'remove' | 'gone'> {
     return this.db.transaction(
       (tx) => {
         const rule = tx.select().from(ingressRules).where(eq(ingressRules.id, id)).get();
-        if (!rule) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
+        if (!rule) throw missingRule(id);
         if (rule.state === 'removed') return 'gone';
-        const others = tx
-          .select({ id: requests.id })
-          .from(requests)
-          .where(
-            and(
-              eq(requests.ruleRecordId, id),
-              inArray(requests.status, LIVE_STATUSES),
-              requestId === undefined ? undefined : ne(requests.id, requestId),
-            ),
-          )
-          .all();
+        const others = tx.select({ id: requests.id }).from(requests).where(holdersWhere(requests, id, requestId)).all();
         if (others.length > 0) return 'shared';
         if (rule.origin === 'pre-existing') return 'keep';
         tx.update(ingressRules).set({ state: 'removing' }).where(eq(ingressRules.id, id)).run();
@@ -258,7 +220,7 @@ export class SqliteGrantStore implements GrantStore {
     return this.db
       .select({ id: requests.id })
       .from(requests)
-      .where(and(eq(requests.ruleRecordId, id), inArray(requests.status, LIVE_STATUSES)))
+      .where(holdersWhere(requests, id))
       .orderBy(asc(requests.id))
       .all()
       .map((row) => this.requestById(row.id)!);
@@ -268,7 +230,7 @@ export class SqliteGrantStore implements GrantStore {
     return this.db
       .select()
       .from(ingressRules)
-      .where(inArray(ingressRules.state, ['in-place', 'removing']))
+      .where(liveRulesWhere(ingressRules))
       .orderBy(asc(ingressRules.id))
       .all()
       .map(toRule);
@@ -276,21 +238,11 @@ export class SqliteGrantStore implements GrantStore {
 
   async targetGroups(): Promise<Array<{ securityGroupId: string; clusterId: string; location?: GrantLocation }>> {
     return this.db
-      .selectDistinct({
-        securityGroupId: requests.targetGroupId,
-        clusterId: requests.clusterId,
-        awsAccountId: requests.awsAccountId,
-        awsRegion: requests.awsRegion,
-        awsRoleArn: requests.awsRoleArn,
-        awsLocationKnown: requests.awsLocationKnown,
-      })
+      .selectDistinct(targetGroupFields(requests))
       .from(requests)
       .orderBy(asc(requests.targetGroupId), asc(requests.clusterId))
       .all()
-      .map(({ securityGroupId, clusterId, ...columns }) => {
-        const location = toLocation(columns);
-        return location ? { securityGroupId, clusterId, location } : { securityGroupId, clusterId };
-      });
+      .map(toTargetGroup);
   }
 
   async markRuleRemoved(id: number, now: Date): Promise<void> {
@@ -298,9 +250,9 @@ export class SqliteGrantStore implements GrantStore {
     const { changes } = this.db
       .update(ingressRules)
       .set({ state: 'removed', removedAt: now })
-      .where(and(eq(ingressRules.id, id), ne(ingressRules.state, 'removed')))
+      .where(unremovedRuleWhere(ingressRules, id))
       .run();
-    if (changes === 0 && !this.ruleById(id)) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
+    if (changes === 0 && !this.ruleById(id)) throw missingRule(id);
   }
 
   private insertEvent(requestId: number, event: NewEvent): void {

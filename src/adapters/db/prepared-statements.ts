@@ -5,6 +5,7 @@
  */
 import { and, asc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { AppDatabase } from './open.js';
+import { messageRefFields } from './query-parts.js';
 import { approvals, events, requests, slackMessages } from './schema.js';
 
 type RequestRow = typeof requests.$inferSelect;
@@ -29,7 +30,7 @@ export function prepareStatements(db: AppDatabase) {
       .prepare(),
     eventsOf: db.select().from(events).where(eq(events.requestId, id)).orderBy(asc(events.id)).prepare(),
     messageRefsOf: db
-      .select({ requestId: slackMessages.requestId, kind: slackMessages.kind, channel: slackMessages.channel, ts: slackMessages.ts })
+      .select(messageRefFields(slackMessages))
       .from(slackMessages)
       .where(eq(slackMessages.requestId, id))
       .orderBy(asc(slackMessages.id))

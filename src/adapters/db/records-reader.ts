@@ -1,7 +1,8 @@
 /** RecordsReader on SQLite: the audit log's join and the cheap aggregates behind the metrics gauges. */
-import { and, asc, eq, gte, isNull } from 'drizzle-orm';
+import { and, asc, eq, gte } from 'drizzle-orm';
 import type { AuditEntry, AuditFilter, RecordsReader } from '../../app/ports.js';
 import type { OpenedDatabase } from './open.js';
+import { unreviewedBreakGlassWhere } from './query-parts.js';
 import { events, requests } from './schema.js';
 
 export function sqliteRecordsReader({ db, sqlite }: OpenedDatabase): RecordsReader {
@@ -11,7 +12,7 @@ export function sqliteRecordsReader({ db, sqlite }: OpenedDatabase): RecordsRead
   const counts = (rows: unknown[]) => Object.fromEntries((rows as Array<{ key: string; n: number }>).map((r) => [r.key, r.n]));
   return {
     async eventsSince(since: Date, filter: AuditFilter = {}): Promise<AuditEntry[]> {
-      const unreviewed = filter.unreviewedBreakGlass ? and(eq(requests.breakGlass, true), isNull(requests.reviewedBy)) : undefined;
+      const unreviewed = filter.unreviewedBreakGlass ? unreviewedBreakGlassWhere(requests) : undefined;
       return db
         .select({ at: events.at, requestId: events.requestId, clusterId: requests.clusterId, actor: events.actor, type: events.type, detail: events.detail })
         .from(events)

@@ -2,14 +2,16 @@
  * Rows to records and back, the same for both engines: the SQLite and PostgreSQL schemas declare the same
  * columns with the same TypeScript types (dates, JSON, booleans), so a row of either maps alike.
  */
-import type { NewHistoryEvent, PeeredSource, RequestWithFacts, RuleRecord, RuleSpec, SourcePeering } from '../../app/ports.js';
+import type { HistoryEvent, NewHistoryEvent, PeeredSource, RequestWithFacts, RuleRecord, RuleSpec, SourcePeering } from '../../app/ports.js';
 import type { AccessRequest, BreakGlass, Decision, GrantLocation, Source } from '../../domain/request.js';
-import type { ingressRules, requests } from './schema.js';
+import type { approvals, events, ingressRules, requests } from './schema.js';
 
 export type RequestRow = typeof requests.$inferSelect;
 export type RequestColumns = Omit<typeof requests.$inferInsert, 'id' | 'dedupeKey'>;
 export type RuleRow = typeof ingressRules.$inferSelect;
 type RuleColumns = Omit<typeof ingressRules.$inferInsert, 'id'>;
+type ApprovalColumns = Omit<typeof approvals.$inferInsert, 'id'>;
+type EventRow = Omit<typeof events.$inferSelect, 'id' | 'auditDeliveredAt'>;
 
 /** Grants that hold their rule: approved (being put in place) or active. */
 export const LIVE_STATUSES: Array<AccessRequest['status']> = ['approved', 'active'];
@@ -86,6 +88,26 @@ export function toRequest(row: RequestRow, decisions: Decision[]): RequestWithFa
   };
 }
 
+/** Each request with its approvals; `decisions` oldest first, of any of the requests. */
+export function toRequests(rows: RequestRow[], decisions: Array<Decision & { requestId: number }>): AccessRequest[] {
+  const byRequest = new Map<number, Decision[]>();
+  for (const a of decisions) byRequest.set(a.requestId, [...(byRequest.get(a.requestId) ?? []), { userId: a.userId, at: a.at }]);
+  return rows.map((row) => toRequest(row, byRequest.get(row.id) ?? []));
+}
+
+/** The request's approvals as rows. */
+export function toApprovalColumns(request: AccessRequest): ApprovalColumns[] {
+  return request.approvals.map((a) => ({ requestId: request.id, userId: a.userId, at: a.at }));
+}
+
+/**
+ * An event as this or another version wrote it: a kind this version knows carries its payload
+ * (EventDetails); any other kind is read as an UnrecognisedKind, detail and all.
+ */
+export function toHistoryEvent(row: EventRow): HistoryEvent {
+  return { requestId: row.requestId, at: row.at, actor: row.actor, type: row.type, detail: row.detail ?? undefined } as HistoryEvent;
+}
+
 function toBreakGlass(row: RequestRow): BreakGlass {
   return row.reviewedBy !== null && row.reviewedAt !== null ? { reviewedBy: { userId: row.reviewedBy, at: row.reviewedAt } } : {};
 }
@@ -131,6 +153,11 @@ export function toLocation(columns: LocationColumns): GrantLocation | undefined 
 export function withLocation(columns: LocationColumns): { location?: GrantLocation } {
   const location = toLocation(columns);
   return location ? { location } : {};
+}
+
+/** A row of targetGroupFields (query-parts.ts) as GrantStore.targetGroups answers it. */
+export function toTargetGroup({ securityGroupId, clusterId, ...columns }: LocationColumns & { securityGroupId: string; clusterId: string }) {
+  return { securityGroupId, clusterId, ...withLocation(columns) };
 }
 
 export function toSourceColumns(source: PeeredSource): {

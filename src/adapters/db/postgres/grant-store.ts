@@ -1,8 +1,29 @@
-import { and, asc, eq, gte, inArray, isNull, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { BreakGlassLimit, GrantFacts, GrantStore, HistoryEvent, MessageRef, NewHistoryEvent, RuleRecord, RuleSpec } from '../../../app/ports.js';
-import { ConflictError, NotFoundError } from '../../../domain/errors.js';
-import type { AccessRequest, Decision, GrantLocation, NewAccessRequest } from '../../../domain/request.js';
-import { intendedRuleColumns, LIVE_STATUSES, toColumns, toLocation, toRequest, toRule, toSourceColumns, type RequestRow } from '../rows.js';
+import type { AccessRequest, GrantLocation, NewAccessRequest } from '../../../domain/request.js';
+import {
+  breakGlassSinceWhere,
+  holdersWhere,
+  liveRulesWhere,
+  liveRuleWhere,
+  messageRefFields,
+  ruleByAwsIdWhere,
+  targetGroupFields,
+  unremovedRuleWhere,
+  unreviewedBreakGlassWhere,
+} from '../query-parts.js';
+import {
+  intendedRuleColumns,
+  toApprovalColumns,
+  toColumns,
+  toHistoryEvent,
+  toRequest,
+  toRequests,
+  toRule,
+  toTargetGroup,
+  type RequestRow,
+} from '../rows.js';
+import { missingRule, refusedSave } from '../store-errors.js';
 import type { PostgresDatabase } from './open.js';
 import { approvals, events, ingressRules, requests, slackMessages } from './schema.js';
 
@@ -44,7 +65,7 @@ export class PostgresGrantStore implements GrantStore {
       const recent = await tx
         .select()
         .from(requests)
-        .where(and(eq(requests.breakGlass, true), eq(requests.requesterId, opened.requesterId), gte(requests.createdAt, limit.since)))
+        .where(breakGlassSinceWhere(requests, opened.requesterId, limit.since))
         .orderBy(asc(requests.id));
       if (recent.length >= limit.perDay) return { refused: await withDecisions(tx, recent) };
       return insertOnce(tx, opened, events, dedupeKey);
@@ -62,7 +83,7 @@ export class PostgresGrantStore implements GrantStore {
 
   async history(id: number): Promise<HistoryEvent[]> {
     const rows = await this.db.select().from(events).where(eq(events.requestId, id)).orderBy(asc(events.id));
-    return rows.map((row) => ({ requestId: row.requestId, at: row.at, actor: row.actor, type: row.type, detail: row.detail ?? undefined }) as HistoryEvent);
+    return rows.map(toHistoryEvent);
   }
 
   async findByStatus(status: AccessRequest['status']): Promise<AccessRequest[]> {
@@ -70,7 +91,7 @@ export class PostgresGrantStore implements GrantStore {
   }
 
   async unreviewedBreakGlass(): Promise<AccessRequest[]> {
-    return this.requestsWhere(and(eq(requests.breakGlass, true), isNull(requests.reviewedBy)));
+    return this.requestsWhere(unreviewedBreakGlassWhere(requests));
   }
 
   /** The requests matching `condition`, oldest first, with their approvals. */
@@ -85,7 +106,7 @@ export class PostgresGrantStore implements GrantStore {
 
   async messageRefs(requestId: number): Promise<MessageRef[]> {
     return this.db
-      .select({ requestId: slackMessages.requestId, kind: slackMessages.kind, channel: slackMessages.channel, ts: slackMessages.ts })
+      .select(messageRefFields(slackMessages))
       .from(slackMessages)
       .where(eq(slackMessages.requestId, requestId))
       .orderBy(asc(slackMessages.id));
@@ -113,57 +134,31 @@ export class PostgresGrantStore implements GrantStore {
   }
 
   async findRuleByAwsId(awsRuleId: string): Promise<RuleRecord | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(ingressRules)
-      .where(and(eq(ingressRules.awsRuleId, awsRuleId), ne(ingressRules.state, 'removed')))
-      .orderBy(asc(ingressRules.id))
-      .limit(1);
-    return row && toRule(row);
+    return this.firstRule(ruleByAwsIdWhere(ingressRules, awsRuleId));
   }
 
   async findLiveRule(spec: RuleSpec): Promise<RuleRecord | undefined> {
-    const source = toSourceColumns(spec.source);
-    const [row] = await this.db
-      .select()
-      .from(ingressRules)
-      .where(
-        and(
-          eq(ingressRules.securityGroupId, spec.securityGroupId),
-          eq(ingressRules.protocol, spec.protocol),
-          eq(ingressRules.port, spec.port),
-          eq(ingressRules.sourceKind, source.sourceKind),
-          eq(ingressRules.source, source.source),
-          eq(ingressRules.state, 'in-place'),
-        ),
-      )
-      .orderBy(asc(ingressRules.id))
-      .limit(1);
+    return this.firstRule(liveRuleWhere(ingressRules, spec));
+  }
+
+  /** The oldest rule matching `condition`. */
+  private async firstRule(condition: SQL | undefined): Promise<RuleRecord | undefined> {
+    const [row] = await this.db.select().from(ingressRules).where(condition).orderBy(asc(ingressRules.id)).limit(1);
     return row && toRule(row);
   }
 
   async markRuleInPlace(id: number, awsRuleId: string, origin: RuleRecord['origin']): Promise<void> {
     const changed = await this.db.update(ingressRules).set({ state: 'in-place', awsRuleId, origin }).where(eq(ingressRules.id, id)).returning({ id: ingressRules.id });
-    if (changed.length === 0) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
+    if (changed.length === 0) throw missingRule(id);
   }
 
   async releaseRule(id: number, requestId?: number): Promise<'shared' | 'keep' | 'remove' | 'gone'> {
     return this.db.transaction(async (tx) => {
       // The row lock makes releases of one rule take turns across processes and hosts; the holders are read after it.
       const [rule] = await tx.select().from(ingressRules).where(eq(ingressRules.id, id)).for('update');
-      if (!rule) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
+      if (!rule) throw missingRule(id);
       if (rule.state === 'removed') return 'gone';
-      const others = await tx
-        .select({ id: requests.id })
-        .from(requests)
-        .where(
-          and(
-            eq(requests.ruleRecordId, id),
-            inArray(requests.status, LIVE_STATUSES),
-            requestId === undefined ? undefined : ne(requests.id, requestId),
-          ),
-        )
-        .limit(1);
+      const others = await tx.select({ id: requests.id }).from(requests).where(holdersWhere(requests, id, requestId)).limit(1);
       if (others.length > 0) return 'shared';
       if (rule.origin === 'pre-existing') return 'keep';
       await tx.update(ingressRules).set({ state: 'removing' }).where(eq(ingressRules.id, id));
@@ -176,41 +171,31 @@ export class PostgresGrantStore implements GrantStore {
     const changed = await this.db
       .update(ingressRules)
       .set({ state: 'removed', removedAt: now })
-      .where(and(eq(ingressRules.id, id), ne(ingressRules.state, 'removed')))
+      .where(unremovedRuleWhere(ingressRules, id))
       .returning({ id: ingressRules.id });
-    if (changed.length === 0 && !(await this.getRule(id))) throw new NotFoundError(`Ingress rule record ${id} does not exist.`);
+    if (changed.length === 0 && !(await this.getRule(id))) throw missingRule(id);
   }
 
   async holdersOf(id: number): Promise<AccessRequest[]> {
     const rows = await this.db
       .select()
       .from(requests)
-      .where(and(eq(requests.ruleRecordId, id), inArray(requests.status, LIVE_STATUSES)))
+      .where(holdersWhere(requests, id))
       .orderBy(asc(requests.id));
     return withDecisions(this.db, rows);
   }
 
   async liveRules(): Promise<RuleRecord[]> {
-    const rows = await this.db.select().from(ingressRules).where(inArray(ingressRules.state, ['in-place', 'removing'])).orderBy(asc(ingressRules.id));
+    const rows = await this.db.select().from(ingressRules).where(liveRulesWhere(ingressRules)).orderBy(asc(ingressRules.id));
     return rows.map(toRule);
   }
 
   async targetGroups(): Promise<Array<{ securityGroupId: string; clusterId: string; location?: GrantLocation }>> {
     const rows = await this.db
-      .selectDistinct({
-        securityGroupId: requests.targetGroupId,
-        clusterId: requests.clusterId,
-        awsAccountId: requests.awsAccountId,
-        awsRegion: requests.awsRegion,
-        awsRoleArn: requests.awsRoleArn,
-        awsLocationKnown: requests.awsLocationKnown,
-      })
+      .selectDistinct(targetGroupFields(requests))
       .from(requests)
       .orderBy(asc(requests.targetGroupId), asc(requests.clusterId));
-    return rows.map(({ securityGroupId, clusterId, ...columns }) => {
-      const location = toLocation(columns);
-      return location ? { securityGroupId, clusterId, location } : { securityGroupId, clusterId };
-    });
+    return rows.map(toTargetGroup);
   }
 }
 
@@ -244,16 +229,10 @@ async function saveIn(tx: Runner, next: AccessRequest, newEvents: NewHistoryEven
     .returning({ id: requests.id });
   if (updated.length === 0) {
     const [stored] = await tx.select({ id: requests.id }).from(requests).where(eq(requests.id, next.id));
-    if (!stored) throw new NotFoundError(`Request #${next.id} does not exist.`);
-    throw new ConflictError(`#${next.id} was changed by someone else at the same time; try again.`);
+    throw refusedSave(next.id, stored !== undefined);
   }
-  if (next.approvals.length > 0) {
-    // Approvals already stored hit the unique (request, user) key and are skipped.
-    await tx
-      .insert(approvals)
-      .values(next.approvals.map((a) => ({ requestId: next.id, userId: a.userId, at: a.at })))
-      .onConflictDoNothing();
-  }
+  // Approvals already stored hit the unique (request, user) key and are skipped.
+  if (next.approvals.length > 0) await tx.insert(approvals).values(toApprovalColumns(next)).onConflictDoNothing();
   await insertEvents(tx, next.id, newEvents);
 }
 
@@ -278,7 +257,5 @@ async function withDecisions(tx: Runner, rows: RequestRow[]): Promise<AccessRequ
     .from(approvals)
     .where(inArray(approvals.requestId, rows.map((r) => r.id)))
     .orderBy(asc(approvals.id));
-  const byRequest = new Map<number, Decision[]>();
-  for (const a of decisions) byRequest.set(a.requestId, [...(byRequest.get(a.requestId) ?? []), { userId: a.userId, at: a.at }]);
-  return rows.map((row) => toRequest(row, byRequest.get(row.id) ?? []));
+  return toRequests(rows, decisions);
 }

@@ -1,6 +1,7 @@
 /** RecordsReader on PostgreSQL: the same readings as on SQLite (../records-reader.ts). */
-import { and, asc, count, eq, gte, inArray, isNull, lte } from 'drizzle-orm';
+import { and, asc, count, eq, gte, inArray, lte } from 'drizzle-orm';
 import type { AuditEntry, AuditFilter, RecordsReader } from '../../../app/ports.js';
+import { unreviewedBreakGlassWhere } from '../query-parts.js';
 import type { OpenedPostgres } from './open.js';
 import { events, requests } from './schema.js';
 
@@ -8,7 +9,7 @@ export function postgresRecordsReader({ db, pool }: OpenedPostgres): RecordsRead
   const counts = (rows: Array<{ key: string; n: number }>) => Object.fromEntries(rows.map((r) => [r.key, r.n]));
   return {
     async eventsSince(since: Date, filter: AuditFilter = {}): Promise<AuditEntry[]> {
-      const unreviewed = filter.unreviewedBreakGlass ? and(eq(requests.breakGlass, true), isNull(requests.reviewedBy)) : undefined;
+      const unreviewed = filter.unreviewedBreakGlass ? unreviewedBreakGlassWhere(requests) : undefined;
       const rows = await db
         .select({ at: events.at, requestId: events.requestId, clusterId: requests.clusterId, actor: events.actor, type: events.type, detail: events.detail })
         .from(events)
