@@ -34,6 +34,7 @@ export interface ReconcileSchedule {
 export function startReconcileSchedule(options: ReconcileScheduleOptions): ReconcileSchedule {
   const { prefix, everyMs, run, logger, clock } = options;
   let running: Promise<void> | undefined;
+  let lastPassEndedMs: number | undefined;
   // Passes never overlap within a process; across processes they are safe anyway (idempotent repairs).
   const runOnce = (trigger: string): Promise<void> =>
     (running ??= run()
@@ -41,6 +42,7 @@ export function startReconcileSchedule(options: ReconcileScheduleOptions): Recon
       .catch((error: unknown) => logger.error({ err: error, trigger }, 'reconcile pass failed'))
       .finally(() => {
         running = undefined;
+        lastPassEndedMs = clock.now().getTime();
       }));
 
   const producer = openQueue<unknown, string>(MAINTENANCE_QUEUE, options, prefix);
@@ -58,8 +60,8 @@ export function startReconcileSchedule(options: ReconcileScheduleOptions): Recon
     const limitMs = Math.min(everyMs, 5_000);
     void withinMs(queue.getJobScheduler(RECONCILE_SCHEDULER_ID), limitMs, () => new Error(`${SERVICE_NAMES[producer.service]} did not answer within ${limitMs} ms`))
       .then(async (scheduler) => {
-        const verdict = judgeSchedule(scheduler, clock.now().getTime(), everyMs);
-        if (verdict.kind === 'on-time') return;
+        const verdict = judgeSchedule(scheduler, { nowMs: clock.now().getTime(), everyMs, passRunning: running !== undefined, lastPassEndedMs });
+        if (verdict.kind === 'ok') return;
         if (verdict.kind === 'missing') {
           logger.warn({ queue: producer.service }, 'reconcile scheduler missing from the job queue (data lost?): running a pass and re-creating it');
         } else {

@@ -6,20 +6,34 @@
  * its default lock and check intervals. An idle worker takes a due run within milliseconds.
  */
 
-/** How late a run may be before the schedule counts as stalled: room for clocks of different hosts and a busy event loop. */
+/** How long a due run may wait for an idle worker: room for clocks of different hosts and a busy event loop. */
 export const MAX_OVERDUE_MARGIN_MS = 5_000;
 
 export type ScheduleVerdict =
-  | { kind: 'on-time' }
+  | { kind: 'ok' }
   /** No scheduler, or one without a next run (its data lost). */
   | { kind: 'missing' }
-  /** Its next run was due at `dueAt` (epoch ms) and nobody took it: `lateMs` ago. */
+  /** Its next run was due at `dueAt` (epoch ms), `lateMs` ago, and no worker took it. */
   | { kind: 'overdue'; dueAt: number; lateMs: number };
 
-/** The margin grows with the interval up to MAX_OVERDUE_MARGIN_MS, so a short interval is judged as promptly. */
-export function judgeSchedule(scheduler: { next?: number | null } | undefined, nowMs: number, everyMs: number): ScheduleVerdict {
+export interface ScheduleSight {
+  nowMs: number;
+  everyMs: number;
+  /** This process's pass is running: its worker is busy, and a due run may rightly be waiting for it. */
+  passRunning: boolean;
+  /** When this process's last pass ended (epoch ms): a run due before then may have waited for it. */
+  lastPassEndedMs?: number;
+}
+
+/**
+ * A run counts as overdue once it has waited longer than the margin (the interval up to
+ * MAX_OVERDUE_MARGIN_MS, so a short interval is judged as promptly) while this process's worker was free.
+ */
+export function judgeSchedule(scheduler: { next?: number | null } | undefined, sight: ScheduleSight): ScheduleVerdict {
   const dueAt = scheduler?.next;
   if (dueAt === undefined || dueAt === null) return { kind: 'missing' };
-  const lateMs = nowMs - dueAt;
-  return lateMs > Math.min(everyMs, MAX_OVERDUE_MARGIN_MS) ? { kind: 'overdue', dueAt, lateMs } : { kind: 'on-time' };
+  if (sight.passRunning) return { kind: 'ok' };
+  const waitedMs = sight.nowMs - Math.max(dueAt, sight.lastPassEndedMs ?? dueAt);
+  if (waitedMs <= Math.min(sight.everyMs, MAX_OVERDUE_MARGIN_MS)) return { kind: 'ok' };
+  return { kind: 'overdue', dueAt, lateMs: sight.nowMs - dueAt };
 }
