@@ -13,7 +13,7 @@ export type ScheduleVerdict =
   | { kind: 'ok' }
   /** No scheduler, or one without a next run (its data lost). */
   | { kind: 'missing' }
-  /** Its next run was due at `dueAt` (epoch ms), `lateMs` ago, and no worker took it. */
+  /** Its next run was due at `dueAt` (epoch ms), `lateMs` ago, and no worker has added the one after it. */
   | { kind: 'overdue'; dueAt: number; lateMs: number };
 
 export interface ScheduleSight {
