@@ -183,6 +183,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     everyMs: config.reconcileIntervalSeconds * 1000,
     run: reconcilePass,
     logger,
+    clock: systemClock,
   });
   // A worker takes no Slack traffic: its ops routes go on OPS_PORT when set, else on PORT.
   const opsServerPort = app ? config.opsPort : (config.opsPort ?? config.port);

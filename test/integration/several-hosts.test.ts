@@ -205,8 +205,12 @@ describe.each([
     const firstStart = Math.min(...started.slice(2).map((line) => Number(line.time)));
     const intervals = Math.ceil((endedAt - firstStart) / (RECONCILE_SECONDS * 1000));
     expect(passes.length - 2).toBeLessThanOrEqual(intervals + 1);
+    // No warnings but one: a kill just after the dead worker took a reconcile run, before it added the next,
+    // stalls the schedule, and the live worker's watchdog repairs that and says so.
     const warnings = [workerA, workerB].flatMap((running) =>
-      running.lines.filter((line) => Number(line.level) >= 40).map((line) => `${String(line.msg)}: ${(line.err as { message?: string } | undefined)?.message ?? ''}`),
+      running.lines
+        .filter((line) => Number(line.level) >= 40 && !String(line.msg).startsWith('reconcile scheduler overdue'))
+        .map((line) => `${String(line.msg)}: ${(line.err as { message?: string } | undefined)?.message ?? ''}`),
     );
     expect(warnings).toEqual([]);
   }, 300_000);
