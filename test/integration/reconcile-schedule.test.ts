@@ -12,14 +12,15 @@ import pino from 'pino';
 import { afterAll, beforeAll, expect, inject, onTestFinished, test, vi } from 'vitest';
 import { openQueue, postgresSchemaOf, type QueueTarget } from '../../src/adapters/queue/backend.js';
 import { MAINTENANCE_QUEUE, RECONCILE_SCHEDULER_ID, startReconcileSchedule } from '../../src/adapters/queue/reconcile-schedule.js';
+import { OVERDUE_MARGIN_MS } from '../../src/adapters/queue/schedule-verdict.js';
 import { systemClock } from '../../src/wiring.js';
 import { freshPostgresDatabase, type PostgresDatabase } from '../support/postgres-database.js';
 
 const EVERY_MS = 1_000;
-// The watchdog looks every EVERY_MS and calls a run overdue once it has waited more than EVERY_MS (the margin
-// for a short interval) while the schedule's worker was free, so a pass starts within 2 × EVERY_MS of that
-// worker's pass ending; the rest is room for a loaded machine. BullMQ alone would need lockDuration (30 s).
-const REPAIR_BOUND_MS = 2 * EVERY_MS + 3_000;
+// The watchdog looks every EVERY_MS and calls a run overdue once it has waited more than OVERDUE_MARGIN_MS while
+// the schedule's worker was free, so a pass starts within OVERDUE_MARGIN_MS + EVERY_MS of that worker's pass
+// ending; the rest is room for a loaded machine. BullMQ alone would need lockDuration (30 s).
+const REPAIR_BOUND_MS = OVERDUE_MARGIN_MS + EVERY_MS + 3_000;
 
 let database: PostgresDatabase;
 beforeAll(async () => void (database = await freshPostgresDatabase(inject('postgresUrl'))));
@@ -47,7 +48,7 @@ async function takeAndDie(target: QueueTarget, prefix: string): Promise<string |
 }
 
 test.each(['redis', 'postgres'] as const)(
-  '%s: a run taken by a worker that died before adding the next one is noticed and repaired within two intervals, with a warning',
+  '%s: a run taken by a worker that died before adding the next one is noticed and repaired within the overdue margin and an interval, with a warning',
   async (kind) => {
     const target = targets[kind]();
     const prefix = `test-${randomUUID()}`;

@@ -60,7 +60,7 @@ export function startReconcileSchedule(options: ReconcileScheduleOptions): Recon
     const limitMs = Math.min(everyMs, 5_000);
     void withinMs(queue.getJobScheduler(RECONCILE_SCHEDULER_ID), limitMs, () => new Error(`${SERVICE_NAMES[producer.service]} did not answer within ${limitMs} ms`))
       .then(async (scheduler) => {
-        const verdict = judgeSchedule(scheduler, { nowMs: clock.now().getTime(), everyMs, passRunning: running !== undefined, lastPassEndedMs });
+        const verdict = judgeSchedule(scheduler, { nowMs: clock.now().getTime(), passRunning: running !== undefined, lastPassEndedMs });
         if (verdict.kind === 'ok') return;
         if (verdict.kind === 'missing') {
           logger.warn({ queue: producer.service }, 'reconcile scheduler missing from the job queue (data lost?): running a pass and re-creating it');
