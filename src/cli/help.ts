@@ -95,7 +95,7 @@ export const COMMAND_HELP: Record<CommandName, string> = {
     '  --requester  also say whether this user is an approver, may approve their own request, is auto-approved, may break glass',
   ].join('\n'),
   'copy-records': [
-    'Usage: cache-access copy-records --to postgres://user:password@host:5432/database',
+    'Usage: cache-access copy-records --to postgres://user@host:5432/database',
     '',
     'Copies every record (requests, rules, approvals, Slack message references, events with their audit',
     'delivery state) from the SQLite file at DATABASE_PATH (whatever DATABASE_URL says) to the PostgreSQL',
@@ -103,7 +103,9 @@ export const COMMAND_HELP: Record<CommandName, string> = {
     'Stop the bot first. The target gets the schema as the bot makes it at start-up and must hold no record',
     '(exit 3 otherwise). Everything goes in one transaction that commits only when each table counts as',
     "many rows as the file; the counts are printed. Each id sequence continues after the file's highest id.",
-    '  --to  the PostgreSQL database to copy to (required); its password is never printed',
+    '  --to  the PostgreSQL database to copy to (required). Its password comes from PGPASSWORD when the URL',
+    '        has none, as with psql, keeping it out of the command line (ps, shell history); a password in the',
+    '        URL (user:password@) is used instead. Neither is ever printed.',
   ].join('\n'),
 };
 
