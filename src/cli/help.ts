@@ -72,7 +72,8 @@ export const COMMAND_HELP: Record<CommandName, string> = {
     '',
     'Prints the event log of every request from <duration> ago (e.g. 30m, 7d, 1d12h) until now.',
     '  --since       how far back (required)',
-    '  --format      csv (default: a header row, RFC 4180 quoting) or json (an array)',
+    '  --format      csv (default: a header row, RFC 4180 quoting) or json (an array); either way each',
+    "                event's detail has its keys sorted, so SQLite and PostgreSQL records print the same",
     '  --unreviewed  only the events of break-glass grants no approver has reviewed yet',
   ].join('\n'),
   policy: [
