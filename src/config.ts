@@ -61,8 +61,14 @@ const settingsSchema = z.object({
     AUDIT_SOURCE: z.string().min(1).default('cache-access'),
   });
 
+/** Read by the admin CLI only. */
+const cliOnlySettings = {
+  // libpq's variable: the password of a copy-records --to URL that has none, kept off the command line.
+  PGPASSWORD: z.string().optional(),
+};
+
 /** Every environment variable the bot and the CLI read (deployment manifests are checked against it). */
-export const SETTING_NAMES: readonly string[] = Object.freeze(Object.keys(settingsSchema.shape));
+export const SETTING_NAMES: readonly string[] = Object.freeze([...Object.keys(settingsSchema.shape), ...Object.keys(cliOnlySettings)]);
 
 /** Events are signed: a webhook without a secret would send unverifiable ones. */
 const auditSecretRequired = {
@@ -87,7 +93,7 @@ const configSchema = consistent(settingsSchema).refine((env) => env.SLACK_APP_TO
 });
 
 /** The admin CLI reads the same settings; it needs Slack only for commands that notify people. */
-const cliSettingsSchema = consistent(settingsSchema.partial({ SLACK_BOT_TOKEN: true }));
+const cliSettingsSchema = consistent(settingsSchema.partial({ SLACK_BOT_TOKEN: true }).extend(cliOnlySettings));
 
 export interface Config {
   slack: {
@@ -123,7 +129,11 @@ export interface Config {
 }
 
 /** The admin CLI's settings: the bot's, with Slack present only when SLACK_BOT_TOKEN is set. */
-export type CliConfig = Omit<Config, 'slack'> & { slack?: Config['slack'] };
+export type CliConfig = Omit<Config, 'slack'> & {
+  slack?: Config['slack'];
+  /** PGPASSWORD: the password for a copy-records target URL that holds none. */
+  copyTargetPassword?: string;
+};
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -138,7 +148,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
 /** The settings for the admin CLI (same names and rules), where Slack tokens are optional. */
 export function loadCliConfig(env: Record<string, string | undefined>): Readonly<CliConfig> {
   const s = parse(cliSettingsSchema, env);
-  return toConfig(s, s.SLACK_BOT_TOKEN === undefined ? undefined : slackOf({ ...s, SLACK_BOT_TOKEN: s.SLACK_BOT_TOKEN }));
+  const config = toConfig(s, s.SLACK_BOT_TOKEN === undefined ? undefined : slackOf({ ...s, SLACK_BOT_TOKEN: s.SLACK_BOT_TOKEN }));
+  return Object.freeze({ ...config, copyTargetPassword: s.PGPASSWORD });
 }
 
 function parse<T>(schema: z.ZodType<T>, env: Record<string, string | undefined>): T {

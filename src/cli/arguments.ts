@@ -82,7 +82,7 @@ function postgresUrlOf(value: string | boolean | undefined): string {
   const url = nonEmpty(value, '--to');
   if (url === undefined) throw new InvalidInputError('copy-records needs --to postgres://…, the empty PostgreSQL database to copy to.');
   if (!/^postgres(ql)?:\/\//.test(url) || !URL.canParse(url)) {
-    throw new InvalidInputError('--to must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@host:5432/cache_access.');
+    throw new InvalidInputError('--to must be a postgres:// or postgresql:// URL, e.g. postgres://user@host:5432/cache_access (with the password in PGPASSWORD).');
   }
   return url;
 }

@@ -7,6 +7,7 @@ import { STATUSES, formatId, isUnreviewedBreakGlass } from '../domain/request.js
 import type { CliCommand } from './arguments.js';
 import { exportAudit } from './audit-export.js';
 import { copyRecordsReport } from './copy-records-report.js';
+import { copyTargetUrl } from './copy-target.js';
 import type { CliServices } from './composition.js';
 import { EXIT } from './exit-codes.js';
 import { grantsTable } from './grants-table.js';
@@ -67,10 +68,11 @@ export async function runCommand(command: RunnableCommand, services: CliServices
       return { output: ruleExplanationText(explanation), exitCode: explanation.decided ? EXIT.ok : EXIT.notFoundOrConflict };
     }
     case 'copy-records': {
-      const outcome = await services.copyRecordsTo(command.to).catch((error: unknown) => {
-        throw withoutPassword(error, command.to);
+      const to = copyTargetUrl(command.to, services.copyTargetPassword);
+      const outcome = await services.copyRecordsTo(to).catch((error: unknown) => {
+        throw withoutPassword(error, to);
       });
-      const output = copyRecordsReport(outcome, services.databasePath, redactedUrl(command.to));
+      const output = copyRecordsReport(outcome, services.databasePath, redactedUrl(to));
       return { output, exitCode: outcome.copied ? EXIT.ok : EXIT.failure };
     }
   }

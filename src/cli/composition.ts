@@ -15,6 +15,8 @@ export interface CliServices {
   policyFile: string;
   /** DATABASE_PATH: the SQLite file copy-records reads. */
   databasePath: string;
+  /** PGPASSWORD: the password of a copy-records target URL that has none. */
+  copyTargetPassword?: string;
   /** Copies every record from the SQLite file to the empty PostgreSQL database at `url`. */
   copyRecordsTo(url: string): Promise<CopyOutcome>;
   store(): Promise<GrantStore>;
@@ -34,6 +36,7 @@ export function composeCli(config: CliConfig, logger: Logger): CliServices {
   return {
     policyFile: config.policyFile,
     databasePath: config.databasePath,
+    copyTargetPassword: config.copyTargetPassword,
     async copyRecordsTo(url) {
       const { copyRecords } = await import('../adapters/db/copy/copy-records.js');
       return copyRecords(config.databasePath, url);

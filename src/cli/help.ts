@@ -72,7 +72,8 @@ export const COMMAND_HELP: Record<CommandName, string> = {
     '',
     'Prints the event log of every request from <duration> ago (e.g. 30m, 7d, 1d12h) until now.',
     '  --since       how far back (required)',
-    '  --format      csv (default: a header row, RFC 4180 quoting) or json (an array)',
+    '  --format      csv (default: a header row, RFC 4180 quoting) or json (an array); either way each',
+    "                event's detail has its keys sorted, so SQLite and PostgreSQL records print the same",
     '  --unreviewed  only the events of break-glass grants no approver has reviewed yet',
   ].join('\n'),
   policy: [
@@ -95,7 +96,7 @@ export const COMMAND_HELP: Record<CommandName, string> = {
     '  --requester  also say whether this user is an approver, may approve their own request, is auto-approved, may break glass',
   ].join('\n'),
   'copy-records': [
-    'Usage: cache-access copy-records --to postgres://user:password@host:5432/database',
+    'Usage: cache-access copy-records --to postgres://user@host:5432/database',
     '',
     'Copies every record (requests, rules, approvals, Slack message references, events with their audit',
     'delivery state) from the SQLite file at DATABASE_PATH (whatever DATABASE_URL says) to the PostgreSQL',
@@ -103,7 +104,9 @@ export const COMMAND_HELP: Record<CommandName, string> = {
     'Stop the bot first. The target gets the schema as the bot makes it at start-up and must hold no record',
     '(exit 3 otherwise). Everything goes in one transaction that commits only when each table counts as',
     "many rows as the file; the counts are printed. Each id sequence continues after the file's highest id.",
-    '  --to  the PostgreSQL database to copy to (required); its password is never printed',
+    '  --to  the PostgreSQL database to copy to (required). Its password comes from PGPASSWORD when the URL',
+    '        has none, as with psql, keeping it out of the command line (ps, shell history); a password in the',
+    '        URL (user:password@) is used instead. Neither is ever printed.',
   ].join('\n'),
 };
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { approvalMessage, requesterMessage, slackDate, ticketMrkdwn, type Block } from '../../src/adapters/slack/blocks.js';
-import { breakGlassMessage } from '../../src/adapters/slack/break-glass-blocks.js';
+import { breakGlassMessage, reviewItem } from '../../src/adapters/slack/break-glass-blocks.js';
 import { ticketUrl } from '../../src/domain/ticket.js';
 import { transition, type LifecycleEvent } from '../../src/domain/lifecycle.js';
 import { STATUSES, type AccessRequest, type Status } from '../../src/domain/request.js';
@@ -226,7 +226,7 @@ describe('Block Kit limits hold for any input', () => {
     );
   });
 
-  it('every state of a break-glass grant, reviewed or not, renders a valid alert whatever the reason', () => {
+  it('every state of a break-glass grant, reviewed or not, renders a valid alert and list item whatever the reason', () => {
     const opened = apply(pending, [{ type: 'break-glass', by: 'U0REQUEST1' }, at(1)]);
     const grants = [opened, apply(opened, [{ type: 'activate', ruleRecordId: 7 }, at(2)]), apply(opened, [{ type: 'fail', code: 'SomeAwsError', message: 'no' }, at(2)])];
     const states = grants.flatMap((grant) => [grant, apply(grant, [{ type: 'review', by: 'U0APPROVE1' }, at(3)])]);
@@ -239,6 +239,10 @@ describe('Block Kit limits hold for any input', () => {
         // Reviewed only while nobody has; Revoke now only while the access is (being) opened.
         expect(allText(alert.blocks).includes('break-glass-reviewed')).toBe(state.breakGlass?.reviewedBy === undefined);
         expect(allText(alert.blocks).includes('end-access')).toBe(state.status !== 'failed');
+        // The same grant in a list for its reviewers (the Home tab, /cache-access list).
+        const item = reviewItem({ ...state, reason });
+        expect(validateBlocks(item)).toEqual([]);
+        expect((item[0] as { text: { text: string } }).text.text.split('*Why:* ')[1]).not.toMatch(/[<>]/);
       }),
       { numRuns: 100, endOnFailure: true },
     );

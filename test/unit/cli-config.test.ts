@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { ConfigError, loadCliConfig, loadConfig } from '../../src/config.js';
+import { ConfigError, loadCliConfig, loadConfig, SETTING_NAMES } from '../../src/config.js';
 
 test('the CLI reads the bot settings without requiring Slack tokens', () => {
   const config = loadCliConfig({ DATABASE_PATH: '/var/lib/cache-access/db.sqlite', REDIS_URL: 'redis://queue:6379' });
@@ -20,4 +20,11 @@ test('the CLI applies the same rules and defaults as the bot', () => {
 
 test('the CLI also refuses an audit webhook without its secret', () => {
   expect(() => loadCliConfig({ AUDIT_WEBHOOK_URL: 'https://siem.example.com/in' })).toThrow(/AUDIT_WEBHOOK_SECRET is required/);
+});
+
+test('the CLI reads PGPASSWORD, for copy-records; the bot does not, and an empty one is unset', () => {
+  expect(loadCliConfig({ PGPASSWORD: 's3cret' }).copyTargetPassword).toBe('s3cret');
+  expect(loadCliConfig({ PGPASSWORD: '' }).copyTargetPassword).toBeUndefined();
+  expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', PGPASSWORD: 's3cret' })).not.toHaveProperty('copyTargetPassword');
+  expect(SETTING_NAMES).toContain('PGPASSWORD');
 });

@@ -7,7 +7,7 @@ import type { types } from '@slack/bolt';
 import type { RequestWithFacts } from '../../app/ports.js';
 import { actorMrkdwn } from '../../domain/actor.js';
 import { formatDuration } from '../../domain/durations.js';
-import { formatId, isUnreviewedBreakGlass, type AccessRequest } from '../../domain/request.js';
+import { describeSource, formatId, isUnreviewedBreakGlass, type AccessRequest } from '../../domain/request.js';
 import {
   code,
   CONNECTION_TRACKING_NOTE,
@@ -29,6 +29,8 @@ export const BREAK_GLASS_ACTIONS = { reviewed: 'break-glass-reviewed' } as const
 
 const SECTION_TEXT_MAX = 3000;
 const FIELD_TEXT_MAX = 2000;
+/** A listed grant's reason: the rest of its section (ids, names, dates) stays far under SECTION_TEXT_MAX. */
+const REVIEW_REASON_MAX = 300;
 
 /** What became of the grant since the glass was broken. */
 function stateLine(request: AccessRequest, now: Date): string {
@@ -54,12 +56,14 @@ function reviewLine(request: AccessRequest): string {
     : `:warning: *Unreviewed.* An approver other than ${actorMrkdwn(request.requesterId)} must look at it and click *Reviewed*.`;
 }
 
+function reviewedButton(request: AccessRequest): types.Button {
+  return { type: 'button', action_id: BREAK_GLASS_ACTIONS.reviewed, text: plain('Reviewed', 75), style: 'primary', value: String(request.id) };
+}
+
 function buttons(request: AccessRequest): types.ActionsBlock | undefined {
   const value = String(request.id);
   const elements: types.Button[] = [];
-  if (isUnreviewedBreakGlass(request)) {
-    elements.push({ type: 'button', action_id: BREAK_GLASS_ACTIONS.reviewed, text: plain('Reviewed', 75), style: 'primary', value });
-  }
+  if (isUnreviewedBreakGlass(request)) elements.push(reviewedButton(request));
   if (request.status === 'approved' || request.status === 'active') {
     elements.push({
       type: 'button',
@@ -78,10 +82,29 @@ function buttons(request: AccessRequest): types.ActionsBlock | undefined {
   return elements.length > 0 ? { type: 'actions', elements } : undefined;
 }
 
+/** When the grant ends: its end time, or, while the rule is being added, how long after. */
+function until(request: AccessRequest): string {
+  return request.expiresAt ? slackDate(request.expiresAt) : `${formatDuration(request.durationSeconds)} after the rule is in place`;
+}
+
+/**
+ * An unreviewed grant in a list for its approvers (`/cache-access list`, the Home tab), two blocks: who opened
+ * which cluster when, until when and why, and the Reviewed button of the loud message (same action, same checks).
+ */
+export function reviewItem(request: AccessRequest): Block[] {
+  const opened = slackDate(request.approvedAt ?? request.createdAt);
+  const end = request.endedAt ? `ended ${slackDate(request.endedAt)}` : `open until ${until(request)}`;
+  const header = `*${formatId(request.id)}* ${code(request.clusterId)} from ${code(describeSource(request.source))} · ${request.status}`;
+  const story = `opened by ${actorMrkdwn(request.requesterId)} ${opened} without approval, ${end}`;
+  return [
+    { type: 'section', text: mrkdwn(`${header}\n${story}\n*Why:* ${escapeAndFit(request.reason, REVIEW_REASON_MAX)}`) },
+    { type: 'actions', block_id: `review-${request.id}`, elements: [reviewedButton(request)] },
+  ];
+}
+
 export function breakGlassMessage(request: RequestWithFacts, now: Date = new Date()): SlackMessage {
   const id = formatId(request.id);
   const duration = formatDuration(request.durationSeconds);
-  const until = request.expiresAt ? slackDate(request.expiresAt) : `${duration} after the rule is in place`;
   const field = (text: string) => mrkdwn(fit(text, FIELD_TEXT_MAX));
   const reasonLabel = '*Why*\n';
   const blocks: Block[] = [
@@ -96,7 +119,7 @@ export function breakGlassMessage(request: RequestWithFacts, now: Date = new Dat
         field(`*Who*\n${actorMrkdwn(request.requesterId)}`),
         field(`*Cluster*\n${code(request.clusterId)} (${request.engine})\n${code(`${request.endpoint}:${request.port}`)}`),
         field(`*Rule*\n${ruleText(request)}`),
-        field(`*Until*\n${until}`),
+        field(`*Until*\n${until(request)}`),
         field(`*Request*\n${id} (policy rule ${code(request.policyMatch)})`),
         ...(request.facts ? [field(`*Account / region*\n${code(request.facts.accountId)} / ${code(request.facts.region || 'default')}`)] : []),
       ],

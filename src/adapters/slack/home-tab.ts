@@ -1,7 +1,7 @@
 /**
- * The App Home tab: a person's own access and the requests waiting for their decision, with the same
- * buttons (and so the same listeners and checks) as the messages. Published when the tab is opened,
- * and again after a click in it.
+ * The App Home tab: a person's own access, the requests waiting for their decision and the break-glass grants
+ * they may review, with the same buttons (and so the same listeners and checks) as the messages. Published
+ * when the tab is opened, and again after a click in it.
  */
 import type { App, BlockButtonAction, types, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
@@ -11,12 +11,15 @@ import { actorMrkdwn } from '../../domain/actor.js';
 import { formatDuration } from '../../domain/durations.js';
 import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
 import { DECISION_ACTIONS, escapeMrkdwn, GRANT_ACTIONS, slackDate, ticketSuffix, type Block } from './blocks.js';
+import { reviewItem } from './break-glass-blocks.js';
 import type { PostAckQueue } from './post-ack-queue.js';
 
 /** The message buttons' action ids, so the same listeners (and their checks) serve the Home tab. */
 const ACTIONS = { ...DECISION_ACTIONS, extend: GRANT_ACTIONS.extend, end: GRANT_ACTIONS.end } as const;
 
-// Slack takes at most 100 blocks in a view: three sections of at most this many two-block items fit.
+// Slack takes at most 100 blocks in a view: the introduction, and per section a header, a closing line and two
+// blocks an item. Each section shows at most ITEMS_PER_SECTION items, fewer when four sections would not fit.
+const VIEW_BLOCKS_MAX = 100;
 const ITEMS_PER_SECTION = 15;
 const REASON_MAX = 300;
 
@@ -89,27 +92,55 @@ function awaitingItem(request: AccessRequest): Block[] {
   ];
 }
 
-/** A titled list, cut to ITEMS_PER_SECTION items with a pointer to the full list. */
-function section(title: string, items: AccessRequest[], render: (r: AccessRequest) => Block[], empty: string): Block[] {
+interface Section {
+  title: string;
+  items: AccessRequest[];
+  render: (request: AccessRequest) => Block[];
+  /** Said when there is no item; without it, the section is left out then. */
+  empty?: string;
+}
+
+/** A titled list, cut to `shown` items with a pointer to the full list. */
+function section({ title, items, render, empty }: Section, shown: number): Block[] {
   const blocks: Block[] = [{ type: 'header', text: plain(title) }];
-  if (items.length === 0) return [...blocks, { type: 'context', elements: [mrkdwn(empty)] }];
-  blocks.push(...items.slice(0, ITEMS_PER_SECTION).flatMap(render));
-  const more = items.length - ITEMS_PER_SECTION;
+  if (items.length === 0) return [...blocks, { type: 'context', elements: [mrkdwn(empty ?? '')] }];
+  blocks.push(...items.slice(0, shown).flatMap(render));
+  const more = items.length - shown;
   if (more > 0) blocks.push({ type: 'context', elements: [mrkdwn(`…and ${more} more: use \`/cache-access list\` to see them all.`)] });
   return blocks;
 }
 
+/**
+ * How many items each section shows when `room` items fit in all: an equal share each, at most ITEMS_PER_SECTION,
+ * and what a short section leaves goes to the longer ones.
+ */
+function itemsShown(counts: number[], room: number): number[] {
+  const shown = counts.map(() => 0);
+  const shortestFirst = counts.map((_, index) => index).sort((a, b) => counts[a]! - counts[b]!);
+  let left = room;
+  shortestFirst.forEach((index, position) => {
+    shown[index] = Math.min(counts[index]!, ITEMS_PER_SECTION, Math.floor(left / (shortestFirst.length - position)));
+    left -= shown[index]!;
+  });
+  return shown;
+}
+
 /** The Home tab for one person. Pure. */
-export function homeView({ mine, awaiting }: AccessOverview, now: Date): types.HomeView {
-  const active = mine.filter((r) => r.status !== 'pending');
-  const pending = mine.filter((r) => r.status === 'pending');
+export function homeView({ mine, awaiting, unreviewed }: AccessOverview, now: Date): types.HomeView {
+  const mineItem = (request: AccessRequest) => myItem(request, now);
+  const sections: Section[] = [
+    { title: 'Your access', items: mine.filter((r) => r.status !== 'pending'), render: mineItem, empty: 'No active access.' },
+    { title: 'Your pending requests', items: mine.filter((r) => r.status === 'pending'), render: mineItem, empty: 'Nothing waiting.' },
+    { title: 'Waiting for your decision', items: awaiting, render: awaitingItem },
+    { title: 'Break-glass grants to review', items: unreviewed, render: reviewItem },
+  ].filter((s) => s.items.length > 0 || s.empty !== undefined);
+  const room = Math.floor((VIEW_BLOCKS_MAX - 1 - 2 * sections.length) / 2);
+  const shown = itemsShown(sections.map((s) => s.items.length), room);
   return {
     type: 'home',
     blocks: [
       { type: 'section', text: mrkdwn('Temporary network access to ElastiCache clusters. Type `/cache-access` to request access.') },
-      ...section('Your access', active, (r) => myItem(r, now), 'No active access.'),
-      ...section('Your pending requests', pending, (r) => myItem(r, now), 'Nothing waiting.'),
-      ...(awaiting.length > 0 ? section('Waiting for your decision', awaiting, awaitingItem, '') : []),
+      ...sections.flatMap((s, index) => section(s, shown[index]!)),
     ],
   };
 }

@@ -9,7 +9,7 @@ import type { RequestStory } from '../../app/request-story.js';
 import { actorMrkdwn } from '../../domain/actor.js';
 import { formatDuration } from '../../domain/durations.js';
 import { describeSource, formatId, type AccessRequest } from '../../domain/request.js';
-import { BREAK_GLASS_ACTIONS } from './break-glass-blocks.js';
+import { reviewItem } from './break-glass-blocks.js';
 import {
   code,
   context,
@@ -89,14 +89,7 @@ export function listMessage({ mine, awaiting, unreviewed }: AccessOverview, now:
     blocks.push({ type: 'divider' }, { type: 'section', text: mrkdwn('*Break-glass grants to review*') });
     // Whatever room the 50 blocks of a message leave after the sections above, two per grant and one for the rest.
     const shown = Math.min(LISTED_PER_SECTION, Math.floor((MESSAGE_BLOCKS_MAX - blocks.length - 1) / 2));
-    for (const request of unreviewed.slice(0, shown)) {
-      const opened = slackDate(request.approvedAt ?? request.createdAt);
-      blocks.push({
-        type: 'section',
-        text: mrkdwn(`*${formatId(request.id)}* ${code(request.clusterId)} from ${code(describeSource(request.source))} · ${request.status}\nopened by ${actorMrkdwn(request.requesterId)} at ${opened} without approval · ${escapeAndFit(request.reason, 300)}`),
-      });
-      blocks.push({ type: 'actions', elements: [{ type: 'button', action_id: BREAK_GLASS_ACTIONS.reviewed, text: plain('Reviewed', 75), style: 'primary', value: String(request.id) }] });
-    }
+    blocks.push(...unreviewed.slice(0, shown).flatMap(reviewItem));
     blocks.push(...more(unreviewed.length - shown, 'to review'));
   }
   const reviews = unreviewed.length > 0 ? `, ${unreviewed.length} break-glass grant(s) to review` : '';
