@@ -2,10 +2,10 @@
  * A small EC2 Query API over real HTTP, for tests that run the program as a child process with
  * AWS_ENDPOINT_URL pointing here (the in-process FakeAwsAccount cannot reach another process).
  * It knows security-group rules: Authorize (identical rules are one rule, as in AWS, so a second
- * Authorize of one is refused as a duplicate), Revoke and DescribeSecurityGroupRules; a test can hold
- * Authorize or Revoke calls open, to catch a job in flight. A held call takes effect when released, as in
- * AWS, even if its caller has gone meanwhile (only the answer is lost); for the replication groups a test gives it, ElastiCache's
- * DescribeReplicationGroups and ListTagsForResource; and for the cache clusters it gives, what a
+ * Authorize of one is refused as a duplicate), Revoke and DescribeSecurityGroupRules (a test can hold
+ * Authorize or Revoke calls open, to catch a job in flight; a held call takes effect when released, as in
+ * AWS, even if its caller has gone meanwhile: only the answer is lost); for the replication groups a test
+ * gives it, ElastiCache's DescribeReplicationGroups and ListTagsForResource; and for the cache clusters it gives, what a
  * request looks up (DescribeCacheClusters, DescribeSecurityGroups of their groups,
  * DescribeNetworkInterfaces). Anything else gets the error AWS gives for an unknown action, in the
  * caller's protocol.
