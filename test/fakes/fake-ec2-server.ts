@@ -1,10 +1,11 @@
 /**
  * A small EC2 Query API over real HTTP, for tests that run the program as a child process with
  * AWS_ENDPOINT_URL pointing here (the in-process FakeAwsAccount cannot reach another process).
- * It knows security-group rules: Authorize (which a test can hold open, to catch a job in flight;
- * identical rules are one rule, as in AWS, so a second Authorize of one is refused as a duplicate),
- * Revoke and DescribeSecurityGroupRules; for the replication groups a test gives it, ElastiCache's
- * DescribeReplicationGroups and ListTagsForResource; and for the cache clusters it gives, what a
+ * It knows security-group rules: Authorize (identical rules are one rule, as in AWS, so a second
+ * Authorize of one is refused as a duplicate), Revoke and DescribeSecurityGroupRules (a test can hold
+ * Authorize or Revoke calls open, to catch a job in flight; a held call takes effect when released, as in
+ * AWS, even if its caller has gone meanwhile: only the answer is lost); for the replication groups a test
+ * gives it, ElastiCache's DescribeReplicationGroups and ListTagsForResource; and for the cache clusters it gives, what a
  * request looks up (DescribeCacheClusters, DescribeSecurityGroups of their groups,
  * DescribeNetworkInterfaces). Anything else gets the error AWS gives for an unknown action, in the
  * caller's protocol.
@@ -42,6 +43,12 @@ export interface FakeEc2 {
   /** Holds AuthorizeSecurityGroupIngress calls until releaseAuthorize(); resolves when the first arrives. */
   holdAuthorize(): Promise<void>;
   releaseAuthorize(): void;
+  /** The callers of the Revoke calls held open right now, one entry per call (see holdRevoke). */
+  readonly heldRevokes: readonly string[];
+  /** Holds RevokeSecurityGroupIngress calls until releaseRevoke(); resolves when the first arrives. */
+  holdRevoke(): Promise<void>;
+  /** The held Revoke calls remove their rules, and are answered if their callers are still there. */
+  releaseRevoke(): void;
   close(): Promise<void>;
 }
 
@@ -70,16 +77,11 @@ export async function startFakeEc2(options: FakeEc2Options = {}): Promise<FakeEc
   const rules = new Map<string, FakeEc2Rule>();
   const added: FakeEc2Rule[] = [];
   let nextRule = 1;
-  let held: { arrived: () => void; release: Promise<void>; open: () => void } | undefined;
-  const heldAuthorizes: string[] = [];
+  const authorizeGate = callGate();
+  const revokeGate = callGate();
 
   const authorize = async (params: URLSearchParams, caller: string): Promise<{ status: number; xml: string }> => {
-    if (held) {
-      held.arrived();
-      heldAuthorizes.push(caller);
-      await held.release;
-      heldAuthorizes.splice(heldAuthorizes.indexOf(caller), 1);
-    }
+    await authorizeGate.pass(caller);
     const groupId = params.get('GroupId') ?? '';
     const port = Number(params.get('IpPermissions.1.FromPort'));
     const source = sourceOf(params);
@@ -135,6 +137,9 @@ export async function startFakeEc2(options: FakeEc2Options = {}): Promise<FakeEc
         return reply(answer.status, answer.xml);
       }
       case 'RevokeSecurityGroupIngress': {
+        await revokeGate.pass(caller);
+        // Whether or not the caller is still connected: AWS acts on a call it has received (reply() below
+        // writes nothing to a closed socket).
         const removed = valuesOf(params, 'SecurityGroupRuleId').filter((id) => rules.delete(id));
         return reply(200, ec2Response(action, `<return>${removed.length > 0}</return>`));
       }
@@ -164,22 +169,47 @@ export async function startFakeEc2(options: FakeEc2Options = {}): Promise<FakeEc
     calls,
     rules,
     added,
-    heldAuthorizes,
-    holdAuthorize() {
+    heldAuthorizes: authorizeGate.callers,
+    holdAuthorize: () => authorizeGate.hold(),
+    releaseAuthorize: () => authorizeGate.release(),
+    heldRevokes: revokeGate.callers,
+    holdRevoke: () => revokeGate.hold(),
+    releaseRevoke: () => revokeGate.release(),
+    async close() {
+      authorizeGate.release();
+      revokeGate.release();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Holds the calls of one action while closed: hold() closes it, release() lets the held calls and later ones through. */
+function callGate() {
+  let held: { arrived: () => void; release: Promise<void>; open: () => void } | undefined;
+  const callers: string[] = [];
+  return {
+    /** The callers of the calls waiting now, one entry per call. */
+    callers,
+    /** Resolves at once while open; while closed, when released. */
+    async pass(caller: string): Promise<void> {
+      if (!held) return;
+      held.arrived();
+      callers.push(caller);
+      await held.release;
+      callers.splice(callers.indexOf(caller), 1);
+    },
+    /** Resolves when the first call arrives. */
+    hold(): Promise<void> {
       let arrived!: () => void;
       let open!: () => void;
       const arrival = new Promise<void>((resolve) => (arrived = resolve));
       held = { arrived, open: () => open(), release: new Promise<void>((resolve) => (open = resolve)) };
       return arrival;
     },
-    releaseAuthorize() {
+    release(): void {
       held?.open();
       held = undefined;
-    },
-    async close() {
-      held?.open();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
     },
   };
 }
