@@ -468,6 +468,12 @@ export interface Scheduler {
   scheduleRevoke(requestId: number, at: Date): Promise<void>;
   /** Enqueues `revoke-<id>` at `at` only when no such job exists (the reconciler's repair). */
   ensureRevoke(requestId: number, at: Date): Promise<void>;
+  /**
+   * As scheduleRevoke, but a `revoke-<id>` running now is left to finish instead of waited for ('running'):
+   * for the reconciler, which comes again next interval, so that a job held by a worker that died (locked
+   * until BullMQ hands it back) costs it no wait.
+   */
+  expediteRevoke(requestId: number, at: Date): Promise<'scheduled' | 'running'>;
   /** Enqueues job `remind-<id>` to run at `at`; replaces an older schedule. */
   scheduleReminder(requestId: number, at: Date): Promise<void>;
   /** Enqueues `remind-<id>` at `at` only when no such job exists (the reconciler's repair). */

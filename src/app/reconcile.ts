@@ -23,6 +23,8 @@ export interface ReconcileReport {
   grantsRequeued: number[];
   /** Active grants past expiry, or whose early end was asked for: revoke job due now. */
   overdueRevokes: number[];
+  /** Active grants past expiry whose revoke job was running: left to finish (the next pass looks again). */
+  revokesRunning: number[];
   /** Active grants whose revoke job was checked (and re-created if missing). */
   revokesEnsured: number[];
   /** Active grants with a reminder still to come whose remind job was checked (and re-created if missing). */
@@ -55,6 +57,7 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
   const report: ReconcileReport = {
     grantsRequeued: [],
     overdueRevokes: [],
+    revokesRunning: [],
     revokesEnsured: [],
     remindersEnsured: [],
     orphansRevoked: [],
@@ -132,8 +135,9 @@ export async function reconcile(deps: UseCaseDeps): Promise<ReconcileReport> {
 async function scheduleRevocation(deps: UseCaseDeps, request: AccessRequest, report: ReconcileReport): Promise<void> {
   const now = deps.clock.now();
   if (request.expiresAt! <= now || await revocationRequest(deps, request.id)) {
-    await deps.scheduler.scheduleRevoke(request.id, request.expiresAt! < now ? request.expiresAt! : now);
-    report.overdueRevokes.push(request.id);
+    // Not waited for when running: a job held by a worker that died stays locked until BullMQ hands it back.
+    const outcome = await deps.scheduler.expediteRevoke(request.id, request.expiresAt! < now ? request.expiresAt! : now);
+    (outcome === 'running' ? report.revokesRunning : report.overdueRevokes).push(request.id);
   } else {
     await deps.scheduler.ensureRevoke(request.id, request.expiresAt!);
     report.revokesEnsured.push(request.id);

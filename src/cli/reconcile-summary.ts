@@ -7,6 +7,7 @@ export function reconcileSummary(report: ReconcileReport): string {
   const lines = [
     ['Grant jobs requeued', ids(report.grantsRequeued)],
     ['Overdue grants revoked', ids(report.overdueRevokes)],
+    ['Overdue grants whose revoke job was running', ids(report.revokesRunning)],
     ['Revoke jobs checked', ids(report.revokesEnsured)],
     ['Reminder jobs checked', ids(report.remindersEnsured)],
     ['Orphan rules revoked', report.orphansRevoked.join(', ')],

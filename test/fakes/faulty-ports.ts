@@ -59,6 +59,9 @@ export class OutageScheduler implements Scheduler {
   scheduleRevoke(requestId: number, at: Date): Promise<void> {
     return this.pass(() => this.real.scheduleRevoke(requestId, at));
   }
+  expediteRevoke(requestId: number, at: Date): Promise<'scheduled' | 'running'> {
+    return this.pass(() => this.real.expediteRevoke(requestId, at));
+  }
   ensureRevoke(requestId: number, at: Date): Promise<void> {
     return this.pass(() => this.real.ensureRevoke(requestId, at));
   }
@@ -72,8 +75,8 @@ export class OutageScheduler implements Scheduler {
     return this.pass(() => this.real.scheduleEndSessions(requestId));
   }
 
-  private async pass(call: () => Promise<void>): Promise<void> {
+  private async pass<T>(call: () => Promise<T>): Promise<T> {
     if (this.down) throw new UpstreamError('redis', 'QUEUE_UNAVAILABLE', 'Redis is unreachable (injected outage).', true);
-    await call();
+    return call();
   }
 }

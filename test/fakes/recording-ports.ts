@@ -36,6 +36,10 @@ export class RecordingScheduler implements Scheduler {
     this.calls.push(`revoke-${requestId}`);
     this.revokeAt.set(requestId, at);
   }
+  async expediteRevoke(requestId: number, at: Date): Promise<'scheduled'> {
+    await this.scheduleRevoke(requestId, at);
+    return 'scheduled';
+  }
   async ensureRevoke(requestId: number, at: Date): Promise<void> {
     this.calls.push(`ensure-revoke-${requestId}`);
     if (!this.revokeAt.has(requestId)) this.revokeAt.set(requestId, at);

@@ -224,3 +224,27 @@ test('a revoke job waiting to retry an end that was due is never moved later, on
 
   await vi.waitFor(() => expect(failures).toBeGreaterThanOrEqual(2), { timeout: 5_000 });
 });
+
+test('expediteRevoke leaves a running revoke to finish, answering at once, and moves up one not yet running', async () => {
+  const { scheduler, inspector, runs, work } = setup({ busyWaitMs: 60_000 });
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  work({
+    revoke: async (requestId) => {
+      runs.push({ name: 'revoke', requestId, at: Date.now() });
+      if (requestId === 4) await gate;
+    },
+  });
+  await scheduler.scheduleRevoke(4, new Date());
+  await vi.waitFor(() => expect(runs.map((run) => run.requestId)).toEqual([4]));
+  await scheduler.scheduleRevoke(5, new Date(Date.now() + 3_600_000));
+
+  // A running job is not waited for (scheduleRevoke would wait up to busyWaitMs, a minute here).
+  expect(await scheduler.expediteRevoke(4, new Date())).toBe('running');
+  expect(await inspector.getJobState('revoke-4')).toBe('active');
+  expect(await scheduler.expediteRevoke(5, new Date())).toBe('scheduled');
+  await vi.waitFor(() => expect(runs.map((run) => run.requestId)).toEqual([4, 5]));
+  release();
+  await vi.waitFor(async () => expect(await inspector.getJobState('revoke-4')).toBe('unknown'));
+  expect(runs.map((run) => run.requestId)).toEqual([4, 5]);
+});

@@ -54,7 +54,11 @@ export class BullmqScheduler implements Scheduler, AuditQueue {
   }
 
   async scheduleRevoke(requestId: number, at: Date): Promise<void> {
-    await this.run(`schedule the revocation of ${formatId(requestId)}`, () => this.replaceRevoke(requestId, at));
+    await this.run(`schedule the revocation of ${formatId(requestId)}`, () => this.replaceRevoke(requestId, at, 'wait'));
+  }
+
+  async expediteRevoke(requestId: number, at: Date): Promise<'scheduled' | 'running'> {
+    return this.run(`move up the revocation of ${formatId(requestId)}`, () => this.replaceRevoke(requestId, at, 'leave'));
   }
 
   async ensureRevoke(requestId: number, at: Date): Promise<void> {
@@ -102,11 +106,12 @@ export class BullmqScheduler implements Scheduler, AuditQueue {
    * - active: a running job is locked and can be neither moved nor removed, and an add with its id would be
    *   ignored. We wait for it to finish (it either revoked, or found the grant not yet due) and then add the
    *   new job, so the new schedule always happens after the running one. The wait is bounded by busyWaitMs,
-   *   so a revoke handler must not reschedule its own request: it would wait for itself and fail.
+   *   so a revoke handler must not reschedule its own request: it would wait for itself and fail. With
+   *   `onRunning: 'leave'` it does not wait and answers 'running'.
    * Concurrent calls for the same request are not serialized here; the store's versioning lets only one
    * writer act on a state change.
    */
-  private async replaceRevoke(requestId: number, at: Date): Promise<void> {
+  private async replaceRevoke(requestId: number, at: Date, onRunning: 'wait' | 'leave'): Promise<'scheduled' | 'running'> {
     const id = jobId('revoke', requestId);
     const deadline = Date.now() + this.busyWaitMs;
     for (;;) {
@@ -117,20 +122,21 @@ export class BullmqScheduler implements Scheduler, AuditQueue {
       const state = await this.queue.getJobState(id);
       if (state === 'unknown') {
         await this.queue.add('revoke', { requestId }, { ...JOB_OPTIONS.revoke, jobId: id, delay });
-        return;
+        return 'scheduled';
       }
       if (state === 'active') {
+        if (onRunning === 'leave') return 'running';
         await sleep(POLL_MS);
       } else if (state === 'delayed') {
         const job = await this.queue.getJob(id);
         // A job that has run is waiting to retry an end that was already due: it may come sooner, never later.
-        if (job && job.attemptsMade > 0 && delay > 0) return;
+        if (job && job.attemptsMade > 0 && delay > 0) return 'scheduled';
         // Fails when the job was promoted or taken meanwhile; the next round sees its new state.
         const moved = await job?.changeDelay(delay).then(
           () => true,
           () => false,
         );
-        if (moved) return;
+        if (moved) return 'scheduled';
       } else {
         // 0 when a worker took it meanwhile; the next round sees it active.
         await this.queue.remove(id);
@@ -164,10 +170,10 @@ export class BullmqScheduler implements Scheduler, AuditQueue {
     await this.queue.add(name, { requestId }, { ...JOB_OPTIONS[name], jobId: jobId(name, requestId), delay });
   }
 
-  private async run(action: string, operation: () => Promise<void>): Promise<void> {
+  private async run<T>(action: string, operation: () => Promise<T>): Promise<T> {
     try {
       await this.waitUntilConnected();
-      await operation();
+      return await operation();
     } catch (error) {
       this.opened.repair();
       if (error instanceof CacheAccessError) throw error;
