@@ -106,7 +106,7 @@ function section({ title, items, render, empty }: Section, shown: number): Block
   if (items.length === 0) return [...blocks, { type: 'context', elements: [mrkdwn(empty ?? '')] }];
   blocks.push(...items.slice(0, shown).flatMap(render));
   const more = items.length - shown;
-  if (more > 0) blocks.push({ type: 'context', elements: [mrkdwn(`…and ${more} more: use \`/cache-access list\` to see them all.`)] });
+  if (more > 0) blocks.push({ type: 'context', elements: [mrkdwn(`…and ${more} more, not shown; use \`/cache-access status <id>\` for one.`)] });
   return blocks;
 }
 
